@@ -1,0 +1,1 @@
+"""redes vs PyTorch training-throughput benchmarks: `python -m bench --help`."""

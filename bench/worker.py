@@ -1,0 +1,147 @@
+"""One measurement in a fresh process: build a workload, warm up, time full training steps.
+
+    python -m bench.worker --lib redes|torch --workload NAME --seconds S [--json]
+    python -m bench.worker --info        # BLAS / thread report for the header, as JSON
+
+Run by `python -m bench` once per (library, workload, round); usable by hand for profiling.
+A worker loads only the library it measures, so neither library's thread pools, allocator state
+or import-time memory leak into the other's numbers (see bench/README.md).
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+import warnings
+
+from bench import workloads
+
+# Exceptions that mean "this redes piece does not exist yet" rather than "the benchmark broke".
+UNAVAILABLE = (ImportError, AttributeError, NotImplementedError)
+WARMUP_STEPS = 3
+
+
+def select_device(lib, device):
+    """The only place a device is chosen. CPU is the default of both libraries; a CUDA run will
+    set torch's default device / redes' CuPy backend here, keeping workloads device-free."""
+    if device != "cpu":
+        raise NotImplementedError(f"device {device!r} is not supported by the benchmark yet")
+
+
+def time_steps(step, seconds, warmup=WARMUP_STEPS):
+    """Run `warmup` untimed steps, then as many steps as fit in `seconds`. Returns (steps, secs)."""
+    for _ in range(warmup):
+        step()
+    steps, start = 0, time.perf_counter()
+    while True:
+        step()
+        steps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return steps, elapsed
+
+
+def peak_rss_mib():
+    """Peak resident set size of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def _describe(exc):
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line[:200]}"
+
+
+def measure(lib, workload, seconds, device="cpu"):
+    """Measure one (lib, workload); never raises. Returns a JSON-ready dict."""
+    result = {"lib": lib, "impl": workloads.REFERENCE_NAME.get(workload, lib) if lib == "torch" else lib,
+              "workload": workload, "device": device, "status": "ok"}
+    try:
+        select_device(lib, device)
+        step = workloads.get(lib, workload)()
+        steps, elapsed = time_steps(step, seconds)
+        result.update(steps=steps, seconds=elapsed, steps_per_s=steps / elapsed)
+        if workload in workloads.HAS_GEMM:
+            gemm_steps, gemm_elapsed = time_steps(workloads.get(lib, workload, "gemm")(), seconds)
+            # Fraction of a training step that the bare GEMMs would take: t_gemm / t_step.
+            result["gemm_fraction"] = (gemm_elapsed / gemm_steps) / (elapsed / steps)
+        if workload == "scalar":
+            result["ops"] = workloads.scalar_op_count()
+    except UNAVAILABLE as exc:
+        result.update(status="unavailable", error=_describe(exc))
+    except Exception as exc:  # a workload that exists but fails is reported, not fatal
+        result.update(status="error", error=_describe(exc))
+    result["peak_rss_mib"] = peak_rss_mib()
+    return result
+
+
+def system_info():
+    """Versions, BLAS kernels and thread counts as the workers will see them."""
+    info = {"python": platform.python_version(), "machine": platform.machine(),
+            "cpu_count": os.cpu_count(), "libs": {}, "blas": [],
+            "env": {k: os.environ[k] for k in sorted(os.environ)
+                    if k.startswith(("OPENBLAS_", "OMP_", "MKL_")) or k == "GOTO_NUM_THREADS"}}
+    import numpy
+    info["libs"]["numpy"] = numpy.__version__
+    try:
+        import torch
+        info["libs"]["torch"] = torch.__version__
+        info["torch_threads"] = {"intra_op": torch.get_num_threads(),
+                                 "inter_op": torch.get_num_interop_threads(),
+                                 "mkl": torch.backends.mkl.is_available()}
+    except ImportError:
+        pass
+    for name in ("redes", "micrograd"):
+        try:
+            module = __import__(name)
+            info["libs"][name] = getattr(module, "__version__", "present")
+        except ImportError as exc:
+            info["libs"][name] = f"missing ({exc})"
+    info["blas"] = _blas_pools(numpy)
+    return info
+
+
+def _blas_pools(numpy):
+    """Thread pools loaded in this process (numpy's BLAS, torch's OpenMP/MKL), via threadpoolctl
+    when installed, else numpy's build config (which cannot tell the thread count)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return [{"internal_api": blas.get("name"), "version": blas.get("version"),
+                 "num_threads": None, "source": "numpy.show_config"}]
+    return [{k: pool.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
+                                      "threading_layer")}
+            | {"file": os.path.basename(pool["filepath"])} for pool in threadpool_info()]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--lib", choices=["redes", "torch"])
+    parser.add_argument("--workload", choices=workloads.WORKLOADS)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--device", default="cpu", choices=["cpu"])
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    parser.add_argument("--info", action="store_true", help="print BLAS/thread info as JSON and exit")
+    args = parser.parse_args(argv)
+    if args.info:
+        print(json.dumps(system_info()))
+        return
+    if not (args.lib and args.workload):
+        parser.error("--lib and --workload are required (or --info)")
+    warnings.simplefilter("ignore")  # e.g. torch's nested-tensor notice for norm_first encoders
+    result = measure(args.lib, args.workload, args.seconds, args.device)
+    if args.json:
+        print(json.dumps(result))
+    elif result["status"] == "ok":
+        print(f"{result['impl']} {args.workload}: {result['steps_per_s']:.2f} steps/s "
+              f"({result['steps']} steps), peak RSS {result['peak_rss_mib']:.0f} MiB"
+              + (f", gemm_fraction {result['gemm_fraction']:.2f}" if "gemm_fraction" in result else ""))
+    else:
+        print(f"{result['impl']} {args.workload}: {result['status']} ({result['error']})")
+
+
+if __name__ == "__main__":
+    main()

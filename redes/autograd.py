@@ -1,0 +1,464 @@
+"""Function (one graph node: forward + backward), the backward walk, no_grad and grad().
+
+The graph is define-by-run: `Function.apply` runs the forward on arrays and, when some input needs a
+gradient, links the output Tensor to the Function (`grad_fn`), which holds its inputs. A node holds
+its inputs, never its outputs, so the graph has no reference cycles and reference counting frees it.
+
+Backward walks nodes in decreasing creation order (`Tensor._seq`), so every consumer of a value has
+added its contribution before the value's own node runs: a node used n times gets the sum of its n
+gradients, and there is no recursion, whatever the depth of the graph.
+
+One backward per op serves both modes. `backward(m, dy, y, *xs)` computes with the math namespace `m`:
+  - plain backward: `m` is `ArrayMath`, and dy, y, xs are backend arrays (fast: no graph is built);
+  - create_graph=True: `m` is `TensorMath`, and dy, y, xs are Tensors, so the gradient computation is
+    itself recorded and can be differentiated again (higher-order derivatives).
+"""
+import heapq
+import itertools
+
+from . import backend as B
+
+
+class _State:
+    """Global switches read on the hot path (one attribute load each)."""
+    __slots__ = ("grad_enabled", "module", "anomaly")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.module = None      # the Module whose forward is running: recorded on each node (viz, anomaly)
+        self.anomaly = False    # detect_anomaly(): check every forward output and backward gradient
+
+
+state = _State()
+_seq = itertools.count(1)       # creation order of non-leaf tensors; leaves have _seq 0
+
+
+class Function:
+    """One differentiable operation: `forward` on arrays, `backward` with the math namespace `m`.
+
+    Subclasses define:
+      forward(self, *arrays, **options) -> array        (may keep what backward needs on self)
+      backward(self, m, dy, y, *xs) -> tuple            (one gradient per input, None where not needed)
+    `self.needs[i]` tells backward whether input i needs a gradient (torch's needs_input_grad).
+    Set `differentiable_backward = False` for ops whose backward uses raw arrays only: create_graph
+    through them then raises a clear error instead of computing a wrong higher derivative.
+    """
+    differentiable_backward = True
+    inputs = None       # the Tensors (or constants) given to apply; None once backward freed the node
+    arrays = None       # the same, as arrays: the values backward reads
+    needs = ()
+    module = None
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if "op" not in cls.__dict__:
+            cls.op = cls.__name__.lower()
+
+    @classmethod
+    def apply(cls, *args, **options):
+        """Run forward on the inputs' arrays; return a Tensor linked to this node when a gradient is needed."""
+        return cls().run(args, options)
+
+    def run(self, args, options):
+        """apply() on this node object, so a caller can read what forward stored on it (e.g. argmax indices)."""
+        fn = self
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        out = Tensor._wrap(fn.forward(*arrays, **options))
+        if state.anomaly:
+            _anomaly_forward(fn, out, args)
+        if state.grad_enabled:
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            if True in needs:
+                fn.inputs, fn.arrays, fn.needs, fn.module = args, arrays, needs, state.module
+                out.grad_fn, out.requires_grad, out._seq = fn, True, next(_seq)
+        return out
+
+    def __repr__(self):
+        def show(a):
+            return f"Tensor{tuple(a.shape)} {a.dtype}" if isinstance(a, Tensor) else repr(a)
+        if self.inputs is None:
+            return f"<{self.op} (freed by backward)>"
+        return f"<{self.op}({', '.join(show(a) for a in self.inputs)})>"
+
+    @property
+    def next_functions(self):
+        """The nodes that made this node's inputs (None for leaves), as in PyTorch."""
+        return tuple(a.grad_fn if isinstance(a, Tensor) else None for a in (self.inputs or ()))
+
+
+# ----------------------------------------------------------------------------------- math namespaces
+class ArrayMath:
+    """What backward formulas call, on backend arrays (read `B.xp` at call time: the backend can switch)."""
+    @staticmethod
+    def sum(a, axis=None, keepdims=False):
+        return B.xp.add.reduce(a, axis=axis, keepdims=keepdims)   # C-level: ndarray.sum is a Python wrapper
+
+    @staticmethod
+    def reshape(a, shape):
+        return a.reshape(shape)
+
+    @staticmethod
+    def broadcast_to(a, shape):
+        return B.xp.broadcast_to(a, shape)
+
+    @staticmethod
+    def transpose(a, axes):
+        return a.transpose(axes)
+
+    @staticmethod
+    def swapaxes(a, i, j):
+        return a.swapaxes(i, j)
+
+    @staticmethod
+    def matmul(a, b):
+        return B.xp.matmul(a, b)
+
+    @staticmethod
+    def where(cond, a, b):
+        return B.xp.where(cond, a, b)
+
+    @staticmethod
+    def zeros(shape, dtype):
+        return B.xp.zeros(shape, dtype)
+
+    @staticmethod
+    def getitem(a, index):
+        return a[index]
+
+    @staticmethod
+    def index_add(shape, index, src):
+        """zeros(shape) with src added at index; repeated indices accumulate (np.add.at)."""
+        out = B.xp.zeros(shape, src.dtype)
+        if _is_basic_index(index):
+            out[index] = src                # basic indices never repeat: plain assignment is exact
+        else:
+            B.xp.add.at(out, index, src)
+        return out
+
+    @staticmethod
+    def scatter_add(shape, dim, index, src):
+        out = B.xp.zeros(shape, src.dtype)
+        _scatter_add_into(out, dim, index, src)
+        return out
+
+    @staticmethod
+    def gather(a, dim, index):
+        return B.xp.take_along_axis(a, index, axis=dim)
+
+    @staticmethod
+    def flip(a, axes):
+        return B.xp.flip(a, axes)
+
+    @staticmethod
+    def roll(a, shifts, axes):
+        return B.xp.roll(a, shifts, axes)
+
+    @staticmethod
+    def cumsum(a, axis):
+        return B.xp.cumsum(a, axis=axis)
+
+    @staticmethod
+    def tril(a, k):
+        return B.xp.tril(a, k)
+
+    @staticmethod
+    def triu(a, k):
+        return B.xp.triu(a, k)
+
+    @staticmethod
+    def cat(arrays, axis):
+        return B.xp.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def pad_constant(a, pad_width):
+        return B.xp.pad(a, pad_width)
+
+    @staticmethod
+    def cast(a, dtype):
+        return a.astype(dtype, copy=False)
+
+    @staticmethod
+    def sigmoid(a):
+        from .ops.elementwise import _sigmoid
+        return _sigmoid(a)
+
+
+for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sign", "abs", "maximum", "minimum", "square"):
+    setattr(ArrayMath, _name, staticmethod(lambda *a, _n=_name: getattr(B.xp, _n)(*a)))
+ArrayMath.erf = staticmethod(lambda a: B.erf(a))
+
+
+def _is_basic_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+
+
+def _scatter_add_into(out, dim, index, src):
+    """out[index[i][j][k]][j][k] += src[i][j][k] for dim 0 (and likewise for other dims)."""
+    idx = list(B.xp.indices(index.shape, sparse=True))
+    idx[dim] = index
+    B.xp.add.at(out, tuple(idx), src[tuple(slice(0, s) for s in index.shape)])
+
+
+def unbroadcast(m, g, shape):
+    """Sum a broadcast gradient back to an input's shape (leading dims, then size-1 dims)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    if axes:
+        g = m.sum(g, axes, True)
+    return m.reshape(g, shape) if lead or g.shape != shape else g
+
+
+def _math(create_graph):
+    if create_graph:
+        from .ops.tensor_math import TensorMath
+        return TensorMath
+    return ArrayMath
+
+
+# ----------------------------------------------------------------------------------- grad mode
+class _GradMode:
+    """Base of no_grad / enable_grad: a context manager and a decorator."""
+    enabled = True
+
+    def __enter__(self):
+        self.prev, state.grad_enabled = state.grad_enabled, self.enabled
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self.prev
+
+    def __call__(self, func):
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context (or decorator) in which ops record no graph: for inference and parameter updates."""
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context (or decorator) that turns graph recording back on inside no_grad."""
+    enabled = True
+
+
+def is_grad_enabled():
+    return state.grad_enabled
+
+
+class set_grad_enabled(_GradMode):
+    def __init__(self, mode: bool):
+        self.enabled = bool(mode)
+        self.prev, state.grad_enabled = state.grad_enabled, self.enabled
+
+    def __enter__(self):
+        pass
+
+
+# ----------------------------------------------------------------------------------- backward walk
+_FREED = ("backward: the graph through '{op}' was already freed by an earlier backward() or grad(). "
+          "Pass retain_graph=True to the first call to keep it, or run the forward again.")
+
+
+def _seed_grads(outputs, grad_outputs, create_graph, caller):
+    seeds = []
+    for i, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{caller}: outputs[{i}] must be a Tensor, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(f"{caller}: outputs[{i}] does not require grad and has no grad_fn "
+                               "(was it computed under no_grad, or from tensors without requires_grad=True?)")
+        g = grad_outputs[i] if grad_outputs is not None else None
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError(f"{caller}: grad can be implicitly created only for scalar outputs, but "
+                                   f"outputs[{i}] has shape {tuple(t.shape)}; pass gradient= (or grad_outputs=) "
+                                   "of that shape, or reduce it first (e.g. .sum())")
+            g = B.xp.ones_like(t.data)
+        else:
+            g = g.data if isinstance(g, Tensor) else B.xp.asarray(g, dtype=t.data.dtype)
+            if g.shape != t.data.shape:
+                raise RuntimeError(f"{caller}: gradient for outputs[{i}] has shape {tuple(g.shape)}, "
+                                   f"expected the output's shape {tuple(t.shape)}")
+        seeds.append((t, Tensor._wrap(g) if create_graph else g))
+    return seeds
+
+
+def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=False,
+                 targets=None, caller="backward"):
+    """Backpropagate from `outputs`.
+
+    targets None: accumulate into `.grad` of leaves (and of tensors that called retain_grad()).
+    targets a list of Tensors: return their gradients (None where unreached), touching no `.grad`.
+    """
+    m = _math(create_graph)
+    seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
+    found = {}
+    if targets is not None:
+        want = {id(t) for t in targets}
+        nonleaf = [t._seq for t in targets if t.grad_fn is not None]
+        stop = min(nonleaf) if len(nonleaf) == len(targets) else 0
+    pending, heap = {}, []
+
+    def deliver(t, g):
+        """Route one gradient contribution to tensor t."""
+        k = id(t)
+        if t.grad_fn is None:                                   # a leaf: nothing to walk below it
+            if targets is None:
+                _accumulate(t, g, create_graph)
+            elif k in want:
+                found[k] = found[k] + g if k in found else g
+        elif k in pending:
+            pending[k] = pending[k] + g
+        else:
+            pending[k] = g
+            heapq.heappush(heap, (-t._seq, k, t))
+
+    for t, g in seeds:
+        deliver(t, g)
+
+    prev_mode = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        while heap:
+            neg_seq, k, t = heapq.heappop(heap)
+            g = pending.pop(k)
+            if targets is not None:
+                if k in want:
+                    found[k] = g
+                if -neg_seq <= stop:
+                    continue                                     # below every target: nothing left to find
+            elif t._retain:
+                _accumulate(t, g, create_graph)
+            fn = t.grad_fn
+            if fn.arrays is None:
+                raise RuntimeError(_FREED.format(op=fn.op))
+            if create_graph:
+                if not fn.differentiable_backward:
+                    raise RuntimeError(f"create_graph: the backward of '{fn.op}' is not differentiable in redes; "
+                                       "higher-order gradients through it are not supported")
+                dxs = fn.backward(m, g, t, *fn.inputs)
+            else:
+                dxs = fn.backward(m, g, t.data, *fn.arrays)
+            if state.anomaly:
+                _anomaly_backward(fn, dxs)
+            for x, need, dx in zip(fn.inputs, fn.needs, dxs):
+                if need and dx is not None:
+                    if dx.shape != x.data.shape:
+                        raise RuntimeError(f"{fn.op} backward gave a gradient of shape {tuple(dx.shape)} for an "
+                                           f"input of shape {tuple(x.data.shape)} (a bug in this op)")
+                    deliver(x, dx)
+            if not retain_graph:
+                fn.inputs = fn.arrays = None
+                fn.__dict__.clear()                              # saved arrays go now, not when the graph dies
+    finally:
+        state.grad_enabled = prev_mode
+    if targets is not None:
+        return [found.get(id(t)) for t in targets]
+
+
+def _accumulate(t, g, create_graph):
+    """t.grad += g, always into a new array: gradients may alias each other (x + y passes dy to both)."""
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if g.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    t.grad = Tensor._wrap(g) if t.grad is None else Tensor._wrap(t.grad.data + g)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """dE/dx for any nodes x (inputs, parameters or intermediates), without touching `.grad`.
+
+    Mirrors torch.autograd.grad. Returns a tuple with one Tensor per input.
+    """
+    single = isinstance(outputs, Tensor)
+    outputs = [outputs] if single else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is not None and isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] does not require grad, so no gradient can be computed for it")
+    retain = create_graph if retain_graph is None else retain_graph
+    gs = run_backward(outputs, grad_outputs, retain, create_graph, targets=inputs, caller="grad")
+    result = []
+    for i, (x, g) in enumerate(zip(inputs, gs)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: inputs[{i}] was not used to compute the outputs; "
+                                   "pass allow_unused=True to get None for it")
+            result.append(None)
+        else:
+            result.append(g if create_graph else Tensor._wrap(g))
+    return tuple(result)
+
+
+# ----------------------------------------------------------------------------------- anomaly detection
+def _bad_values(a):
+    xp = B.xp
+    if not hasattr(a, "dtype") or a.dtype.kind not in "fc":
+        return None
+    bad = ~xp.isfinite(a)
+    if not bad.any():
+        return None
+    return B.to_numpy(a[bad][:5]).tolist()
+
+
+def _where(fn):
+    path = getattr(fn.module, "_path", None) or (type(fn.module).__name__ if fn.module is not None else None)
+    return f" in module {path}" if path else ""
+
+
+def _shapes(args):
+    return ", ".join(f"{tuple(a.shape)} {a.dtype}" if hasattr(a, "shape") else repr(a) for a in args)
+
+
+class AnomalyError(RuntimeError):
+    """Raised by detect_anomaly() at the first NaN/Inf born in forward or backward."""
+
+
+def _anomaly_forward(fn, out, args):
+    bad = _bad_values(out.data)
+    if bad is not None:
+        inputs_bad = any(_bad_values(a.data if isinstance(a, Tensor) else a) is not None for a in args)
+        if not inputs_bad:
+            raise AnomalyError(f"detect_anomaly: forward of '{fn.op}'{_where_now()} produced NaN/Inf "
+                               f"from finite inputs ({_shapes([a.data if isinstance(a, Tensor) else a for a in args])}); "
+                               f"offending values: {bad}")
+
+
+def _where_now():
+    mod = state.module
+    path = getattr(mod, "_path", None) or (type(mod).__name__ if mod is not None else None)
+    return f" in module {path}" if path else ""
+
+
+def _anomaly_backward(fn, dxs):
+    for i, dx in enumerate(dxs):
+        if dx is None:
+            continue
+        bad = _bad_values(dx.data if isinstance(dx, Tensor) else dx)
+        if bad is not None:
+            raise AnomalyError(f"detect_anomaly: backward of '{fn.op}'{_where(fn)} produced NaN/Inf in the gradient "
+                               f"of input {i} (inputs: {_shapes(fn.arrays)}); offending values: {bad}")
+
+
+class detect_anomaly:
+    """Context: raise at the first op whose forward output or backward gradient holds NaN/Inf."""
+    def __enter__(self):
+        self.prev, state.anomaly = state.anomaly, True
+        return self
+
+    def __exit__(self, *exc):
+        state.anomaly = self.prev
+
+
+from .tensor import Tensor  # noqa: E402  (last: tensor.py reads this module at call time)

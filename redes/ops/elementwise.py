@@ -1,0 +1,372 @@
+"""Elementwise ops (PyTorch broadcasting). Each docstring gives y = f(x) and the backward formula.
+
+`m` in backward is the math namespace (arrays, or Tensors under create_graph): see autograd.py.
+"""
+import math
+
+from .. import backend as B
+from ..autograd import Function, unbroadcast
+
+
+def _grads(self, m, da, db, a, b):
+    """The (da, db) pair of a binary op, each summed back to its input's shape, None where not needed."""
+    return (unbroadcast(m, da, a.shape) if self.needs[0] else None,
+            unbroadcast(m, db, b.shape) if self.needs[1] else None)
+
+
+class Add(Function):
+    """z = a + b.  Backward: da = dz, db = dz (summed over broadcast dims)."""
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, m, dz, z, a, b):
+        return _grads(self, m, dz, dz, a, b)
+
+
+class Sub(Function):
+    """z = a - b.  Backward: da = dz, db = -dz."""
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, m, dz, z, a, b):
+        return _grads(self, m, dz, -dz if self.needs[1] else None, a, b)
+
+
+class Mul(Function):
+    """z = a * b.  Backward: da = dz * b, db = dz * a."""
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, m, dz, z, a, b):
+        n = self.needs
+        return _grads(self, m, dz * b if n[0] else None, dz * a if n[1] else None, a, b)
+
+
+class Div(Function):
+    """z = a / b.  Backward: da = dz / b, db = -dz * z / b."""
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, m, dz, z, a, b):
+        n = self.needs
+        return _grads(self, m, dz / b if n[0] else None, -dz * z / b if n[1] else None, a, b)
+
+
+class Pow(Function):
+    """z = a ** b.  Backward: da = dz * b * a**(b-1), db = dz * z * log(a) (0 where a == 0, as torch)."""
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, m, dz, z, a, b):
+        n = self.needs
+        da = db = None
+        if n[0]:
+            # NOTE: b * a**(b-1), not b * z / a: the latter is nan at a == 0
+            da = dz * b * a ** (b - 1) if not isinstance(b, (int, float)) or b != 0 else dz * 0
+        if n[1]:
+            if isinstance(a, (int, float)):
+                db = dz * z * math.log(a) if a > 0 else dz * z * float("nan") if a < 0 else dz * 0
+            else:
+                db = m.where(a == 0, 0.0, dz * z * m.log(m.where(a == 0, 1.0, a)))
+        return _grads(self, m, da, db, a, b)
+
+
+class Maximum(Function):
+    """z = max(a, b).  Backward: dz goes to the larger input; ties split it in halves (as torch)."""
+    def forward(self, a, b):
+        return B.xp.maximum(a, b)
+
+    def backward(self, m, dz, z, a, b):
+        half = m.where(a == b, dz * 0.5, dz)
+        n = self.needs
+        return _grads(self, m, m.where(a < b, 0.0, half) if n[0] else None,
+                      m.where(b < a, 0.0, half) if n[1] else None, a, b)
+
+
+class Minimum(Function):
+    """z = min(a, b).  Backward: dz goes to the smaller input; ties split it in halves (as torch)."""
+    def forward(self, a, b):
+        return B.xp.minimum(a, b)
+
+    def backward(self, m, dz, z, a, b):
+        half = m.where(a == b, dz * 0.5, dz)
+        n = self.needs
+        return _grads(self, m, m.where(a > b, 0.0, half) if n[0] else None,
+                      m.where(b > a, 0.0, half) if n[1] else None, a, b)
+
+
+class Where(Function):
+    """z = a where cond else b.  Backward: da = dz where cond, db = dz elsewhere (cond gets none)."""
+    def forward(self, cond, a, b):
+        return B.xp.where(cond, a, b)
+
+    def backward(self, m, dz, z, cond, a, b):
+        n = self.needs
+        da = unbroadcast(m, m.where(cond, dz, 0.0), a.shape) if n[1] else None
+        db = unbroadcast(m, m.where(cond, 0.0, dz), b.shape) if n[2] else None
+        return None, da, db
+
+
+# --------------------------------------------------------------------------- unary
+class Neg(Function):
+    """y = -x.  Backward: dx = -dy."""
+    def forward(self, x):
+        return -x
+
+    def backward(self, m, dy, y, x):
+        return (-dy,)
+
+
+class Abs(Function):
+    """y = |x|.  Backward: dx = dy * sign(x) (0 at x = 0, as torch)."""
+    def forward(self, x):
+        return B.xp.abs(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * m.sign(x),)
+
+
+class Sign(Function):
+    """y = sign(x).  Backward: dx = 0 (piecewise constant)."""
+    def forward(self, x):
+        return B.xp.sign(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * 0,)
+
+
+class Exp(Function):
+    """y = exp(x).  Backward: dx = dy * y (reuses the output)."""
+    def forward(self, x):
+        return B.xp.exp(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * y,)
+
+
+class Log(Function):
+    """y = log(x).  Backward: dx = dy / x."""
+    def forward(self, x):
+        return B.xp.log(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy / x,)
+
+
+class Log1p(Function):
+    """y = log(1 + x).  Backward: dx = dy / (1 + x)."""
+    def forward(self, x):
+        return B.xp.log1p(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy / (x + 1),)
+
+
+class Expm1(Function):
+    """y = exp(x) - 1.  Backward: dx = dy * (y + 1)."""
+    def forward(self, x):
+        return B.xp.expm1(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * (y + 1),)
+
+
+class Sqrt(Function):
+    """y = sqrt(x).  Backward: dx = dy / (2 y)."""
+    def forward(self, x):
+        return B.xp.sqrt(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy / (y * 2),)
+
+
+class Rsqrt(Function):
+    """y = 1 / sqrt(x).  Backward: dx = -dy * y**3 / 2."""
+    def forward(self, x):
+        return 1 / B.xp.sqrt(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * y * y * y * -0.5,)
+
+
+class Square(Function):
+    """y = x * x.  Backward: dx = 2 x dy."""
+    def forward(self, x):
+        return x * x
+
+    def backward(self, m, dy, y, x):
+        return (dy * x * 2,)
+
+
+class Sin(Function):
+    """y = sin(x).  Backward: dx = dy * cos(x)."""
+    def forward(self, x):
+        return B.xp.sin(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * m.cos(x),)
+
+
+class Cos(Function):
+    """y = cos(x).  Backward: dx = -dy * sin(x)."""
+    def forward(self, x):
+        return B.xp.cos(x)
+
+    def backward(self, m, dy, y, x):
+        return (-dy * m.sin(x),)
+
+
+class Tanh(Function):
+    """y = tanh(x).  Backward: dx = dy * (1 - y^2)."""
+    def forward(self, x):
+        return B.xp.tanh(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * (1 - y * y),)
+
+
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
+    xp = B.xp
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x)).  Backward: dx = dy * y * (1 - y)."""
+    def forward(self, x):
+        return _sigmoid(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * y * (1 - y),)
+
+
+class Erf(Function):
+    """y = erf(x).  Backward: dx = dy * 2/sqrt(pi) * exp(-x^2)."""
+    def forward(self, x):
+        return B.erf(x)
+
+    def backward(self, m, dy, y, x):
+        return (dy * m.exp(-(x * x)) * (2 / math.sqrt(math.pi)),)
+
+
+class ReLU(Function):
+    """y = max(x, 0).  Backward: dx = dy where x > 0."""
+    def forward(self, x):
+        return B.xp.maximum(x, 0)
+
+    def backward(self, m, dy, y, x):
+        # NOTE: the mask is x > 0, so x = 0 passes no gradient (as torch); maximum's tie rule would pass half
+        return (m.where(y > 0, dy, 0.0),)
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x.  Backward: dx = dy if x > 0 else slope * dy."""
+    def forward(self, x, negative_slope=0.01):
+        self.slope = negative_slope
+        return B.xp.where(x > 0, x, x * negative_slope)
+
+    def backward(self, m, dy, y, x):
+        return (m.where(x > 0, dy, dy * self.slope),)
+
+
+class ELU(Function):
+    """y = x if x > 0 else alpha (exp(x) - 1).  Backward: dx = dy if x > 0 else dy * (y + alpha)."""
+    def forward(self, x, alpha=1.0):
+        self.alpha = alpha
+        return B.xp.where(x > 0, x, alpha * B.xp.expm1(B.xp.minimum(x, 0)))
+
+    def backward(self, m, dy, y, x):
+        return (m.where(x > 0, dy, dy * (y + self.alpha)),)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717    # Klambauer et al. 2017, "Self-Normalizing Neural Networks"
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class SELU(Function):
+    """y = scale * (x if x > 0 else alpha (exp(x) - 1)).  Backward: dx = scale dy, or dy (y + scale alpha)."""
+    def forward(self, x):
+        return _SELU_SCALE * B.xp.where(x > 0, x, _SELU_ALPHA * B.xp.expm1(B.xp.minimum(x, 0)))
+
+    def backward(self, m, dy, y, x):
+        return (m.where(x > 0, dy * _SELU_SCALE, dy * (y + _SELU_SCALE * _SELU_ALPHA)),)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+class GELU(Function):
+    """y = x Phi(x) (exact, erf) or 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) (approximate='tanh').
+
+    Backward: exact dx = dy (Phi(x) + x phi(x)); tanh: dx = dy (0.5 (1 + t) + 0.5 x (1 - t^2) u'(x)).
+    """
+    def forward(self, x, approximate="none"):
+        self.approximate = approximate
+        if approximate == "tanh":
+            return 0.5 * x * (1 + B.xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+        return 0.5 * x * (1 + B.erf(x * (1 / math.sqrt(2))))
+
+    def backward(self, m, dy, y, x):
+        if self.approximate == "tanh":
+            t = m.tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
+            du = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+            return (dy * ((t + 1) * 0.5 + x * (1 - t * t) * du * 0.5),)
+        cdf = (m.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+        pdf = m.exp(x * x * -0.5) * _INV_SQRT_2PI
+        return (dy * (cdf + x * pdf),)
+
+
+class SiLU(Function):
+    """y = x sigmoid(x).  Backward: dx = dy s (1 + x (1 - s)), s = sigmoid(x)."""
+    def forward(self, x):
+        return x * _sigmoid(x)
+
+    def backward(self, m, dy, y, x):
+        s = m.sigmoid(x)
+        return (dy * s * (x * (1 - s) + 1),)
+
+
+class Softplus(Function):
+    """y = log(1 + exp(beta x)) / beta (y = x where beta x > threshold).  Backward: dx = dy sigmoid(beta x)."""
+    def forward(self, x, beta=1.0, threshold=20.0):
+        self.beta, self.threshold = beta, threshold
+        xp = B.xp
+        bx = x * beta
+        soft = (xp.log1p(xp.exp(-xp.abs(bx))) + xp.maximum(bx, 0)) / beta   # stable for large |x|
+        return xp.where(bx > threshold, x, soft)
+
+    def backward(self, m, dy, y, x):
+        bx = x * self.beta
+        return (m.where(bx > self.threshold, dy, dy * m.sigmoid(bx)),)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi).  Backward: dx = dy where lo <= x <= hi (as torch: bounds included)."""
+    def forward(self, x, min=None, max=None):
+        self.lo, self.hi = min, max
+        return B.xp.clip(x, min, max)
+
+    def backward(self, m, dy, y, x):
+        if self.lo is not None:
+            dy = m.where(x < self.lo, 0.0, dy)
+        if self.hi is not None:
+            dy = m.where(x > self.hi, 0.0, dy)
+        return (dy,)
+
+
+class Cast(Function):
+    """y = x converted to another dtype.  Backward: dx = dy converted back to x's dtype."""
+    def forward(self, x, dtype=None):
+        return x.astype(dtype)
+
+    def backward(self, m, dy, y, x):
+        return (m.cast(dy, x.dtype),)
+
+
+OPS = {"add": Add, "sub": Sub, "mul": Mul, "div": Div, "pow": Pow, "maximum": Maximum, "minimum": Minimum,
+       "where": Where, "neg": Neg, "abs": Abs, "sign": Sign, "exp": Exp, "log": Log, "log1p": Log1p,
+       "expm1": Expm1, "sqrt": Sqrt, "rsqrt": Rsqrt, "square": Square, "sin": Sin, "cos": Cos, "tanh": Tanh,
+       "sigmoid": Sigmoid, "erf": Erf, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU, "selu": SELU,
+       "gelu": GELU, "silu": SiLU, "softplus": Softplus, "clamp": Clamp, "cast": Cast}

@@ -1,0 +1,74 @@
+"""Matrix products: matmul (batched, with PyTorch's 1-D rules) and the fused affine map of nn.Linear."""
+from .. import backend as B
+from ..autograd import Function, unbroadcast
+
+
+def _check_matmul(a, b, op="matmul"):
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"{op}: both arguments need at least 1 dimension, got a{tuple(a.shape)} @ b{tuple(b.shape)}")
+    ka, kb = a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        bdim = "b.shape[-2]" if b.ndim > 1 else "b.shape[0]"
+        raise RuntimeError(f"{op}: inner dimensions differ: a{tuple(a.shape)} @ b{tuple(b.shape)}; "
+                           f"a.shape[-1]={ka} must equal {bdim}={kb}")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{op}: dtypes differ: a is {a.dtype}, b is {b.dtype}; convert one with .to(dtype)")
+
+
+class MatMul(Function):
+    """z = a @ b (batch dims broadcast; a 1-D a is a row, a 1-D b a column, as torch.matmul).
+
+    Backward: da = dz @ b^T, db = a^T @ dz, summed over broadcast batch dims.
+    """
+    def forward(self, a, b):
+        _check_matmul(a, b)
+        try:
+            return B.xp.matmul(a, b)
+        except ValueError:
+            raise RuntimeError(f"matmul: batch dimensions do not broadcast: a{tuple(a.shape)} @ b{tuple(b.shape)}; "
+                               f"a.shape[:-2]={tuple(a.shape[:-2])}, b.shape[:-2]={tuple(b.shape[:-2])}") from None
+
+    def backward(self, m, dz, z, a, b):
+        a2 = m.reshape(a, (1,) + a.shape) if a.ndim == 1 else a       # 1-D operands become matrices
+        b2 = m.reshape(b, b.shape + (1,)) if b.ndim == 1 else b
+        dz2 = dz
+        if a.ndim == 1:
+            dz2 = m.reshape(dz2, dz2.shape[:-1] + (1,) + dz2.shape[-1:]) if b.ndim > 1 else m.reshape(dz2, (1,) + dz2.shape)
+        if b.ndim == 1:
+            dz2 = m.reshape(dz2, dz2.shape + (1,))
+        da = db = None
+        if self.needs[0]:
+            da = m.reshape(unbroadcast(m, m.matmul(dz2, m.swapaxes(b2, -1, -2)), a2.shape), a.shape)
+        if self.needs[1]:
+            db = m.reshape(unbroadcast(m, m.matmul(m.swapaxes(a2, -1, -2), dz2), b2.shape), b.shape)
+        return da, db
+
+
+class Linear(Function):
+    """y = x @ w^T + b (one GEMM, bias added in place).  Backward: dx = dy @ w, dw = dy^T x, db = sum(dy)."""
+    def forward(self, x, w, b=None):
+        if x.ndim == 0 or x.shape[-1] != w.shape[-1]:
+            raise RuntimeError(f"linear: input{tuple(x.shape)} does not match weight{tuple(w.shape)}: "
+                               f"input.shape[-1] must equal in_features={w.shape[-1]}")
+        if x.dtype != w.dtype:
+            raise RuntimeError(f"linear: input is {x.dtype} but weight is {w.dtype}; convert one with .to(dtype)")
+        y = B.xp.matmul(x, w.T)
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, m, dy, y, x, w, b=None):
+        n = self.needs
+        dx = m.matmul(dy, w) if n[0] else None
+        dw = db = None
+        if n[1] or (len(n) > 2 and n[2]):
+            dy2 = m.reshape(dy, (-1, dy.shape[-1])) if dy.ndim != 2 else dy
+            if n[1]:
+                x2 = m.reshape(x, (-1, x.shape[-1])) if x.ndim != 2 else x
+                dw = m.matmul(m.swapaxes(dy2, 0, 1), x2)
+            if len(n) > 2 and n[2]:
+                db = m.sum(dy2, 0)
+        return dx, dw, db
+
+
+OPS = {"matmul": MatMul, "linear": Linear}

@@ -1,0 +1,34 @@
+"""The global random stream: every random draw in redes (init, dropout, shuffling) comes from here.
+
+`manual_seed(n)` makes a whole run reproducible, as torch.manual_seed does.
+"""
+import numpy as np
+
+_rng = [np.random.default_rng()]
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseed the global generator; returns it."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed: expected a non-negative integer, got {seed!r}")
+    _rng[0] = np.random.default_rng(int(seed))
+    return _rng[0]
+
+
+seed = manual_seed
+
+
+def default_rng() -> np.random.Generator:
+    """The generator redes draws from (reseeded by manual_seed)."""
+    return _rng[0]
+
+
+def get_rng_state() -> dict:
+    """The generator's state as a JSON-serialisable dict (for checkpoints)."""
+    return _rng[0].bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    bg = getattr(np.random, state["bit_generator"])()
+    bg.state = state
+    _rng[0] = np.random.Generator(bg)
