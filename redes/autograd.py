@@ -21,11 +21,12 @@ from . import backend as B
 
 class _State:
     """Global switches read on the hot path (one attribute load each)."""
-    __slots__ = ("grad_enabled", "module", "anomaly")
+    __slots__ = ("grad_enabled", "module", "root", "anomaly")
 
     def __init__(self):
         self.grad_enabled = True
         self.module = None      # the Module whose forward is running: recorded on each node (viz, anomaly)
+        self.root = None        # the outermost Module of the current forward (to name module paths)
         self.anomaly = False    # detect_anomaly(): check every forward output and backward gradient
 
 
@@ -412,8 +413,20 @@ def _bad_values(a):
     return B.to_numpy(a[bad][:5]).tolist()
 
 
+def _module_path():
+    """Dotted path of the running module inside the outermost one, e.g. 'Sequential.2 (Linear)'."""
+    mod, root = state.module, state.root
+    if mod is None:
+        return None
+    if root is not None:
+        for name, m in root.named_modules():
+            if m is mod:
+                return f"{type(root).__name__}{'.' + name if name else ''} ({type(mod).__name__})"
+    return type(mod).__name__
+
+
 def _where(fn):
-    path = getattr(fn.module, "_path", None) or (type(fn.module).__name__ if fn.module is not None else None)
+    path = getattr(fn, "path", None)
     return f" in module {path}" if path else ""
 
 
@@ -426,19 +439,14 @@ class AnomalyError(RuntimeError):
 
 
 def _anomaly_forward(fn, out, args):
+    fn.path = _module_path()
     bad = _bad_values(out.data)
     if bad is not None:
         inputs_bad = any(_bad_values(a.data if isinstance(a, Tensor) else a) is not None for a in args)
         if not inputs_bad:
-            raise AnomalyError(f"detect_anomaly: forward of '{fn.op}'{_where_now()} produced NaN/Inf "
+            raise AnomalyError(f"detect_anomaly: forward of '{fn.op}'{_where(fn)} produced NaN/Inf "
                                f"from finite inputs ({_shapes([a.data if isinstance(a, Tensor) else a for a in args])}); "
                                f"offending values: {bad}")
-
-
-def _where_now():
-    mod = state.module
-    path = getattr(mod, "_path", None) or (type(mod).__name__ if mod is not None else None)
-    return f" in module {path}" if path else ""
 
 
 def _anomaly_backward(fn, dxs):

@@ -1,0 +1,1 @@
+"""redes.optim: optimizers and learning-rate schedulers, as torch.optim (being written)."""
