@@ -14,6 +14,7 @@ from .functions import *  # noqa: F401,F403  (rd.exp, rd.cat, rd.where, ...)
 from .functions import _METHODS
 from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
+from .testing import gradcheck
 from . import nn, optim  # noqa: E402  (after the engine: they build on it)
 
 __version__ = "0.1.0"
