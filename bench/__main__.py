@@ -1,6 +1,6 @@
 """Compare redes with PyTorch: training steps per second, each measurement in a fresh process.
 
-    python -m bench [--only NAME[,NAME]] [--rounds N] [--seconds S] [--json]
+    python -m bench [--only NAME[,NAME]] [--rounds N] [--seconds S] [--json] [--threads N]
                     [--unset-openblas-coretype]
 
 For each workload and round, runs `python -m bench.worker` for redes, then for torch (A B A B ...),
@@ -28,6 +28,8 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="alternated rounds per workload (default 3)")
     parser.add_argument("--seconds", type=float, default=2.0,
                         help="timed seconds per measurement, after warm-up (default 2)")
+    parser.add_argument("--threads", type=int,
+                        help="set OMP/OPENBLAS/MKL_NUM_THREADS in the workers (default: libraries' own choice)")
     parser.add_argument("--device", default="cpu", choices=["cpu"], help="only cpu for now")
     parser.add_argument("--json", action="store_true", help="machine-readable results on stdout")
     parser.add_argument("--unset-openblas-coretype", action="store_true",
@@ -42,9 +44,12 @@ def parse_args(argv=None):
     return args
 
 
-def child_env(unset_openblas):
-    """The workers' environment: ours, minus the OpenBLAS overrides only when asked to."""
+def child_env(unset_openblas, threads=None):
+    """The workers' environment: ours, minus the OpenBLAS overrides only when asked to, with
+    every thread pool (numpy's OpenBLAS, torch's OpenMP/MKL) capped when --threads is given."""
     env = dict(os.environ)
+    if threads:
+        env.update({var: str(threads) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     if unset_openblas:
         for var in OPENBLAS_VARS:
             env.pop(var, None)
@@ -187,7 +192,7 @@ def table_lines(results):
 
 def main(argv=None):
     args = parse_args(argv)
-    env = child_env(args.unset_openblas_coretype)
+    env = child_env(args.unset_openblas_coretype, args.threads)
     log = (lambda msg: print(msg, file=sys.stderr, flush=True))
     info = run_worker(["--info"], env, timeout=120)
     if not args.json:

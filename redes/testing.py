@@ -53,9 +53,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     rng = np.random.default_rng(seed)
     weights = [B.xp.asarray(rng.uniform(0.5, 1.5, o.shape)) for o in outs]
 
-    def scalar(values):
-        return sum(float((o.data.astype(np.float64) * w).sum()) for o, w in zip(values, weights))
-
     for k, (out, w) in enumerate(zip(outs, weights)):
         if not out.requires_grad:
             continue
@@ -78,7 +75,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
                 numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
             err = B.xp.abs(g - numeric) - (atol + rtol * B.xp.abs(numeric))
             if err.size and float(err.max()) > 0:
-                worst = np.unravel_index(int(B.xp.argmax(err)), x.shape) if x.ndim else ()
+                worst = tuple(int(v) for v in np.unravel_index(int(B.xp.argmax(err)), x.shape))
                 msg = (f"gradcheck: Jacobian mismatch for output {k} with respect to input {i} at index {worst}: "
                        f"analytical {float(g[worst])!r} vs numerical {float(numeric[worst])!r} "
                        f"(atol={atol}, rtol={rtol})")

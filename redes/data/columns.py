@@ -57,16 +57,19 @@ def looks_numeric(series):
     """Whether a column should be treated as numeric when fitting.
 
     True for numeric dtypes (not bool), and for text columns where more than
-    :data:`NUMERIC_SHARE` of the non-missing cells are numbers.
+    :data:`NUMERIC_SHARE` of the non-missing cells are numbers. False for
+    pandas ``category`` and bool columns, whatever they hold.
 
     Example:
         >>> import pandas as pd
         >>> looks_numeric(pd.Series(["1", "2", "abc"])), looks_numeric(pd.Series(["a", "b", "3"]))
         (True, False)
     """
+    import pandas as pd
+
     if is_numeric_dtype(series):
         return True
-    if _is_bool(series):
+    if _is_bool(series) or isinstance(series.dtype, pd.CategoricalDtype):
         return False
     present = ~missing_mask(series)
     if not present.any():

@@ -362,7 +362,7 @@ class Preprocessor:
 
         categories = spec["categories"]
         values = parse_categories(series, name, where)
-        codes = pd.Categorical(values, categories=categories).codes.astype(np.int64)
+        codes = pd.Index(categories).get_indexer(values).astype(np.int64)  # -1: unseen
         unseen = codes < 0
         if unseen.any():
             row = int(np.flatnonzero(unseen)[0]) + 1

@@ -37,10 +37,12 @@ def _read_csv(path, where, read_options):
 
     options = {"sep": "\t" if path.suffix.lower() in TSV_SUFFIXES else ","}
     options.update(read_options)
+    # Read every cell as text: the table code decides what is numeric and can
+    # quote a bad cell exactly as written. Only pandas knows decimal commas and
+    # thousands separators, so with those options it parses the numbers itself.
+    as_text = {} if {"decimal", "thousands", "dtype"} & set(options) else {"dtype": str}
     try:
-        # Read every cell as text: the table code decides what is numeric and
-        # can quote a bad cell exactly as it is written in the file.
-        frame = pd.read_csv(path, dtype=str, **options)
+        frame = pd.read_csv(path, **as_text, **options)
         if "header" not in options and "names" not in options:
             # pandas renames a repeated header 'A' to 'A.1'; read the raw header to catch it.
             header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
