@@ -62,16 +62,15 @@ class Function:
 
     def run(self, args, options):
         """apply() on this node object, so a caller can read what forward stored on it (e.g. argmax indices)."""
-        fn = self
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        out = Tensor._wrap(fn.forward(*arrays, **options))
+        out = Tensor._wrap(self.forward(*arrays, **options))
         if state.anomaly:
-            _anomaly_forward(fn, out, args)
+            _anomaly_forward(self, out, args)
         if state.grad_enabled:
-            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            needs = [isinstance(a, Tensor) and a.requires_grad for a in args]
             if True in needs:
-                fn.inputs, fn.arrays, fn.needs, fn.module = args, arrays, needs, state.module
-                out.grad_fn, out.requires_grad, out._seq = fn, True, next(_seq)
+                self.inputs, self.arrays, self.needs, self.module = args, arrays, needs, state.module
+                out.grad_fn, out.requires_grad, out._seq = self, True, next(_seq)
         return out
 
     def __repr__(self):
@@ -100,7 +99,9 @@ class ArrayMath:
 
     @staticmethod
     def broadcast_to(a, shape):
-        return B.xp.broadcast_to(a, shape)
+        out = B.xp.empty(shape, a.dtype)        # materialised: np.broadcast_to is a slow Python wrapper, and
+        out[...] = a                            # a writable gradient is what users (and torch) expect
+        return out
 
     @staticmethod
     def transpose(a, axes):
@@ -282,7 +283,7 @@ def _seed_grads(outputs, grad_outputs, create_graph, caller):
                 raise RuntimeError(f"{caller}: grad can be implicitly created only for scalar outputs, but "
                                    f"outputs[{i}] has shape {tuple(t.shape)}; pass gradient= (or grad_outputs=) "
                                    "of that shape, or reduce it first (e.g. .sum())")
-            g = B.xp.ones_like(t.data)
+            g = B.xp.array(1, dtype=t.data.dtype).reshape(t.data.shape)
         else:
             g = g.data if isinstance(g, Tensor) else B.xp.asarray(g, dtype=t.data.dtype)
             if g.shape != t.data.shape:
@@ -301,26 +302,32 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     """
     m = _math(create_graph)
     seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
-    found = {}
-    if targets is not None:
+    collect = targets is not None
+    found, pending, heap = {}, {}, []
+    if collect:
         want = {id(t) for t in targets}
         nonleaf = [t._seq for t in targets if t.grad_fn is not None]
         stop = min(nonleaf) if len(nonleaf) == len(targets) else 0
-    pending, heap = {}, []
+    anomaly, heappush, heappop, wrap = state.anomaly, heapq.heappush, heapq.heappop, Tensor._wrap
 
-    def deliver(t, g):
-        """Route one gradient contribution to tensor t."""
-        k = id(t)
-        if t.grad_fn is None:                                   # a leaf: nothing to walk below it
-            if targets is None:
-                _accumulate(t, g, create_graph)
+    def deliver(x, dx):
+        """Route one gradient contribution to tensor x: a leaf takes it, a node waits in the heap."""
+        k = id(x)
+        if x.grad_fn is None:                                   # a leaf: nothing to walk below it
+            if not collect:
+                if create_graph:
+                    x.grad = dx if x.grad is None else x.grad + dx
+                else:
+                    if dx.dtype != x.data.dtype:
+                        dx = dx.astype(x.data.dtype)
+                    x.grad = wrap(dx) if x.grad is None else wrap(x.grad.data + dx)   # new array: grads may alias
             elif k in want:
-                found[k] = found[k] + g if k in found else g
+                found[k] = found[k] + dx if k in found else dx
         elif k in pending:
-            pending[k] = pending[k] + g
+            pending[k] = pending[k] + dx
         else:
-            pending[k] = g
-            heapq.heappush(heap, (-t._seq, k, t))
+            pending[k] = dx
+            heappush(heap, (-x._seq, k, x))
 
     for t, g in seeds:
         deliver(t, g)
@@ -329,9 +336,9 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     state.grad_enabled = create_graph
     try:
         while heap:
-            neg_seq, k, t = heapq.heappop(heap)
+            neg_seq, k, t = heappop(heap)
             g = pending.pop(k)
-            if targets is not None:
+            if collect:
                 if k in want:
                     found[k] = g
                 if -neg_seq <= stop:
@@ -348,7 +355,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                 dxs = fn.backward(m, g, t, *fn.inputs)
             else:
                 dxs = fn.backward(m, g, t.data, *fn.arrays)
-            if state.anomaly:
+            if anomaly:
                 _anomaly_backward(fn, dxs)
             for x, need, dx in zip(fn.inputs, fn.needs, dxs):
                 if need and dx is not None:
@@ -357,11 +364,10 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                                            f"input of shape {tuple(x.data.shape)} (a bug in this op)")
                     deliver(x, dx)
             if not retain_graph:
-                fn.inputs = fn.arrays = None
-                fn.__dict__.clear()                              # saved arrays go now, not when the graph dies
+                fn.__dict__.clear()          # inputs and saved arrays go now, not when the graph dies
     finally:
         state.grad_enabled = prev_mode
-    if targets is not None:
+    if collect:
         return [found.get(id(t)) for t in targets]
 
 
