@@ -1,99 +1,154 @@
 """Column-level parsing shared by fitting and transforming: numbers, categories, missing cells.
 
-All functions take a ``pandas.Series`` and report problems as
+:class:`Column` wraps one ``pandas.Series`` and parses it at most once (all
+vectorised), whatever is asked of it; problems are reported as
 :mod:`redes.data.errors` exceptions naming the column and the 1-based data row.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from .errors import BadValueError, MissingValueError
 
-#: A string column counts as numeric when more than this share of its
+#: A text column counts as numeric when more than this share of its
 #: non-missing cells parse as numbers (so one typo does not turn a numeric
 #: column into hundreds of categories; the typo is reported instead).
 NUMERIC_SHARE = 0.5
 
-
-def _is_bool(series):
-    return series.dtype == bool or str(series.dtype) == "boolean"
-
-
-def is_numeric_dtype(series):
-    """Whether pandas stores the column as numbers (bools excluded)."""
-    import pandas as pd
-
-    return pd.api.types.is_numeric_dtype(series.dtype) and not _is_bool(series)
+# np.strings is NumPy >= 2.0; np.char has the same strip on NumPy 1.x.
+_strip = getattr(np, "strings", np.char).strip
 
 
-def missing_mask(series):
-    """Boolean array: NaN/None/NA, or a string that is empty after stripping."""
-    mask = series.isna().to_numpy()
-    if not is_numeric_dtype(series):
-        text = series.astype(object).to_numpy()
-        mask = mask | np.array([isinstance(v, str) and not v.strip() for v in text], dtype=bool)
-    return mask
+class Column:
+    """One column of a table, with its text and number parses computed lazily, once.
 
-
-def _strip(series):
-    """The column as an object Series with surrounding spaces removed from strings."""
-    return series.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-
-
-def _coerce(series):
-    """Parse to numbers (NaN where impossible); numeric columns pass through as float64."""
-    import pandas as pd
-
-    if is_numeric_dtype(series):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    if _is_bool(series):
-        return np.full(len(series), np.nan)
-    parsed = pd.to_numeric(_strip(series), errors="coerce")
-    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def looks_numeric(series):
-    """Whether a column should be treated as numeric when fitting.
-
-    True for numeric dtypes (not bool), and for text columns where more than
-    :data:`NUMERIC_SHARE` of the non-missing cells are numbers. False for
-    pandas ``category`` and bool columns, whatever they hold.
+    Args:
+        series: the ``pandas.Series``.
+        name: the column name, for messages.
+        where: the calling function's name, for messages.
 
     Example:
         >>> import pandas as pd
-        >>> looks_numeric(pd.Series(["1", "2", "abc"])), looks_numeric(pd.Series(["a", "b", "3"]))
-        (True, False)
+        >>> col = Column(pd.Series(["1", " 2.5", "abc"]), "Edad", "read_table")
+        >>> col.looks_numeric(), col.numbers[:2].tolist()
+        (True, [1.0, 2.5])
     """
-    import pandas as pd
 
-    if is_numeric_dtype(series):
-        return True
-    if _is_bool(series) or isinstance(series.dtype, pd.CategoricalDtype):
-        return False
-    present = ~missing_mask(series)
-    if not present.any():
-        return False
-    numbers = ~np.isnan(_coerce(series)) & present
-    return bool(numbers.sum() > NUMERIC_SHARE * present.sum())
+    def __init__(self, series, name, where):
+        self.series = series
+        self.name = name
+        self.where = where
 
+    @cached_property
+    def kind(self):
+        """``'numeric'`` (a numeric dtype), ``'bool'``, ``'category'`` or ``'text'``."""
+        import pandas as pd
 
-def is_integral(series):
-    """Whether every present value of a numeric-looking column is a whole number."""
-    values = _coerce(series)
-    values = values[~np.isnan(values)]
-    return values.size > 0 and bool(np.all(np.isfinite(values) & (values == np.round(values))))
+        dtype = self.series.dtype
+        if dtype == bool or str(dtype) == "boolean":
+            return "bool"
+        if isinstance(dtype, pd.CategoricalDtype):
+            return "category"
+        return "numeric" if pd.api.types.is_numeric_dtype(dtype) else "text"
 
+    @cached_property
+    def _text_and_missing(self):
+        na = self.series.isna().to_numpy()
+        values = np.where(na, "", self.series.to_numpy(dtype=object))
+        text = _strip(values.astype(str))
+        return text, na | (text == "")
 
-def _first_row(mask):
-    return int(np.flatnonzero(mask)[0]) + 1
+    @property
+    def text(self):
+        """Each cell as stripped text (``''`` where missing), a NumPy ``str`` array."""
+        return self._text_and_missing[0]
+
+    @cached_property
+    def missing(self):
+        """Boolean array: NaN/None/NA, or text that is empty after stripping."""
+        if self.kind == "numeric":
+            return self.series.isna().to_numpy()
+        return self._text_and_missing[1]
+
+    @cached_property
+    def numbers(self):
+        """The cells as float64, NaN where missing or not a number."""
+        import pandas as pd
+
+        if self.kind == "numeric":
+            return self.series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if self.kind == "bool":
+            return np.full(len(self.series), np.nan)
+        return np.asarray(pd.to_numeric(self.text, errors="coerce"), dtype=np.float64)
+
+    def looks_numeric(self):
+        """Whether to treat the column as numeric when fitting.
+
+        True for numeric dtypes, and for text columns where more than
+        :data:`NUMERIC_SHARE` of the non-missing cells are numbers; False for
+        bool and pandas ``category`` columns, whatever they hold.
+        """
+        if self.kind in ("numeric", "bool", "category"):
+            return self.kind == "numeric"
+        present = ~self.missing
+        parsed = ~np.isnan(self.numbers) & present
+        return bool(present.any() and parsed.sum() > NUMERIC_SHARE * present.sum())
+
+    def is_integral(self):
+        """Whether every present value is a finite whole number (and there is one)."""
+        values = self.numbers[~np.isnan(self.numbers)]
+        return values.size > 0 and bool(np.all(np.isfinite(values) &
+                                               (values == np.round(values))))
+
+    def _raise_missing(self, row, role):
+        raise MissingValueError(f"{self.where}: column {self.name!r}, row {row}: {role} is "
+                                f"missing (empty cell or NaN)", column=self.name, row=row)
+
+    def numeric(self, role="value"):
+        """The column as finite float64 numbers.
+
+        Args:
+            role: ``'value'`` or ``'target value'``, for messages.
+
+        Returns:
+            A float64 NumPy array.
+
+        Raises:
+            MissingValueError: an empty cell or NaN (the first one, by row).
+            BadValueError: a cell that is not a finite number (the first one).
+        """
+        values, missing = self.numbers, self.missing
+        problems = missing | ~np.isfinite(values)
+        if problems.any():
+            row = int(np.flatnonzero(problems)[0]) + 1
+            if missing[row - 1]:
+                self._raise_missing(row, role)
+            raw = self.series.iloc[row - 1]
+            raw = raw.item() if isinstance(raw, np.generic) else raw
+            kind = "not a number" if np.isnan(values[row - 1]) else "not a finite number"
+            raise BadValueError(f"{self.where}: column {self.name!r}, row {row}: {role} "
+                                f"{raw!r} is {kind}", column=self.name, row=row, value=raw)
+        return values
+
+    def categories(self, role="value"):
+        """The column as stripped text, a NumPy ``str`` array.
+
+        Raises:
+            MissingValueError: an empty cell or NaN (the first one, by row).
+        """
+        if self.missing.any():
+            self._raise_missing(int(np.flatnonzero(self.missing)[0]) + 1, role)
+        return self.text
 
 
 def parse_numeric(series, column, where, role="value"):
     """The column as float64, raising on the first missing or non-numeric cell.
 
     Args:
-        series: the column.
+        series: the ``pandas.Series``.
         column: its name, for messages.
         where: the calling function's name, for messages.
         role: ``'value'`` or ``'target value'``, for messages.
@@ -102,35 +157,21 @@ def parse_numeric(series, column, where, role="value"):
         A float64 NumPy array of finite numbers.
 
     Raises:
-        MissingValueError: an empty cell or NaN (the first one, by row).
-        BadValueError: a cell that is not a finite number (the first one).
+        MissingValueError, BadValueError: see :meth:`Column.numeric`.
 
     Example:
         >>> import pandas as pd
         >>> parse_numeric(pd.Series(["1", " 2.5"]), "Edad", "read_table").tolist()
         [1.0, 2.5]
     """
-    values = _coerce(series)
-    missing = missing_mask(series)
-    bad = ~np.isfinite(values) & ~missing
-    problems = missing | bad
-    if problems.any():
-        row = _first_row(problems)
-        raw = series.iloc[row - 1]
-        if missing[row - 1]:
-            raise MissingValueError(f"{where}: column {column!r}, row {row}: {role} is "
-                                    f"missing (empty cell or NaN)", column=column, row=row)
-        kind = "not a finite number" if not np.isnan(values[row - 1]) else "not a number"
-        raise BadValueError(f"{where}: column {column!r}, row {row}: {role} {raw!r} is {kind}",
-                            column=column, row=row, value=raw)
-    return values
+    return Column(series, column, where).numeric(role)
 
 
 def parse_categories(series, column, where, role="value"):
-    """The column as an object array of stripped strings, raising on a missing cell.
+    """The column as an array of stripped strings, raising on a missing cell.
 
     Returns:
-        A NumPy object array of ``str``.
+        A NumPy ``str`` array (``.tolist()`` gives Python ``str``).
 
     Raises:
         MissingValueError: an empty cell or NaN (the first one, by row).
@@ -140,9 +181,4 @@ def parse_categories(series, column, where, role="value"):
         >>> parse_categories(pd.Series([" a", 3]), "Carrera", "read_table").tolist()
         ['a', '3']
     """
-    missing = missing_mask(series)
-    if missing.any():
-        row = _first_row(missing)
-        raise MissingValueError(f"{where}: column {column!r}, row {row}: {role} is missing "
-                                f"(empty cell or NaN)", column=column, row=row)
-    return np.array([str(v) for v in _strip(series)], dtype=object)
+    return Column(series, column, where).categories(role)

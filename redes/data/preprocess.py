@@ -1,4 +1,4 @@
-"""``Preprocessor``: the fitted table transformation, reusable at predict time and JSON-serialisable.
+"""``Preprocessor``: the fitted table transformation, reused at predict time, saved as JSON.
 
 Fitting learns, from the training table only:
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .columns import is_integral, looks_numeric, parse_categories, parse_numeric
+from .columns import Column, parse_categories, parse_numeric
 from .convert import to_numpy
 from .errors import (
     EmptyTableError,
@@ -215,57 +215,57 @@ class Preprocessor:
             _check_choice(task, TASKS, "task", where)
         _check_choice(unknown, UNKNOWN_POLICIES, "unknown", where)
 
-        feature_specs = [cls._fit_feature(frame[name], name, name in categorical, where)
+        feature_specs = [cls._fit_feature(Column(frame[name], name, where), name in categorical)
                          for name in features]
-        task = task or cls._infer_task(frame, targets, where)
+        target_columns = [Column(frame[name], name, where) for name in targets]
+        task = task or cls._infer_task(target_columns, where)
         if task == "classification":
             if len(targets) != 1:
                 raise ValueError(f"{where}: classification needs exactly one target column, "
                                  f"got {targets}")
-            target_specs = [cls._fit_classes(frame[targets[0]], targets[0], where)]
+            target_specs = [cls._fit_classes(target_columns[0])]
         else:
             target_specs = []
-            for name in targets:
-                mean, std = _scale(parse_numeric(frame[name], name, where, "target value"))
-                target_specs.append({"name": name, "kind": "numeric", "mean": mean, "std": std})
+            for column in target_columns:
+                mean, std = _scale(column.numeric("target value"))
+                target_specs.append({"name": column.name, "kind": "numeric", "mean": mean,
+                                     "std": std})
         ignored = [c for c in frame.columns if c not in features and c not in targets]
         return cls(feature_specs, target_specs, task, ignored_columns=ignored, unknown=unknown)
 
     @staticmethod
-    def _fit_feature(series, name, force_categorical, where):
-        if force_categorical or not looks_numeric(series):
-            categories = sorted(set(parse_categories(series, name, where)))
-            return {"name": name, "kind": "categorical", "categories": categories}
-        mean, std = _scale(parse_numeric(series, name, where))
-        return {"name": name, "kind": "numeric", "mean": mean, "std": std}
+    def _fit_feature(column, force_categorical):
+        if force_categorical or not column.looks_numeric():
+            categories = sorted(set(column.categories().tolist()))
+            return {"name": column.name, "kind": "categorical", "categories": categories}
+        mean, std = _scale(column.numeric())
+        return {"name": column.name, "kind": "numeric", "mean": mean, "std": std}
 
     @staticmethod
-    def _infer_task(frame, targets, where):
-        text = [name for name in targets if not looks_numeric(frame[name])]
-        if len(targets) > 1:
+    def _infer_task(columns, where):
+        text = [c.name for c in columns if not c.looks_numeric()]
+        if len(columns) > 1:
             if text:
                 raise ValueError(f"{where}: target column {text[0]!r} is not numeric; several "
                                  f"targets are only supported for regression")
             return "regression"
-        series, name = frame[targets[0]], targets[0]
         if text:
             return "classification"
-        values = parse_numeric(series, name, where, "target value")
-        if is_integral(series) and len(np.unique(values)) <= MAX_CLASSES:
+        values = columns[0].numeric("target value")
+        if columns[0].is_integral() and len(np.unique(values)) <= MAX_CLASSES:
             return "classification"
         return "regression"
 
     @staticmethod
-    def _fit_classes(series, name, where):
-        if looks_numeric(series):
-            values = parse_numeric(series, name, where, "target value")
-            classes = np.unique(values)
-            if is_integral(series):
+    def _fit_classes(column):
+        if column.looks_numeric():
+            classes = np.unique(column.numeric("target value"))
+            if column.is_integral():
                 classes = classes.astype(np.int64)
             classes = [_python_scalar(c) for c in classes]
         else:
-            classes = sorted(set(parse_categories(series, name, where, "target value")))
-        return {"name": name, "kind": "class", "classes": classes}
+            classes = sorted(set(column.categories("target value").tolist()))
+        return {"name": column.name, "kind": "class", "classes": classes}
 
     # --------------------------------------------------------------- properties
 
@@ -366,7 +366,7 @@ class Preprocessor:
         unseen = codes < 0
         if unseen.any():
             row = int(np.flatnonzero(unseen)[0]) + 1
-            value = values[row - 1]
+            value = str(values[row - 1])
             if unknown == "error":
                 raise UnknownCategoryError(
                     f"{where}: column {name!r}, row {row}: category {value!r} was not seen when "
@@ -410,8 +410,9 @@ class Preprocessor:
             values = parse_categories(series, name, where, "target value")
         else:
             values = parse_numeric(series, name, where, "target value")
-        lookup = {c: i for i, c in enumerate(classes)}
-        codes = np.array([lookup.get(v, -1) for v in values.tolist()], dtype=np.int64)
+        import pandas as pd
+
+        codes = pd.Index(classes).get_indexer(values).astype(np.int64)  # -1: unseen
         if (codes < 0).any():
             row = int(np.flatnonzero(codes < 0)[0]) + 1
             value = _python_scalar(values[row - 1])

@@ -1,7 +1,7 @@
 """Synthetic student-grades tables (the lecture's ``Estudio, Edad, Promedio -> N1, N2``).
 
 Every value is drawn from a seeded ``numpy.random.Generator`` using only
-``uniform``, ``normal``, ``integers`` and ``choice``, whose streams NumPy keeps
+``uniform``, ``normal`` and ``integers``, whose streams NumPy keeps
 stable, so the same seed gives the same table on every machine.
 
 Columns (grades on the 0-20 scale used in Peru and much of Latin America):
