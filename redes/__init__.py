@@ -16,5 +16,8 @@ from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
 from .testing import gradcheck
 from . import nn, optim  # noqa: E402  (after the engine: they build on it)
+from . import data, io, train  # noqa: E402  (after nn and optim: they build on them)
+from .io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
+from .train import evaluate, fit, predict  # noqa: E402
 
 __version__ = "0.1.0"

@@ -65,6 +65,11 @@ class Module:
     """
     _forward_hooks = _forward_pre_hooks = {}      # instance dicts are made on first registration
 
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        self._init_args = (args, kwargs)           # the constructor call, so rd.save can store the architecture as JSON
+        return self
+
     def __init__(self):
         self.training = True
 

@@ -1,0 +1,276 @@
+"""fit / evaluate / predict: the training loop every redes model uses.
+
+The loop is the five lines a user would write (zero_grad, forward, loss, backward, step) plus
+callbacks, metrics, gradient clipping and accumulation, and a clean stop on Ctrl-C.
+"""
+import math
+import sys
+import time
+
+import numpy as np
+
+from .. import backend as B
+from ..autograd import no_grad
+from ..data import DataLoader, Dataset, Table, TensorDataset
+from ..random import manual_seed
+from ..tensor import Tensor
+from .callbacks import Callback, LRSchedulerCallback
+from .metrics import get_metric
+
+_LOSSES = {"mse": "mse_loss", "l2": "mse_loss", "mae": "l1_loss", "l1": "l1_loss", "huber": "huber_loss",
+           "smooth_l1": "smooth_l1_loss", "cross_entropy": "cross_entropy", "ce": "cross_entropy",
+           "nll": "nll_loss", "bce": "binary_cross_entropy", "bce_with_logits": "binary_cross_entropy_with_logits",
+           "kl_div": "kl_div"}
+_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+
+
+def get_loss(loss):
+    """A loss function from a name ('mse', 'cross_entropy', 'bce_with_logits', 'l1', 'huber', ...) or a callable."""
+    if callable(loss):
+        return loss
+    from ..nn import functional as F
+    if isinstance(loss, str) and loss.lower() in _LOSSES:
+        return getattr(F, _LOSSES[loss.lower()])
+    raise ValueError(f"fit: unknown loss {loss!r}; expected a callable or one of {sorted(_LOSSES)}")
+
+
+def get_optimizer(optimizer, model, lr):
+    """An optimizer over model.parameters() from a name ('adam', 'sgd', ...) or an Optimizer instance."""
+    from .. import optim
+    if isinstance(optimizer, str):
+        name = _OPTIMIZERS.get(optimizer.lower())
+        if name is None:
+            raise ValueError(f"fit: unknown optimizer {optimizer!r}; expected one of {sorted(_OPTIMIZERS)}")
+        return getattr(optim, name)(model.parameters(), lr=lr)
+    if not hasattr(optimizer, "step"):
+        raise TypeError(f"fit: optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def as_loader(data, batch_size, shuffle, name="data"):
+    """A DataLoader from a DataLoader, Dataset, Table or (X, y) arrays/Tensors."""
+    if isinstance(data, DataLoader):
+        return data
+    if isinstance(data, Table):
+        data = data.dataset()
+    elif isinstance(data, (tuple, list)):
+        data = TensorDataset(*[d.data if isinstance(d, Tensor) else np.asarray(d) for d in data])
+    if not isinstance(data, Dataset) and not (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
+        raise TypeError(f"fit: {name} must be a DataLoader, Dataset, Table or an (X, y) tuple, "
+                        f"got {type(data).__name__}")
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+
+
+def _split_batch(batch):
+    """(inputs, target) from a loader batch: the last element is the target."""
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise ValueError("fit: each batch must be (inputs..., target); got a batch of "
+                         f"{len(batch) if isinstance(batch, (tuple, list)) else 1} element(s)")
+    return batch[:-1], batch[-1]
+
+
+class History:
+    """What fit() returns: `history` maps 'loss', 'val_loss', metric names, 'lr' to per-epoch lists."""
+    def __init__(self):
+        self.history, self.epoch, self.interrupted = {}, [], False
+
+    def record(self, epoch, logs):
+        self.epoch.append(epoch)
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __repr__(self):
+        last = {k: round(v[-1], 5) for k, v in self.history.items() if v}
+        return f"History(epochs={len(self.epoch)}, last={last})"
+
+
+class Trainer:
+    """Holds what one training run needs; `fit()` is the convenient way to use it."""
+    def __init__(self, model, loss, optimizer="adam", lr=1e-3, metrics=(), callbacks=(), scheduler=None,
+                 grad_clip=None, accumulate=1, verbose=None):
+        if accumulate < 1:
+            raise ValueError(f"fit: accumulate must be >= 1, got {accumulate}")
+        self.model, self.loss_fn = model, get_loss(loss)
+        self.optimizer = get_optimizer(optimizer, model, lr)
+        self.metrics = [get_metric(m) for m in metrics]
+        self.scheduler, self.grad_clip, self.accumulate = scheduler, grad_clip, accumulate
+        self.callbacks = list(callbacks)
+        if scheduler is not None and not any(isinstance(c, LRSchedulerCallback) for c in self.callbacks):
+            self.callbacks.append(LRSchedulerCallback(scheduler))
+        for c in self.callbacks:
+            if not isinstance(c, Callback) and not hasattr(c, "on_epoch_end"):
+                raise TypeError(f"fit: callbacks must be Callback objects, got {type(c).__name__}")
+        self.verbose = sys.stderr.isatty() if verbose is None else bool(verbose)
+        self.history, self.stop_training, self.epoch = History(), False, 0
+
+    def _call(self, hook, *args):
+        for c in self.callbacks:
+            method = getattr(c, hook, None)
+            if method is not None:
+                method(self, *args)
+
+    def train_epoch(self, loader):
+        """One pass over loader; returns the epoch's logs (mean loss and metrics on the training batches)."""
+        model, opt, acc = self.model, self.optimizer, self.accumulate
+        model.train()
+        for m in self.metrics:
+            m.reset()
+        total, count = 0.0, 0
+        batches = _progress(loader, self.verbose, f"epoch {self.epoch + 1}")
+        n_batches = len(loader)
+        opt.zero_grad()
+        for i, batch in enumerate(batches):
+            inputs, target = _split_batch(batch)
+            out = model(*inputs)
+            loss = self.loss_fn(out, target)
+            (loss / acc if acc > 1 else loss).backward()
+            if (i + 1) % acc == 0 or i + 1 == n_batches:
+                if self.grad_clip is not None:
+                    from ..nn.utils import clip_grad_norm_
+                    clip_grad_norm_(model.parameters(), self.grad_clip)
+                opt.step()
+                opt.zero_grad()
+            value, n = loss.item(), len(target)
+            if not math.isfinite(value):
+                raise FloatingPointError(f"fit: the loss became {value} at epoch {self.epoch + 1}, batch {i + 1}; "
+                                         "lower the learning rate, or run under rd.detect_anomaly() to find the op")
+            total, count = total + value * n, count + n
+            for m in self.metrics:
+                m.update(B.to_numpy(out.data), B.to_numpy(target.data))
+            self._call("on_batch_end", i, {"loss": value})
+            if hasattr(batches, "set_postfix"):
+                batches.set_postfix(loss=f"{total / count:.4f}")
+        logs = {"loss": total / max(count, 1)}
+        logs.update({m.name: m.compute() for m in self.metrics})
+        return logs
+
+    def fit(self, train_data, epochs=10, batch_size=32, shuffle=True, val_data=None, initial_epoch=0,
+            checkpoint_on_interrupt=None):
+        loader = as_loader(train_data, batch_size, shuffle, "train_data")
+        val_loader = as_loader(val_data, max(batch_size, 256), False, "val_data") if val_data is not None else None
+        self._call("on_train_begin")
+        try:
+            for epoch in range(initial_epoch, epochs):
+                self.epoch, start = epoch, time.perf_counter()
+                self._call("on_epoch_begin", epoch)
+                logs = self.train_epoch(loader)
+                if val_loader is not None:
+                    val = evaluate(self.model, val_loader, loss=self.loss_fn, metrics=self.metrics)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                logs["lr"] = self.optimizer.param_groups[0]["lr"]
+                self._call("on_epoch_end", epoch, logs)
+                self.history.record(epoch, logs)
+                if self.verbose:
+                    shown = " - ".join(f"{k} {v:.4g}" for k, v in logs.items())
+                    print(f"epoch {epoch + 1}/{epochs} - {shown} - {time.perf_counter() - start:.1f}s", file=sys.stderr)
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:
+            self.history.interrupted = True
+            if checkpoint_on_interrupt is not None:
+                from ..io.checkpoint import save_checkpoint
+                save_checkpoint(checkpoint_on_interrupt, self.model, self.optimizer, self.scheduler, self.epoch)
+            print(f"\ninterrupted at epoch {self.epoch + 1}" +
+                  (f"; checkpoint saved to {checkpoint_on_interrupt}" if checkpoint_on_interrupt else ""),
+                  file=sys.stderr)
+        self._call("on_train_end")
+        return self.history
+
+
+def _progress(loader, verbose, desc):
+    """A tqdm bar over the batches when verbose and attached to a terminal; the loader itself otherwise."""
+    if not verbose or not sys.stderr.isatty():
+        return loader
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return loader
+    return tqdm(loader, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def fit(model, train_data, *, loss, optimizer="adam", lr=1e-3, epochs=10, batch_size=32, shuffle=True,
+        val_data=None, metrics=(), callbacks=(), scheduler=None, grad_clip=None, accumulate=1, seed=None,
+        verbose=None, initial_epoch=0, checkpoint_on_interrupt=None):
+    """Train `model` on `train_data` and return a History.
+
+    Args:
+        model: an nn.Module. train_data / val_data: a DataLoader, Dataset, Table or (X, y) arrays.
+        loss: a callable loss(output, target) or a name ('mse', 'cross_entropy', 'bce_with_logits', ...).
+        optimizer: an Optimizer, or a name ('adam', 'adamw', 'sgd', 'rmsprop', 'adagrad') built with `lr`.
+        metrics: names or Metric objects ('accuracy', 'top5', 'mae', 'rmse', 'r2', 'f1').
+        callbacks: Callback objects (EarlyStopping, ModelCheckpoint, CSVLogger, ...).
+        scheduler: an LR scheduler stepped once per epoch (ReduceLROnPlateau gets val_loss, or loss).
+        grad_clip: clip the gradients' global norm to this value before each step.
+        accumulate: sum gradients over this many batches before each optimizer step.
+        seed: reseed redes' global generator first (shuffling, dropout) for a reproducible run.
+        verbose: progress bar and one line per epoch (default: only when stderr is a terminal).
+        initial_epoch: start counting here (resuming from a checkpoint).
+        checkpoint_on_interrupt: on Ctrl-C, save a checkpoint here and stop cleanly (history.interrupted is True).
+    Example:
+        >>> history = rd.fit(model, (X, y), loss="mse", epochs=20, val_data=(Xv, yv))
+        >>> history["val_loss"][-1]
+    """
+    if seed is not None:
+        manual_seed(seed)
+    trainer = Trainer(model, loss, optimizer, lr, metrics, callbacks, scheduler, grad_clip, accumulate, verbose)
+    return trainer.fit(train_data, epochs, batch_size, shuffle, val_data, initial_epoch, checkpoint_on_interrupt)
+
+
+def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
+    """Mean loss (if given) and metrics of `model` on `data`, in eval mode and without a graph."""
+    loader = as_loader(data, batch_size, False)
+    loss_fn = get_loss(loss) if loss is not None else None
+    metrics = [get_metric(m) for m in metrics]
+    for m in metrics:
+        m.reset()
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        with no_grad():
+            for batch in loader:
+                inputs, target = _split_batch(batch)
+                out = model(*inputs)
+                if loss_fn is not None:
+                    total += loss_fn(out, target).item() * len(target)
+                count += len(target)
+                for m in metrics:
+                    m.update(B.to_numpy(out.data), B.to_numpy(target.data))
+    finally:
+        model.train(was_training)
+    result = {"loss": total / max(count, 1)} if loss_fn is not None else {}
+    result.update({m.name: m.compute() for m in metrics})
+    return result
+
+
+def predict(model, data, *, batch_size=256):
+    """Model outputs for `data` (arrays/Tensor/Dataset/DataLoader) as a NumPy array.
+
+    For a model trained from a table (it has `.preprocessor`), `data` may be a CSV path or a DataFrame of
+    new rows: the saved preprocessing is applied and a DataFrame of predictions in the original units
+    (or class labels) is returned.
+    """
+    pre = getattr(model, "preprocessor", None)
+    if pre is not None and (isinstance(data, str) or hasattr(data, "columns")):
+        outputs = predict(model, pre.transform(data, extra="ignore"), batch_size=batch_size)
+        return pre.inverse_targets(outputs, as_frame=True)
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (np.ndarray,)) or hasattr(data, "__cuda_array_interface__"):
+        data = TensorDataset(B.to_numpy(data) if isinstance(data, np.ndarray) else data)
+    loader = as_loader(data, batch_size, False)
+    was_training = model.training
+    model.eval()
+    outs = []
+    try:
+        with no_grad():
+            for batch in loader:
+                inputs = batch[:-1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else \
+                    (batch[0] if isinstance(batch, (tuple, list)) else batch,)
+                outs.append(B.to_numpy(model(*inputs).data))
+    finally:
+        model.train(was_training)
+    return np.concatenate(outs) if outs else np.zeros((0,))
