@@ -97,8 +97,8 @@ def system_info():
         try:
             module = __import__(name)
             info["libs"][name] = getattr(module, "__version__", "present")
-        except ImportError as exc:
-            info["libs"][name] = f"missing ({exc})"
+        except Exception as exc:  # a half-written redes must not break the header
+            info["libs"][name] = f"missing ({_describe(exc)})"
     info["blas"] = _blas_pools(numpy)
     return info
 

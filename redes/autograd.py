@@ -145,6 +145,9 @@ class ArrayMath:
 
     @staticmethod
     def gather(a, dim, index):
+        """torch.gather: index may be smaller than a in the dims other than dim (only that corner is read)."""
+        if index.shape != a.shape:
+            a = a[tuple(slice(None) if d == dim else slice(0, s) for d, s in enumerate(index.shape))]
         return B.xp.take_along_axis(a, index, axis=dim)
 
     @staticmethod

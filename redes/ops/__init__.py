@@ -5,3 +5,7 @@ OPS maps a name to its Function class; the tests loop over it so no op goes unch
 from . import elementwise, reduce, linalg, movement
 
 OPS = {**elementwise.OPS, **reduce.OPS, **linalg.OPS, **movement.OPS}
+from . import recurrent  # noqa: E402
+OPS.update(recurrent.OPS)
+from . import attention  # noqa: E402
+OPS.update(attention.OPS)

@@ -1,2 +1,142 @@
-"""(being written)"""
-__all__ = []
+"""Activation functions as in torch.nn.functional: F.relu, F.gelu, F.softmax, ...
+
+The element-wise math is the Tensor ops of redes.ops.elementwise (one fused op each); these functions add
+torch's signatures. `inplace=` is accepted for compatibility and ignored: redes never overwrites an input.
+"""
+import warnings
+
+from ...ops.elementwise import Where as _Where
+from ... import backend as B
+from ...tensor import Tensor
+
+__all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "logsigmoid", "tanh",
+           "softplus", "softsign", "hardtanh", "prelu", "softmax", "softmin", "log_softmax"]
+
+
+def _check(input, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    return input
+
+
+def relu(input, inplace=False):
+    """y = max(x, 0). Gradient 0 at x = 0 (as torch)."""
+    return _check(input, "relu").relu()
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """y = x if x > 0 else negative_slope * x."""
+    return _check(input, "leaky_relu").leaky_relu(negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """y = x if x > 0 else alpha * (exp(x) - 1)."""
+    return _check(input, "elu").elu(alpha)
+
+
+def selu(input, inplace=False):
+    """y = scale * elu(x, alpha), scale = 1.0507..., alpha = 1.6733... (Klambauer et al. 2017)."""
+    return _check(input, "selu").selu()
+
+
+def gelu(input, approximate="none"):
+    """y = x * Phi(x) (approximate='none', exact with erf) or its tanh approximation (approximate='tanh')."""
+    return _check(input, "gelu").gelu(approximate)
+
+
+def silu(input, inplace=False):
+    """y = x * sigmoid(x) (also called swish)."""
+    return _check(input, "silu").silu()
+
+
+def mish(input, inplace=False):
+    """y = x * tanh(softplus(x)) (Misra 2019)."""
+    return _check(input, "mish") * input.softplus().tanh()
+
+
+def sigmoid(input):
+    """y = 1 / (1 + exp(-x))."""
+    return _check(input, "sigmoid").sigmoid()
+
+
+def logsigmoid(input):
+    """y = log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    return -(-_check(input, "logsigmoid")).softplus()
+
+
+def tanh(input):
+    """y = tanh(x)."""
+    return _check(input, "tanh").tanh()
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (for numerical stability)."""
+    return _check(input, "softplus").softplus(beta, threshold)
+
+
+def softsign(input):
+    """y = x / (1 + |x|)."""
+    return _check(input, "softsign") / (input.abs() + 1)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """y = clamp(x, min_val, max_val). Gradient passes only strictly inside (min_val, max_val), as torch."""
+    _check(input, "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    x = input.data
+    inside = (x > min_val) & (x < max_val)
+    # NOTE: clamp's gradient includes the bounds; torch's hardtanh excludes them, hence where(inside, x, const)
+    return _Where.apply(inside, input, B.xp.clip(x, min_val, max_val))
+
+
+def relu6(input, inplace=False):
+    """y = min(max(x, 0), 6) (hardtanh(x, 0, 6))."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def prelu(input, weight):
+    """y = x if x > 0 else weight * x; weight has 1 element or one per channel (dim 1 of the input)."""
+    _check(input, "prelu")
+    n = weight.numel()
+    if n != 1:
+        if input.ndim < 2 or input.shape[1] != n:
+            raise RuntimeError(f"prelu: weight has {n} elements, expected 1 or the input's channel count "
+                               f"(dim 1 of input {tuple(input.shape)})")
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    elif weight.ndim:
+        weight = weight.reshape(())
+    return _Where.apply(input.data > 0, input, weight * input)
+
+
+def _softmax_dim(name, ndim, stacklevel):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _prepared(input, dim, dtype, name, stacklevel):
+    _check(input, name)
+    if dim is None:
+        dim = _softmax_dim(name, input.ndim, stacklevel + 1)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input, dim
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """y_i = exp(x_i) / sum_j exp(x_j) along dim (one fused, max-shifted op)."""
+    input, dim = _prepared(input, dim, dtype, "softmax", _stacklevel)
+    return input.softmax(dim)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """y = softmax(-x) along dim."""
+    input, dim = _prepared(input, dim, dtype, "softmin", _stacklevel)
+    return (-input).softmax(dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """y_i = x_i - log(sum_j exp(x_j)) along dim (fused and stable)."""
+    input, dim = _prepared(input, dim, dtype, "log_softmax", _stacklevel)
+    return input.log_softmax(dim)
