@@ -21,3 +21,4 @@ from .io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 
 __version__ = "0.1.0"
+from .viz import summary  # noqa: E402,F401  (rd.summary; importing it also binds rd.viz)

@@ -429,8 +429,8 @@ def _module_path():
         return None
     if root is not None:
         for name, m in root.named_modules():
-            if m is mod:
-                return f"{type(root).__name__}{'.' + name if name else ''} ({type(mod).__name__})"
+            if m is mod:        # the root itself is just its class name: 'Net', not 'Net (Net)'
+                return f"{type(root).__name__}.{name} ({type(mod).__name__})" if name else type(root).__name__
     return type(mod).__name__
 
 
