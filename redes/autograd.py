@@ -312,6 +312,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
         nonleaf = [t._seq for t in targets if t.grad_fn is not None]
         stop = min(nonleaf) if len(nonleaf) == len(targets) else 0
     anomaly, heappush, heappop, wrap = state.anomaly, heapq.heappush, heapq.heappop, Tensor._wrap
+    given = {id(g) for _, g in seeds}          # arrays someone else holds: the caller's seeds, leaves' grads
 
     def deliver(x, dx):
         """Route one gradient contribution to tensor x: a leaf takes it, a node waits in the heap."""
@@ -323,7 +324,15 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                 else:
                     if dx.dtype != x.data.dtype:
                         dx = dx.astype(x.data.dtype)
-                    x.grad = wrap(dx) if x.grad is None else wrap(x.grad.data + dx)   # new array: grads may alias
+                    if x.grad is not None:
+                        x.grad = wrap(x.grad.data + dx)              # a new array, never in place
+                    else:
+                        # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
+                        # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
+                        if dx.base is not None or id(dx) in given:
+                            dx = dx.copy()
+                        given.add(id(dx))
+                        x.grad = wrap(dx)
             elif k in want:
                 found[k] = found[k] + dx if k in found else dx
         elif k in pending:
@@ -347,7 +356,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                 if -neg_seq <= stop:
                     continue                                     # below every target: nothing left to find
             elif t._retain:
-                _accumulate(t, g, create_graph)
+                _accumulate(t, g if create_graph else g.copy(), create_graph)
             fn = t.grad_fn
             if fn.arrays is None:
                 raise RuntimeError(_FREED.format(op=fn.op))

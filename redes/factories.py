@@ -114,7 +114,9 @@ def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
 
 
 def randint(low, high=None, size=(), dtype=None, generator=None, device=None):
-    """Integers in [low, high) (int64), as torch.randint(low=0, high, size)."""
+    """Integers in [low, high) (int64), as torch.randint(low=0, high, size) and torch.randint(high, size)."""
+    if isinstance(high, (tuple, list)) and size == ():        # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     a = (generator or default_rng()).integers(low, high, _shape_arg((size,)))

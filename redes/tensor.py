@@ -141,10 +141,14 @@ class Tensor:
     __hash__ = object.__hash__       # == is elementwise, so identity hashing, as torch
 
     def __repr__(self):
-        body = np.array2string(B.to_numpy(self.data), separator=", ", precision=4, prefix="tensor(")
-        extras = []
+        a = B.to_numpy(self.data)
+        finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        fixed = a.dtype.kind == "f" and builtins.bool((finite != np.round(finite)).any())   # torch: 1.5000, but 1.
+        body = np.array2string(a, separator=", ", precision=4, prefix="tensor(",
+                               floatmode="fixed" if fixed else "maxprec")
+        extras = [f"size={tuple(a.shape)}"] if a.size == 0 and a.ndim != 1 else []
         default = {"f": _dt.get_default_dtype(), "i": _dt.int64, "b": _dt.bool}.get(self.dtype.kind)
-        if self.dtype != default or self.data.size == 0:
+        if self.dtype != default or (a.size == 0 and self.dtype != _dt.get_default_dtype()):
             extras.append(f"dtype=rd.{self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
@@ -276,12 +280,14 @@ class Tensor:
         a, b = _promote(self, other)
         if a.dtype.kind in "iub" and _kind(b) in "iub":     # int / int is a float division, as torch
             a = a.to(_dt.get_default_dtype())
+            b = b.to(a.dtype) if isinstance(b, Tensor) else b
         return _ew.Div.apply(a, b)
 
     def __rtruediv__(self, other):                  # other / self
         a, b = _promote(other, self)
         if b.dtype.kind in "iub" and _kind(a) in "iub":
             b = b.to(_dt.get_default_dtype())
+            a = a.to(b.dtype) if isinstance(a, Tensor) else a
         return _ew.Div.apply(a, b)
 
     def __pow__(self, other):
@@ -565,7 +571,10 @@ class Tensor:
         return (self.abs() ** p).sum(axis, keepdim) ** (1.0 / p)
 
     def cumsum(self, dim, *, axis=None):
-        return _rd.Cumsum.apply(self, axis=_dim(_alias(dim, axis), self.ndim, "cumsum"))
+        d = _dim(_alias(dim, axis), self.ndim, "cumsum")
+        if self.ndim == 0:                  # torch allows it (dim 0 or -1): the value itself
+            return self.clone()
+        return _rd.Cumsum.apply(self, axis=d)
 
     def softmax(self, dim=-1):
         return _rd.Softmax.apply(_floaty(self), axis=_dim(dim, self.ndim, "softmax"))
@@ -596,7 +605,15 @@ class Tensor:
 
     def unflatten(self, dim, sizes):
         d = _dim(dim, self.ndim, "unflatten")
-        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+        sizes = tuple(builtins.int(s) for s in sizes)
+        known = 1
+        for s in sizes:
+            known *= s if s != -1 else 1
+        if sizes.count(-1) > 1 or (-1 not in sizes and known != self.shape[d]) or \
+                (-1 in sizes and (known == 0 or self.shape[d] % known)):
+            raise RuntimeError(f"unflatten: sizes {sizes} do not multiply to the size of dim {d} ({self.shape[d]}) "
+                               f"of the input of shape {tuple(self.shape)}")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
 
     def squeeze(self, dim=None):
         if dim is None:
@@ -633,6 +650,9 @@ class Tensor:
         if lead < 0:
             raise RuntimeError(f"expand: the number of sizes ({len(sizes)}) must be at least the tensor's dims "
                                f"({self.ndim}); shape {tuple(self.shape)}")
+        if -1 in sizes[:lead]:
+            raise RuntimeError(f"expand: size -1 is not allowed in a new leading dim (sizes {sizes}, tensor shape "
+                               f"{tuple(self.shape)}): -1 keeps an existing dim's size")
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         return self if shape == self.shape else _mv.Expand.apply(self, shape=shape)
 
@@ -725,7 +745,11 @@ class Tensor:
         if self.requires_grad and _ag.state.grad_enabled:
             raise RuntimeError("setitem: in-place assignment into a tensor that requires grad would corrupt its "
                                "gradient; assign inside rd.no_grad(), or build a new tensor (rd.where, masked_fill)")
-        self.data[_index(index)] = _arr(value)
+        try:
+            self.data[_index(index)] = _arr(value)
+        except ValueError as e:
+            raise RuntimeError(f"setitem: value of shape {tuple(B.xp.shape(_arr(value)))} cannot be assigned into "
+                               f"a tensor of shape {tuple(self.shape)} at {index!r}: {e}") from None
 
     # ------------------------------------------------------------------ in-place (for init and updates)
     def _inplace(self, name):
@@ -798,11 +822,24 @@ def _kind(x):
 
 
 def _promote(a, b):
-    """PyTorch's rule for a Python float meeting an integer tensor: the result is the default float dtype."""
+    """PyTorch's type promotion where NumPy's differs, for the two operands of a binary op:
+      - a Python float meeting an integer tensor gives the default float dtype (NumPy: float64);
+      - an integer tensor meeting a float tensor takes the float dtype (NumPy: int64 + float32 -> float64);
+      - a NumPy scalar counts as a Python number (NumPy 2: float32 tensor * np.float64(2) -> float64).
+    """
     if type(b) is builtins.float and isinstance(a, Tensor) and a.data.dtype.kind in "iub":
         a = a.to(_dt.get_default_dtype())
     elif type(a) is builtins.float and isinstance(b, Tensor) and b.data.dtype.kind in "iub":
         b = b.to(_dt.get_default_dtype())
+    elif isinstance(b, Tensor) and isinstance(a, Tensor):
+        if a.data.dtype is not b.data.dtype:
+            ka, kb = a.data.dtype.kind, b.data.dtype.kind
+            if ka == "f" and kb in "iub":
+                b = b.to(a.data.dtype)
+            elif kb == "f" and ka in "iub":
+                a = a.to(b.data.dtype)
+    elif isinstance(b, np.generic) or isinstance(a, np.generic):
+        return _promote(a.item() if isinstance(a, np.generic) else a, b.item() if isinstance(b, np.generic) else b)
     return a, b
 
 
@@ -812,7 +849,11 @@ def _floaty(x):
 
 
 def _nograd(func, *args):
-    return Tensor._wrap(func(*[_arr(a) for a in args]))
+    arrays = [_arr(a) for a in args]
+    try:
+        return Tensor._wrap(func(*arrays))
+    except ValueError as e:
+        raise _ew._broadcast_error(getattr(func, "__name__", "op"), e, *arrays) from None
 
 
 def _alias(dim, axis):
@@ -846,8 +887,10 @@ def _dims(dim, ndim, op):
     if isinstance(dim, (list, tuple)):
         if len(dim) == 0:
             return None
-        return tuple(sorted({_dim(d, ndim, op) for d in dim}))
-    return (_dim(dim, ndim, op),)
+        dims = tuple(sorted({_dim(d, ndim, op) for d in dim}))
+    else:
+        dims = (_dim(dim, ndim, op),)
+    return dims if ndim else None        # a 0-D tensor accepts dim 0 / -1, as torch: nothing to reduce
 
 
 def _shape_arg(shape):

@@ -5,7 +5,23 @@
 import math
 
 from .. import backend as B
-from ..autograd import Function, unbroadcast
+from ..autograd import ArrayMath, Function, unbroadcast
+
+
+def _broadcast_error(op, error, *xs):
+    """The error of an op whose inputs NumPy refused; built only then, so the success path pays nothing.
+
+    Shapes that do not broadcast give `add: shapes (2, 3) and (4,) cannot be broadcast ...`; any other
+    ValueError (e.g. integers to a negative integer power) is returned unchanged.
+    """
+    shapes = [tuple(B.xp.shape(x)) for x in xs]
+    try:
+        B.xp.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = ", ".join(map(str, shapes[:-1])) + f" and {shapes[-1]}"
+        return RuntimeError(f"{op}: shapes {listed} cannot be broadcast: aligned from the last dim, "
+                            "each pair of sizes must be equal or one of them 1")
+    return error
 
 
 def _grads(self, m, da, db, a, b):
@@ -17,7 +33,10 @@ def _grads(self, m, da, db, a, b):
 class Add(Function):
     """z = a + b.  Backward: da = dz, db = dz (summed over broadcast dims)."""
     def forward(self, a, b):
-        return a + b
+        try:
+            return a + b
+        except ValueError as e:
+            raise _broadcast_error("add", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
         return _grads(self, m, dz, dz, a, b)
@@ -26,7 +45,10 @@ class Add(Function):
 class Sub(Function):
     """z = a - b.  Backward: da = dz, db = -dz."""
     def forward(self, a, b):
-        return a - b
+        try:
+            return a - b
+        except ValueError as e:
+            raise _broadcast_error("sub", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
         return _grads(self, m, dz, -dz if self.needs[1] else None, a, b)
@@ -35,7 +57,10 @@ class Sub(Function):
 class Mul(Function):
     """z = a * b.  Backward: da = dz * b, db = dz * a."""
     def forward(self, a, b):
-        return a * b
+        try:
+            return a * b
+        except ValueError as e:
+            raise _broadcast_error("mul", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
         n = self.needs
@@ -45,7 +70,10 @@ class Mul(Function):
 class Div(Function):
     """z = a / b.  Backward: da = dz / b, db = -dz * z / b."""
     def forward(self, a, b):
-        return a / b
+        try:
+            return a / b
+        except ValueError as e:
+            raise _broadcast_error("div", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
         n = self.needs
@@ -55,26 +83,36 @@ class Div(Function):
 class Pow(Function):
     """z = a ** b.  Backward: da = dz * b * a**(b-1), db = dz * z * log(a) (0 where a == 0, as torch)."""
     def forward(self, a, b):
-        return a ** b
+        try:
+            return a ** b
+        except ValueError as e:
+            raise _broadcast_error("pow", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
         n = self.needs
         da = db = None
         if n[0]:
             # NOTE: b * a**(b-1), not b * z / a: the latter is nan at a == 0
-            da = dz * b * a ** (b - 1) if not isinstance(b, (int, float)) or b != 0 else dz * 0
+            if isinstance(b, (int, float)):
+                da = dz * b * a ** (b - 1) if b != 0 else dz * 0
+            else:                                   # b == 0 gives 0, not 0 * 0**-1 = nan at a == 0 (as torch)
+                da = dz * m.where(b == 0, 0.0, b * a ** (b - 1))
         if n[1]:
             if isinstance(a, (int, float)):
                 db = dz * z * math.log(a) if a > 0 else dz * z * float("nan") if a < 0 else dz * 0
-            else:
-                db = m.where(a == 0, 0.0, dz * z * m.log(m.where(a == 0, 1.0, a)))
+            else:                                   # 0**b log(0) -> 0 for b >= 0 (the limit); b < 0 keeps -inf
+                zero = (a == 0) & (b >= 0)
+                db = m.where(zero, 0.0, dz * z * m.log(m.where(zero, 1.0, a)))
         return _grads(self, m, da, db, a, b)
 
 
 class Maximum(Function):
     """z = max(a, b).  Backward: dz goes to the larger input; ties split it in halves (as torch)."""
     def forward(self, a, b):
-        return B.xp.maximum(a, b)
+        try:
+            return B.xp.maximum(a, b)
+        except ValueError as e:
+            raise _broadcast_error("maximum", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
         half = m.where(a == b, dz * 0.5, dz)
@@ -86,7 +124,10 @@ class Maximum(Function):
 class Minimum(Function):
     """z = min(a, b).  Backward: dz goes to the smaller input; ties split it in halves (as torch)."""
     def forward(self, a, b):
-        return B.xp.minimum(a, b)
+        try:
+            return B.xp.minimum(a, b)
+        except ValueError as e:
+            raise _broadcast_error("minimum", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
         half = m.where(a == b, dz * 0.5, dz)
@@ -98,7 +139,10 @@ class Minimum(Function):
 class Where(Function):
     """z = a where cond else b.  Backward: da = dz where cond, db = dz elsewhere (cond gets none)."""
     def forward(self, cond, a, b):
-        return B.xp.where(cond, a, b)
+        try:
+            return B.xp.where(cond, a, b)
+        except ValueError as e:
+            raise _broadcast_error("where", e, cond, a, b) from None
 
     def backward(self, m, dz, z, cond, a, b):
         n = self.needs
@@ -306,14 +350,16 @@ class GELU(Function):
         self.approximate = approximate
         if approximate == "tanh":
             return 0.5 * x * (1 + B.xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-        return 0.5 * x * (1 + B.erf(x * (1 / math.sqrt(2))))
+        # NOTE: Phi(x) is kept for backward: erf is the costliest call here (~20 ns/element in SciPy)
+        self.cdf = (B.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+        return x * self.cdf
 
     def backward(self, m, dy, y, x):
         if self.approximate == "tanh":
             t = m.tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
             du = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
             return (dy * ((t + 1) * 0.5 + x * (1 - t * t) * du * 0.5),)
-        cdf = (m.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+        cdf = self.cdf if m is ArrayMath else (m.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
         pdf = m.exp(x * x * -0.5) * _INV_SQRT_2PI
         return (dy * (cdf + x * pdf),)
 

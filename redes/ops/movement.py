@@ -128,6 +128,12 @@ class ConstantPad(Function):
         return (m.getitem(dy, tuple(slice(lo, lo + s) for (lo, hi), s in zip(self.widths, x.shape))),)
 
 
+def _index_error(op, error, x, index):
+    """IndexError of gather / scatter_add, naming the op, the dim and both shapes (NumPy says 'axis')."""
+    return IndexError(f"{op}: {str(error).replace('axis', 'dim')} (input shape {tuple(x.shape)}, "
+                      f"index shape {tuple(index.shape)})")
+
+
 class GetItem(Function):
     """y = x[index] (basic or advanced indexing).  Backward: dx = zeros with dy added at index (repeats add up)."""
     def forward(self, x, index=()):
@@ -135,7 +141,7 @@ class GetItem(Function):
         try:
             return x[index]
         except IndexError as e:
-            raise IndexError(f"getitem: {e} (tensor shape {tuple(x.shape)})") from None
+            raise IndexError(f"getitem: {str(e).replace('axis', 'dim')} (tensor shape {tuple(x.shape)})") from None
 
     def backward(self, m, dy, y, x):
         return (m.index_add(x.shape, self.index, dy),)
@@ -160,7 +166,10 @@ class Gather(Function):
         if index.ndim != x.ndim:
             raise RuntimeError(f"gather: index has {index.ndim} dims but input has {x.ndim} (shape {tuple(x.shape)})")
         part = x[tuple(slice(None) if d == axis else slice(0, s) for d, s in enumerate(index.shape))]
-        return B.xp.take_along_axis(part, index, axis=axis)
+        try:
+            return B.xp.take_along_axis(part, index, axis=axis)
+        except IndexError as e:
+            raise _index_error("gather", e, x, index) from None
 
     def backward(self, m, dy, y, x):
         return (m.scatter_add(x.shape, self.axis, self.index, dy),)
@@ -174,7 +183,10 @@ class ScatterAdd(Function):
     def forward(self, x, src, axis=0, index=None):
         self.axis, self.index = axis, index
         out = x.copy()
-        _scatter_add_into(out, axis, index, src)
+        try:
+            _scatter_add_into(out, axis, index, src)
+        except IndexError as e:
+            raise _index_error("scatter_add", e, x, index) from None
         return out
 
     def backward(self, m, dy, y, x, src):
@@ -190,7 +202,11 @@ class MaskedFill(Function):
     """y = value where mask else x.  Backward: dx = dy where not mask."""
     def forward(self, x, mask=None, value=0.0):
         self.mask = mask
-        return B.xp.where(mask, B.xp.asarray(value, dtype=x.dtype), x)
+        try:
+            return B.xp.where(mask, B.xp.asarray(value, dtype=x.dtype), x)
+        except ValueError:
+            raise RuntimeError(f"masked_fill: mask of shape {tuple(mask.shape)} cannot be broadcast to the input's "
+                               f"shape {tuple(x.shape)}") from None
 
     def backward(self, m, dy, y, x):
         return (unbroadcast(m, m.where(self.mask, 0.0, dy), x.shape),)

@@ -64,12 +64,34 @@ class Prod(Function):
         dyk = _expand(m, dy, x.shape, self.axis, self.keepdim)
         if m.__name__ == "ArrayMath":
             return (dyk * _prod_of_others(x, self.axis),)
-        return (dyk * _kept(m, y, x.shape, self.axis, self.keepdim) / x,)   # graph mode: valid where x != 0
+        if not (x.data == 0).any():                      # graph mode: y / x is exact when no x is 0
+            return (dyk * _kept(m, y, x.shape, self.axis, self.keepdim) / x,)
+        return (dyk * _prod_of_others_graph(x, self.axis),)
+
+
+def _prod_of_others_graph(x, axis):
+    """prod_{j != i} x_j as recorded Tensor ops (create_graph with zeros in x, where y / x is nan).
+
+    Row i of an n x n grid is x with x_i replaced by 1; its product is the i-th "others" product.
+    O(n^2) memory in the n reduced elements, so it is used only when some x is 0.
+    """
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    order = tuple(i for i in range(x.ndim) if i not in axes) + axes
+    xt = x.permute(order)
+    flat = xt.reshape(xt.shape[:x.ndim - len(axes)] + (-1,))
+    n = flat.shape[-1]
+    grid = flat.unsqueeze(-2).expand(flat.shape[:-1] + (n, n)).masked_fill(B.xp.eye(n, dtype=bool), 1.0)
+    inverse = [0] * len(order)
+    for i, a in enumerate(order):
+        inverse[a] = i
+    return grid.prod(-1).reshape(xt.shape).permute(inverse)
 
 
 def _prod_of_others(x, axis):
     """prod_{j != i} x_j along the reduced dims, from exclusive cumulative products (no division)."""
     xp = B.xp
+    if x.size == 0:
+        return x.copy()
     axes = tuple(range(x.ndim)) if axis is None else axis
     rest = tuple(i for i in range(x.ndim) if i not in axes)
     xt = x.transpose(rest + axes)
@@ -104,6 +126,7 @@ class Amin(Amax):
 
 class MaxDim(Function):
     """values = max of x along one dim (indices kept on the node).  Backward: dy goes to the argmax only."""
+    op = "max"                  # named as the user's call, x.max(dim), in errors and graphs
     arg_name = "argmax"
 
     def forward(self, x, axis=0, keepdim=False):
@@ -122,6 +145,7 @@ class MaxDim(Function):
 
 class MinDim(MaxDim):
     """values = min of x along one dim.  Backward: dy goes to the argmin only."""
+    op = "min"
     arg_name = "argmin"
 
 
@@ -136,7 +160,8 @@ class Var(Function):
 
     def backward(self, m, dy, y, x):
         xc = x - m.sum(x, self.axis, True) / self.n
-        return (_expand(m, dy, x.shape, self.axis, self.keepdim) * xc * (2 / self.div),)
+        scale = 2 / self.div if self.div else float("inf")         # n <= correction: inf/nan, as torch
+        return (_expand(m, dy, x.shape, self.axis, self.keepdim) * xc * scale,)
 
 
 class Std(Var):
@@ -194,6 +219,8 @@ class Softmax(Function):
     def forward(self, x, axis=-1):
         self.axis = axis
         xp = B.xp
+        if x.size == 0:                     # the max of an empty row has no identity
+            return x.copy()
         e = xp.exp(x - xp.maximum.reduce(x, axis=axis, keepdims=True))
         e /= xp.add.reduce(e, axis=axis, keepdims=True)
         return e
@@ -207,6 +234,8 @@ class LogSoftmax(Function):
     def forward(self, x, axis=-1):
         self.axis = axis
         xp = B.xp
+        if x.size == 0:
+            return x.copy()
         s = x - xp.maximum.reduce(x, axis=axis, keepdims=True)
         s -= xp.log(xp.add.reduce(xp.exp(s), axis=axis, keepdims=True))
         return s

@@ -1,0 +1,1 @@
+"""Engine tests: the op table (cases.py) and its helpers (helpers.py)."""

@@ -1,0 +1,413 @@
+"""The autograd engine: backward, accumulation, retain_grad, rd.grad, grad modes, graph freeing, higher-order
+derivatives vs torch, very deep graphs and reference-cycle-free graphs."""
+import gc
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+import redes as rd
+from ops.cases import CASES
+from ops.helpers import assert_close, inputs, is_torch, second_grads, torch
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch (the test oracle) is not installed")
+
+
+# --------------------------------------------------------------------------- backward
+def test_backward_of_a_scalar():
+    x = rd.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    e = (x * x).sum()
+    assert e.ndim == 0
+    e.backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    assert x.grad.dtype == rd.float32 and x.grad.shape == x.shape and not x.grad.requires_grad
+
+
+def test_backward_of_a_one_element_tensor():
+    x = rd.tensor([3.0], requires_grad=True)
+    (x * x).backward()                       # numel 1, as torch
+    assert x.grad.tolist() == [6.0]
+
+
+def test_backward_of_a_non_scalar_needs_a_gradient():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        y.backward()
+    y.backward(rd.tensor([1.0, 10.0]))       # a vector-Jacobian product
+    assert x.grad.tolist() == [3.0, 30.0]
+
+
+def test_gradient_accumulates_in_leaves_across_backward_calls():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [2.0 + 3.0, 4.0 + 3.0]
+    g = x.grad
+    (x * 1).sum().backward()
+    assert g.tolist() == [5.0, 7.0], "accumulation must not write into an earlier .grad array"
+    x.grad = None
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_a_node_used_several_times_gets_the_sum():
+    x = rd.tensor(2.0, requires_grad=True)
+    y = x * 3                                # y is used three times below
+    e = y + y * y + y.exp()                  # dE/dy = 1 + 2y + exp(y)
+    e.backward()
+    assert x.grad.item() == pytest.approx(3 * (1 + 2 * 6 + np.exp(6)), rel=1e-6)
+    a = rd.tensor([1.0, 2.0], requires_grad=True)
+    (a + a + a).sum().backward()
+    assert a.grad.tolist() == [3.0, 3.0]
+
+
+def test_diamond_graph_vs_torch():
+    def f(L, x):
+        h = x.tanh()
+        return (h * h.sigmoid() + h.exp() * x).sum() + (h @ h)
+    x0 = np.array([0.3, -1.2, 0.7])
+    xs = [L.tensor(x0, requires_grad=True) for L in (rd, torch)] if torch else []
+    for x, L in zip(xs, (rd, torch)):
+        f(L, x).backward()
+    if torch:
+        assert_close(xs[0].grad.numpy(), xs[1].grad.numpy(), 1e-12, 1e-14, "diamond")
+
+
+def test_backward_with_inputs_only_fills_those():
+    a, b = rd.tensor(1.0, requires_grad=True), rd.tensor(2.0, requires_grad=True)
+    (a * b).backward(inputs=[a])
+    assert a.grad.item() == 2.0 and b.grad is None
+
+
+def test_leaf_not_requiring_grad_gets_nothing():
+    a, c = rd.tensor([1.0, 2.0], requires_grad=True), rd.tensor([5.0, 6.0])
+    (a * c).sum().backward()
+    assert c.grad is None and a.grad.tolist() == [5.0, 6.0]
+
+
+def test_gradients_of_different_leaves_do_not_share_memory():
+    a, b = rd.ones(3, requires_grad=True), rd.ones(3, requires_grad=True)
+    w = rd.tensor([1.0, 2.0, 3.0])
+    (a + b).backward(w)
+    a.grad.mul_(2)                           # in place on one gradient (as torch users do, e.g. clipping)
+    assert b.grad.tolist() == [1.0, 2.0, 3.0] and w.tolist() == [1.0, 2.0, 3.0]
+
+
+# --------------------------------------------------------------------------- retain_grad
+def test_retain_grad_keeps_an_intermediates_gradient():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    k = x * 5                                # not retained
+    (h * h + k).sum().backward()
+    assert h.retains_grad and not k.retains_grad
+    assert h.grad.tolist() == [4.0, 8.0]     # d/dh sum(h^2) = 2h
+    assert k.grad is None
+    assert x.grad.tolist() == [8.0 + 5.0, 16.0 + 5.0]
+    with pytest.raises(RuntimeError, match="retain_grad: this tensor does not require grad"):
+        rd.ones(2).retain_grad()
+
+
+# --------------------------------------------------------------------------- rd.grad
+def test_grad_of_inputs_and_intermediates_without_touching_dot_grad():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    w = rd.tensor([3.0, -1.0], requires_grad=True)
+    h = x * w                                # intermediate
+    e = (h * h).sum()
+    gx, gh, gw = rd.grad(e, [x, h, w])
+    assert gh.tolist() == [6.0, -4.0]        # 2h
+    assert gx.tolist() == [18.0, 4.0]        # 2h * w
+    assert gw.tolist() == [6.0, -8.0]        # 2h * x
+    assert x.grad is None and w.grad is None and h.grad is None
+    assert not gx.requires_grad
+
+
+def test_grad_single_tensor_and_grad_outputs():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    (g,) = rd.grad(y, x, grad_outputs=rd.tensor([1.0, 0.5]))
+    assert g.tolist() == [2.0, 2.0]
+    y1, y2 = x * 2, x.sum() * 3              # several outputs: gradients add up
+    (g,) = rd.grad([y1.sum(), y2], [x])
+    assert g.tolist() == [5.0, 5.0]
+
+
+def test_grad_allow_unused():
+    x, z = rd.tensor(1.0, requires_grad=True), rd.tensor(2.0, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"grad: inputs\[1\] was not used to compute the outputs; "
+                                           r"pass allow_unused=True"):
+        rd.grad(x * 2, [x, z])
+    gx, gz = rd.grad(x * 2, [x, z], allow_unused=True)
+    assert gx.item() == 2.0 and gz is None
+    with pytest.raises(RuntimeError, match=r"grad: inputs\[0\] does not require grad"):
+        rd.grad(x * 2, [rd.tensor(1.0)])
+
+
+def test_grad_retain_graph():
+    x = rd.tensor(3.0, requires_grad=True)
+    y = x * x
+    assert rd.grad(y, x, retain_graph=True)[0].item() == 6.0
+    assert rd.grad(y, x)[0].item() == 6.0    # second call allowed by retain_graph above; this one frees it
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        rd.grad(y, x)
+
+
+@needs_torch
+def test_grad_matches_torch_for_intermediates():
+    x0 = np.random.default_rng(0).normal(size=(3, 4))
+    res = []
+    for L in (rd, torch):
+        x = L.tensor(x0, requires_grad=True)
+        h = (x @ L.tensor(x0.T)).tanh()
+        s = h.softmax(-1)
+        e = (s * L.tensor(np.arange(9.0).reshape(3, 3))).sum()
+        g = (rd.grad if L is rd else torch.autograd.grad)(e, [h, s, x])
+        res.append([t.detach().numpy() if L is torch else t.numpy() for t in g])
+    for i, (a, b) in enumerate(zip(*res)):
+        assert_close(a, b, 1e-12, 1e-14, f"grad of input {i}")
+
+
+# --------------------------------------------------------------------------- grad modes
+def test_no_grad_context():
+    x = rd.tensor([1.0], requires_grad=True)
+    with rd.no_grad():
+        y = x * 2
+        assert not rd.is_grad_enabled()
+    assert rd.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+
+
+def test_enable_grad_inside_no_grad_and_decorators():
+    x = rd.tensor([1.0], requires_grad=True)
+
+    @rd.no_grad()
+    def infer(t):
+        return t * 2
+
+    @rd.enable_grad()
+    def train(t):
+        return t * 2
+
+    assert not infer(x).requires_grad
+    with rd.no_grad():
+        assert train(x).requires_grad
+        with rd.enable_grad():
+            assert (x * 2).requires_grad
+        assert not (x * 2).requires_grad
+    assert infer.__name__ == "infer"
+
+
+def test_grad_mode_restored_after_an_exception():
+    with pytest.raises(ZeroDivisionError):
+        with rd.no_grad():
+            1 / 0
+    assert rd.is_grad_enabled()
+    with rd.set_grad_enabled(False):
+        assert not rd.is_grad_enabled()
+    assert rd.is_grad_enabled()
+
+
+def test_detach_cuts_the_graph():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    (y.detach() * x).sum().backward()        # d/dx (c * x) with c = x*x held constant
+    assert x.grad.tolist() == [1.0, 4.0]
+
+
+# --------------------------------------------------------------------------- graph freeing
+def test_second_backward_raises_mentioning_retain_graph():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    e = (x.exp() * x).sum()
+    e.backward()
+    with pytest.raises(RuntimeError, match="already freed.*retain_graph=True"):
+        e.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    e = (x * x).sum()
+    e.backward(retain_graph=True)
+    e.backward()
+    assert x.grad.tolist() == [4.0, 8.0]
+
+
+def test_backward_frees_saved_arrays():
+    x = rd.tensor(np.ones((100, 100)), requires_grad=True)
+    h = x.exp()                              # Exp saves nothing but its inputs; the chain holds h
+    ref = weakref.ref(h)
+    e = (h * 2).sum()
+    del h
+    assert ref() is not None                 # alive: the graph of e holds it
+    e.backward()
+    assert ref() is None                     # freed by backward although e is still alive
+
+
+# --------------------------------------------------------------------------- higher order
+def test_second_and_third_derivative_of_a_cube():
+    x = rd.tensor(2.0, requires_grad=True)
+    y = x ** 3
+    (g,) = rd.grad(y, x, create_graph=True)           # 3x^2 = 12
+    (h,) = rd.grad(g, x, create_graph=True)           # 6x = 12
+    (t,) = rd.grad(h, x)                              # 6
+    assert (g.item(), h.item(), t.item()) == (12.0, 12.0, 6.0)
+    assert g.requires_grad and h.requires_grad
+
+
+def test_backward_create_graph_then_backward_through_the_gradient():
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    (x.sin() * x).sum().backward(create_graph=True)    # x.grad = sin x + x cos x, recorded
+    g = x.grad
+    x.grad = None
+    g.sum().backward()                                 # d/dx = 2 cos x - x sin x
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.cos([1.0, 2.0]) - np.array([1.0, 2.0]) * np.sin([1.0, 2.0]),
+                               rtol=1e-6)
+
+
+SECOND_ORDER = ["mul", "div", "pow_tensor", "exp", "log", "sqrt", "tanh", "sigmoid", "gelu", "gelu_tanh", "silu",
+                "softplus", "elu", "maximum", "where_bcast", "matmul", "matmul_bcast_batch", "matmul_1d_2d", "sum_dims",
+                "mean_dims_keepdim", "prod_dim", "amax_dim", "max_dim", "var_correction", "std", "logsumexp",
+                "norm_dim", "norm_p3", "cumsum", "softmax", "log_softmax_dim1", "reshape", "permute", "expand",
+                "repeat", "flip", "roll_dims", "cat", "stack", "pad_reflect", "gather", "scatter_add", "masked_fill",
+                "tril", "getitem_slice_step", "getitem_bool_mask", "getitem_int_array_repeated", "mlp_like"]
+BY_NAME = {c[0]: c for c in CASES}
+
+
+def test_second_order_names_exist():
+    assert set(SECOND_ORDER) <= set(BY_NAME)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", SECOND_ORDER)
+def test_second_derivatives_vs_torch(name):
+    _, fn, shapes = BY_NAME[name]
+    xs = inputs(name, shapes)
+    first, second = second_grads(fn, xs, rd)
+    ref_first, ref_second = second_grads(fn, xs, torch)
+    for i in range(len(xs)):
+        assert_close(first[i], ref_first[i], 1e-7, 1e-10, f"{name}: create_graph gradient of input {i}")
+        assert_close(second[i], ref_second[i], 1e-7, 1e-10, f"{name}: second derivative for input {i}")
+
+
+@needs_torch
+@pytest.mark.parametrize("values, fn", [
+    ([[2.0, 0.0, 3.0], [1.0, 0.0, 0.0]], lambda a: a.prod(1)),        # one zero, two zeros in a row
+    ([[2.0, 0.0, 3.0], [1.0, -2.0, 0.5]], lambda a: a.prod()),
+    ([[[0.0, 1.5], [2.0, 0.0]]], lambda a: a.prod(-1, keepdim=True)),
+    ([[0.0, -1.0], [3.0, 4.0]], lambda a: a.abs().sqrt().prod(0)),
+    (3.0, lambda a: a.prod()),
+    ([[[0.0, 1.5], [2.0, 0.0], [1.0, 2.0]], [[3.0, 0.5], [0.0, 1.0], [2.0, 2.0]]],     # dims (0, 2): torch has no
+     lambda a: a.permute(1, 0, 2).reshape(3, -1).prod(1) if is_torch(a) else a.prod((0, 2))),   # tuple dims for prod
+])
+def test_second_derivatives_of_prod_with_zeros(values, fn):
+    """create_graph through prod must not divide by the zeros (y / x): it would give nan gradients."""
+    xs = [np.asarray(values, dtype=np.float64)]
+    with np.errstate(all="ignore"):
+        first, second = second_grads(fn, xs, rd)
+    ref_first, ref_second = second_grads(fn, xs, torch)
+    assert_close(first[0], ref_first[0], 1e-12, 1e-14, "create_graph gradient")
+    assert_close(second[0], ref_second[0], 1e-12, 1e-14, "second derivative")
+
+
+@needs_torch
+def test_full_hessian_of_a_small_network_vs_torch():
+    rng = np.random.default_rng(1)
+    w0, x0 = rng.normal(size=(3, 2)), rng.normal(size=(4, 3))
+
+    def hessian(L, grad):
+        w = L.tensor(w0, requires_grad=True)
+        e = ((L.tensor(x0) @ w).tanh().log_softmax(-1) * L.tensor(np.arange(8.0).reshape(4, 2))).sum()
+        (g,) = grad(e, [w], create_graph=True)
+        rows = [grad(g.reshape(-1)[i], [w], retain_graph=True)[0].reshape(-1) for i in range(6)]
+        return np.stack([r.detach().numpy() if L is torch else r.numpy() for r in rows])
+
+    ours, ref = hessian(rd, rd.grad), hessian(torch, torch.autograd.grad)
+    assert_close(ours, ours.T, 1e-10, 1e-12, "hessian symmetry")
+    assert_close(ours, ref, 1e-8, 1e-10, "hessian vs torch")
+
+
+@needs_torch
+def test_gradient_penalty_vs_torch():
+    """|| d out / d x ||^2 as a loss term (as WGAN-GP), differentiated w.r.t. the weights."""
+    rng = np.random.default_rng(2)
+    w0, x0 = rng.normal(size=(3, 3)), rng.normal(size=(5, 3))
+    grads = []
+    for L, grad in ((rd, rd.grad), (torch, torch.autograd.grad)):
+        w, x = L.tensor(w0, requires_grad=True), L.tensor(x0, requires_grad=True)
+        out = (x @ w).sigmoid().sum()
+        (gx,) = grad(out, [x], create_graph=True)
+        ((gx * gx).sum(1).sqrt() - 1.0).square().mean().backward()
+        grads.append(w.grad.detach().numpy() if L is torch else w.grad.numpy())
+    assert_close(grads[0], grads[1], 1e-8, 1e-10, "gradient penalty d/dw")
+
+
+# --------------------------------------------------------------------------- deep graphs and memory
+def test_chain_of_100000_ops_backpropagates_and_frees():
+    x = rd.tensor(1.0, dtype=rd.float64, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    middle = weakref.ref(y.grad_fn.inputs[0])        # a tensor deep inside the chain
+    assert sys.getrecursionlimit() < 100_000         # so a recursive walk would have failed
+    y.backward()
+    assert x.grad.item() == pytest.approx(1.00001 ** 100_000, rel=1e-9)
+    assert middle() is None                          # backward freed the graph, though y is still alive
+
+
+def test_deleting_a_deep_graph_without_backward():
+    x = rd.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y + 1.0
+    first = weakref.ref(y.grad_fn)
+    del y                                            # CPython's trashcan keeps deallocation from recursing
+    assert first() is None
+
+
+def _training_step(refs):
+    """Linear -> tanh -> linear -> log_softmax loss, backward, SGD update; records weakrefs to graph objects."""
+    rng = np.random.default_rng(0)
+    w1 = rd.tensor(rng.normal(size=(4, 8)), requires_grad=True)
+    w2 = rd.tensor(rng.normal(size=(8, 3)), requires_grad=True)
+    x, target = rd.tensor(rng.normal(size=(5, 4))), rd.tensor([0, 2, 1, 1, 0])
+    h = (x @ w1).tanh()
+    h.retain_grad()
+    logp = (h @ w2).log_softmax(-1)
+    loss = -logp[rd.arange(5), target].mean()
+    for t in (h, logp, loss):
+        refs += [weakref.ref(t), weakref.ref(t.grad_fn)]
+    loss.backward()
+    with rd.no_grad():
+        for p in (w1, w2):
+            p.sub_(p.grad * 0.1)
+            p.grad = None
+    return loss.item()
+
+
+def test_no_reference_cycles_after_a_training_step():
+    gc.collect()
+    gc.disable()
+    try:
+        refs = []
+        _training_step(refs)
+        alive = [r() for r in refs if r() is not None]
+        assert not alive, f"still alive without the cycle collector: {alive}"
+        assert gc.collect() == 0, "the training step left reference cycles for the garbage collector"
+    finally:
+        gc.enable()
+
+
+def test_no_reference_cycles_with_retain_graph_and_grad():
+    gc.collect()
+    gc.disable()
+    try:
+        x = rd.tensor([1.0, 2.0], requires_grad=True)
+        y = (x.exp() * x).sum()
+        ref = weakref.ref(y.grad_fn)
+        rd.grad(y, [x], retain_graph=True)
+        y.backward()
+        del y
+        assert ref() is None and gc.collect() == 0
+    finally:
+        gc.enable()
