@@ -6,8 +6,6 @@ are the one thing registered, with `register_buffer`, because a plain tensor att
 """
 from collections import OrderedDict, namedtuple
 
-import numpy as np
-
 from .. import autograd as _ag
 from .. import backend as B
 from .. import dtypes as _dt
@@ -25,7 +23,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
-            data = np.zeros(0, _dt.get_default_dtype())
+            data = B.xp.zeros(0, _dt.get_default_dtype())
         if isinstance(data, Tensor):
             array = data.data
         else:
@@ -77,6 +75,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if args and type(args[0]) is _Node:        # a symbolic input (nn.Input): record a graph node (graph.py)
+            return _symbolic_call(self, args, kwargs)
         state = _ag.state
         prev = state.module
         state.module = self                        # every op recorded in forward remembers its module
@@ -448,3 +448,6 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+from .graph import Node as _Node, symbolic_call as _symbolic_call  # noqa: E402  (graph.py builds on Module)
