@@ -62,15 +62,21 @@ class Function:
 
     def run(self, args, options):
         """apply() on this node object, so a caller can read what forward stored on it (e.g. argmax indices)."""
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays, needs, any_need = [], [], False          # one loop: two comprehensions cost twice as much
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a.requires_grad)
+                any_need = any_need or a.requires_grad
+            else:
+                arrays.append(a)
+                needs.append(False)
         out = Tensor._wrap(self.forward(*arrays, **options))
         if state.anomaly:
             _anomaly_forward(self, out, args)
-        if state.grad_enabled:
-            needs = [isinstance(a, Tensor) and a.requires_grad for a in args]
-            if True in needs:
-                self.inputs, self.arrays, self.needs, self.module = args, arrays, needs, state.module
-                out.grad_fn, out.requires_grad, out._seq = self, True, next(_seq)
+        if any_need and state.grad_enabled:
+            self.inputs, self.arrays, self.needs, self.module = args, arrays, needs, state.module
+            out.grad_fn, out.requires_grad, out._seq = self, True, next(_seq)
         return out
 
     def __repr__(self):

@@ -37,4 +37,6 @@ def set_backend(backend_name: str) -> None:
 
 def to_numpy(a):
     """A NumPy copy-or-view of a backend array (for printing, saving, comparing)."""
-    return a if isinstance(a, numpy.ndarray) else xp.asnumpy(a)
+    if isinstance(a, numpy.ndarray):
+        return a
+    return numpy.asarray(a) if isinstance(a, numpy.generic) else xp.asnumpy(a)

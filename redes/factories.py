@@ -15,8 +15,7 @@ from .tensor import Tensor, _shape_arg
 def _to_array(data, dtype=None):
     dtype = _dt.as_dtype(dtype)
     if isinstance(data, Tensor):
-        a = data.data
-        return a.astype(dtype) if dtype is not None else a.copy()
+        return B.xp.array(data.data, dtype=dtype)            # a copy, always a real array
     if isinstance(data, (np.ndarray, np.generic)) or type(data).__module__.startswith("cupy"):
         return B.xp.array(data, dtype=dtype)              # keeps a NumPy array's dtype, as torch.tensor
     try:

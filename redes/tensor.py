@@ -13,6 +13,7 @@ from . import backend as B
 from . import dtypes as _dt
 
 _new = object.__new__
+_generic = np.generic
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
@@ -44,10 +45,14 @@ class Tensor:
 
     @staticmethod
     def _wrap(array):
-        """A new leaf Tensor around a backend array (no copy, no checks: the engine's hot path)."""
+        """A new leaf Tensor around a backend array (no copy, no checks: the engine's hot path).
+
+        NOTE: a 0-D result may stay a NumPy scalar (np.float32): scalar arithmetic is ~6x faster than on
+        0-d arrays, which is what the numbers scale runs on. Code that writes into `.data` calls _own().
+        """
         t = _new(Tensor)
-        if type(array) is not B.xp.ndarray:
-            array = B.xp.asarray(array)          # NumPy returns scalars for 0-D results; keep arrays
+        if type(array) is not B.xp.ndarray and not isinstance(array, _generic):
+            array = B.xp.asarray(array)
         t.data = array
         t.grad = t.grad_fn = t.name = None
         t.requires_grad = t._retain = False
@@ -111,7 +116,13 @@ class Tensor:
 
     def numpy(self):
         """The array itself (shared memory, as torch): call .detach() first if you will modify it."""
-        return B.to_numpy(self.data)
+        return B.to_numpy(self._own())
+
+    def _own(self):
+        """self.data as a real (writable) array: a 0-D result held as a NumPy scalar becomes a 0-d array."""
+        if type(self.data) is not B.xp.ndarray:
+            self.data = B.xp.asarray(self.data)
+        return self.data
 
     def item(self):
         if self.data.size != 1:
@@ -746,7 +757,7 @@ class Tensor:
             raise RuntimeError("setitem: in-place assignment into a tensor that requires grad would corrupt its "
                                "gradient; assign inside rd.no_grad(), or build a new tensor (rd.where, masked_fill)")
         try:
-            self.data[_index(index)] = _arr(value)
+            self._own()[_index(index)] = _arr(value)
         except ValueError as e:
             raise RuntimeError(f"setitem: value of shape {tuple(B.xp.shape(_arr(value)))} cannot be assigned into "
                                f"a tensor of shape {tuple(self.shape)} at {index!r}: {e}") from None
@@ -756,6 +767,7 @@ class Tensor:
         if self.requires_grad and _ag.state.grad_enabled and self.grad_fn is None:
             raise RuntimeError(f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
                                "wrap it in rd.no_grad()")
+        self._own()
 
     def zero_(self):
         self._inplace("zero_")

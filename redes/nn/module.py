@@ -25,7 +25,7 @@ class Parameter(Tensor):
         if data is None:
             data = B.xp.zeros(0, _dt.get_default_dtype())
         if isinstance(data, Tensor):
-            array = data.data
+            array = B.xp.asarray(data.data)
         else:
             array = B.xp.asarray(data)
             if array.dtype.kind == "f" and array.dtype != _dt.get_default_dtype():

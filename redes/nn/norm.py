@@ -1,2 +1,183 @@
-"""(being written)"""
-__all__ = []
+"""Normalisation layers, as torch.nn: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm.
+
+Same parameters and buffers as torch (weight, bias, running_mean, running_var, num_batches_tracked int64),
+so state_dicts load across; each layer calls one F function (one fused op).
+"""
+from .. import backend as B
+from .. import dtypes as _dt
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .linear import _empty_param
+from .module import Module
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
+
+
+def _buffer(shape, value, dtype):
+    return Tensor._wrap(B.xp.full(shape, value, dtype))
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d/2d: parameters, running statistics, the momentum rule and repr."""
+    dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None, *, bias=True):
+        if not isinstance(num_features, int) or num_features <= 0:
+            raise ValueError(f"{type(self).__name__}: num_features must be a positive integer, got {num_features!r}")
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = _empty_param((num_features,), dtype) if affine else None
+        self.bias = _empty_param((num_features,), dtype) if affine and bias else None
+        if track_running_stats:
+            fdt = _dt.as_dtype(dtype) or _dt.get_default_dtype()
+            self.register_buffer("running_mean", _buffer((num_features,), 0.0, fdt))
+            self.register_buffer("running_var", _buffer((num_features,), 1.0, fdt))
+            self.register_buffer("num_batches_tracked", _buffer((), 0, _dt.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def _check_input(self, input):
+        name = type(self).__name__
+        if input.ndim not in self.dims:
+            want = " or ".join(f"{d}D" for d in self.dims)
+            raise ValueError(f"{name}: expected {want} input, got {input.ndim}D input of shape {tuple(input.shape)}")
+        if input.shape[1] != self.num_features:
+            layout = {2: "(N, {c})", 3: "(N, {c}, L)", 4: "(N, {c}, H, W)"}[input.ndim].format(c=self.num_features)
+            raise ValueError(f"{name}: expected input with {self.num_features} channels (shape {layout}), "
+                             f"got {tuple(input.shape)}")
+
+    def forward(self, input):
+        self._check_input(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if self.momentum is None:                       # cumulative moving average, as torch
+                factor = 1.0 / float(self.num_batches_tracked.data)
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, use_batch, factor, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over (N, C) or (N, C, L) inputs (Ioffe & Szegedy 2015), as torch.nn.BatchNorm1d.
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, per channel. Training: batch statistics (biased var),
+    and running_mean/var <- (1 - momentum) running + momentum * batch stat (unbiased var); momentum=None uses
+    the cumulative average 1/num_batches_tracked. Eval: the running statistics (when tracked).
+    Args: num_features (C); eps=1e-5; momentum=0.1; affine=True (learn weight=1 and, with bias=True, bias=0);
+          track_running_stats=True; dtype.
+    Shape: (N, C) or (N, C, L) -> same.
+    Example:
+        >>> rd.nn.BatchNorm1d(4)
+        BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    """
+    dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over (N, C, H, W) inputs, statistics per channel over (N, H, W); see BatchNorm1d.
+
+    Shape: (N, C, H, W) -> same.
+    Example:
+        >>> rd.nn.BatchNorm2d(16)(rd.randn(8, 16, 5, 5)).shape
+        (8, 16, 5, 5)
+    """
+    dims = (4,)
+
+
+class LayerNorm(Module):
+    """Layer normalisation (Ba et al. 2016) over the last dims, as torch.nn.LayerNorm.
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, statistics over normalized_shape (biased var).
+    Args: normalized_shape (int or tuple: the trailing shape); eps=1e-5; elementwise_affine=True (weight=1);
+          bias=True (bias=0, only with elementwise_affine); dtype.
+    Shape: (*, *normalized_shape) -> same.
+    Example:
+        >>> rd.nn.LayerNorm(8)
+        LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)
+    """
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        if not shape or any(not isinstance(s, int) or s <= 0 for s in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a tuple of them, "
+                             f"got {normalized_shape!r}")
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        self.weight = _empty_param(shape, dtype) if elementwise_affine else None
+        self.bias = _empty_param(shape, dtype) if elementwise_affine and bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group normalisation (Wu & He 2018), as torch.nn.GroupNorm: statistics per sample over groups of
+    num_channels / num_groups channels; weight/bias per channel.
+
+    Args: num_groups; num_channels (divisible by num_groups); eps=1e-5; affine=True (learn weight=1 and,
+          with bias=True, bias=0); dtype.
+    Shape: (N, C, *) -> same.
+    Example:
+        >>> rd.nn.GroupNorm(4, 16)(rd.randn(2, 16, 5, 5)).shape
+        (2, 16, 5, 5)
+    """
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+        if not isinstance(num_groups, int) or num_groups <= 0 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        super().__init__()
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.weight = _empty_param((num_channels,), dtype) if affine else None
+        self.bias = _empty_param((num_channels,), dtype) if affine and bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected input with {self.num_channels} channels (shape (N, "
+                             f"{self.num_channels}, *)), got {tuple(input.shape)}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")

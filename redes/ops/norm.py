@@ -1,0 +1,196 @@
+"""Fused normalisations: batch norm (batch statistics, and running statistics), layer norm, group norm.
+
+One op each, forward and backward on arrays (no differentiable backward: create_graph through them raises).
+Sums over many rows go through GEMV (ones @ a), measured ~10x faster than a.sum(axis=0) on tall arrays.
+With xhat = (x - mean) * invstd and y = xhat * w + b, every op shares the same backward:
+    dw = sum(dy * xhat),  db = sum(dy),
+    dx = w * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))        (means over the normalised elements)
+"""
+from .. import backend as B
+from ..autograd import Function
+
+
+def _channel_sum(a):
+    """Sum of a (N, C, *) over every dim but the channel dim 1 -> (C,), by GEMV in a's memory order."""
+    xp = B.xp
+    if a.ndim == 2:
+        return xp.matmul(xp.ones(a.shape[0], a.dtype), a)
+    last = xp.moveaxis(a, 1, -1)
+    if last.flags.c_contiguous:                                     # channels-last memory (after a redes conv)
+        rows = last.reshape(-1, a.shape[1])
+        return xp.matmul(xp.ones(rows.shape[0], a.dtype), rows)
+    a3 = a.reshape(a.shape[0], a.shape[1], -1)                      # channels-first: (N, C, L) @ ones(L)
+    per_sample = xp.matmul(a3, xp.ones(a3.shape[2], a.dtype))
+    return xp.matmul(xp.ones(a.shape[0], a.dtype), per_sample)
+
+
+def _bshape(a):
+    """Shape that broadcasts a (C,) vector along dim 1 of a."""
+    return (1, a.shape[1]) + (1,) * (a.ndim - 2)
+
+
+class BatchNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b, with mean and (biased) var per channel (dim 1) over the batch.
+
+    Forward keeps mean and var on the node (`.mean`, `.var`) for the running-statistics update.
+    Backward: dw = sum(dy xhat), db = sum(dy), dx = w invstd (dy - db/M - xhat dw/M), M = elements per channel.
+    """
+    differentiable_backward = False
+
+    def forward(self, x, w=None, b=None, eps=1e-5):
+        xp = B.xp
+        shape = _bshape(x)
+        self.count = x.size // x.shape[1]
+        self.mean = _channel_sum(x) / self.count
+        xc = x - self.mean.reshape(shape)
+        self.var = _channel_sum(xc * xc) / self.count
+        self.invstd = 1.0 / xp.sqrt(self.var + eps)
+        xc *= self.invstd.reshape(shape)                 # xc is now xhat, kept for backward
+        self.xhat = xc
+        y = xc * w.reshape(shape) if w is not None else xc.copy()
+        if b is not None:
+            y += b.reshape(shape)
+        return y
+
+    def backward(self, m, dy, y, x, w=None, b=None):
+        shape, xhat, n = _bshape(x), self.xhat, self.needs
+        db = _channel_sum(dy)
+        dw = _channel_sum(dy * xhat)
+        dx = None
+        if n[0]:
+            scale = self.invstd if w is None else self.invstd * w
+            dx = xhat * (dw / self.count).reshape(shape)
+            B.xp.subtract(dy, dx, out=dx)
+            dx -= (db / self.count).reshape(shape)
+            dx *= scale.reshape(shape)
+        return dx, (dw if w is not None and n[1] else None), (db if b is not None and n[2] else None)
+
+
+class BatchNormEval(Function):
+    """y = (x - running_mean) / sqrt(running_var + eps) * w + b = x * scale + shift (statistics are constants).
+
+    Backward: dx = dy * scale, dw = sum(dy (x - mean) invstd), db = sum(dy).
+    """
+    differentiable_backward = False
+
+    def forward(self, x, w=None, b=None, mean=None, var=None, eps=1e-5):
+        shape = _bshape(x)
+        self.invstd = 1.0 / B.xp.sqrt(var + eps)
+        self.mean = mean
+        scale = self.invstd if w is None else self.invstd * w
+        self.scale = scale
+        y = x * scale.reshape(shape)
+        y -= (mean * scale).reshape(shape)
+        if b is not None:
+            y += b.reshape(shape)
+        return y
+
+    def backward(self, m, dy, y, x, w=None, b=None):
+        shape, n = _bshape(x), self.needs
+        dx = dy * self.scale.reshape(shape) if n[0] else None
+        dw = db = None
+        if w is not None and n[1]:
+            dw = _channel_sum(dy * (x - self.mean.reshape(shape))) * self.invstd
+        if b is not None and n[2]:
+            db = _channel_sum(dy)
+        return dx, dw, db
+
+
+def _row_sum(a2):
+    """(M, K) -> (M,): sums along contiguous rows."""
+    return B.xp.add.reduce(a2, axis=1)
+
+
+class LayerNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b, statistics over the last `dims` dims of each sample.
+
+    w and b have the normalised shape. Backward: dx = invstd (g - mean(g) - xhat mean(g xhat)), g = dy * w;
+    dw = sum over rows of dy * xhat, db = sum over rows of dy.
+    """
+    differentiable_backward = False
+
+    def forward(self, x, w=None, b=None, dims=1, eps=1e-5):
+        xp = B.xp
+        k = 1
+        for s in x.shape[x.ndim - dims:]:
+            k *= s
+        x2 = x.reshape(-1, k)
+        mean = _row_sum(x2) / k
+        xc = x2 - mean[:, None]
+        var = _row_sum(xc * xc) / k
+        self.invstd = 1.0 / xp.sqrt(var + eps)
+        xc *= self.invstd[:, None]
+        self.xhat, self.k = xc, k
+        y = xc * w.reshape(-1) if w is not None else xc.copy()
+        if b is not None:
+            y += b.reshape(-1)
+        return y.reshape(x.shape)
+
+    def backward(self, m, dy, y, x, w=None, b=None):
+        xp, xhat, k, n = B.xp, self.xhat, self.k, self.needs
+        dy2 = dy.reshape(-1, k)
+        dw = db = dx = None
+        if w is not None and n[1]:
+            dw = xp.matmul(xp.ones(dy2.shape[0], dy2.dtype), dy2 * xhat).reshape(w.shape)
+        if b is not None and n[2]:
+            db = xp.matmul(xp.ones(dy2.shape[0], dy2.dtype), dy2).reshape(b.shape)
+        if n[0]:
+            g = dy2 * w.reshape(-1) if w is not None else dy2
+            mg = _row_sum(g) / k
+            mgx = _row_sum(g * xhat) / k
+            dx = xhat * mgx[:, None]
+            xp.subtract(g, dx, out=dx)
+            dx -= mg[:, None]
+            dx *= self.invstd[:, None]
+            dx = dx.reshape(x.shape)
+        return dx, dw, db
+
+
+class GroupNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b, statistics per sample over each group of C / G channels.
+
+    w and b are per channel (C,). Backward as layer norm within each (sample, group), with g = dy * w.
+    """
+    differentiable_backward = False
+
+    def forward(self, x, w=None, b=None, groups=1, eps=1e-5):
+        xp = B.xp
+        n, c = x.shape[:2]
+        self.shape3 = (n, groups, -1)
+        x3 = x.reshape(self.shape3)
+        k = x3.shape[2]
+        mean = xp.add.reduce(x3, axis=2) / k
+        xc = x3 - mean[:, :, None]
+        var = xp.add.reduce(xc * xc, axis=2) / k
+        self.invstd = 1.0 / xp.sqrt(var + eps)
+        xc *= self.invstd[:, :, None]
+        self.xhat = xc.reshape(x.shape)
+        shape = _bshape(x)
+        y = self.xhat * w.reshape(shape) if w is not None else self.xhat.copy()
+        if b is not None:
+            y += b.reshape(shape)
+        return y
+
+    def backward(self, m, dy, y, x, w=None, b=None):
+        xp, xhat, nd = B.xp, self.xhat, self.needs
+        shape = _bshape(x)
+        dw = db = dx = None
+        if w is not None and nd[1]:
+            dw = _channel_sum(dy * xhat)
+        if b is not None and nd[2]:
+            db = _channel_sum(dy)
+        if nd[0]:
+            g = (dy * w.reshape(shape) if w is not None else dy).reshape(self.shape3)
+            xh3 = xhat.reshape(self.shape3)
+            k = g.shape[2]
+            mg = xp.add.reduce(g, axis=2) / k
+            mgx = xp.add.reduce(g * xh3, axis=2) / k
+            dx = xh3 * mgx[:, :, None]
+            xp.subtract(g, dx, out=dx)
+            dx -= mg[:, :, None]
+            dx *= self.invstd[:, :, None]
+            dx = dx.reshape(x.shape)
+        return dx, dw, db
+
+
+OPS = {"batch_norm": BatchNorm, "batch_norm_eval": BatchNormEval, "layer_norm": LayerNorm, "group_norm": GroupNorm}
