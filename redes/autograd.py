@@ -321,7 +321,9 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     given = {id(g) for _, g in seeds}          # arrays someone else holds: the caller's seeds, leaves' grads
 
     def deliver(x, dx):
-        """Route one gradient contribution to tensor x: a leaf takes it, a node waits in the heap."""
+        """Route one gradient contribution to tensor x: a leaf takes it, a node waits in the heap.
+
+        (The walk below inlines the node case: it is the hot one.)"""
         k = id(x)
         if x.grad_fn is None:                                   # a leaf: nothing to walk below it
             if not collect:
@@ -345,7 +347,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
             pending[k] = pending[k] + dx
         else:
             pending[k] = dx
-            heappush(heap, (-x._seq, k, x))
+            heappush(heap, (-x._seq, x))        # _seq is unique among nodes: the tuple never compares x
 
     for t, g in seeds:
         deliver(t, g)
@@ -354,7 +356,8 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     state.grad_enabled = create_graph
     try:
         while heap:
-            neg_seq, k, t = heappop(heap)
+            neg_seq, t = heappop(heap)
+            k = id(t)
             g = pending.pop(k)
             if collect:
                 if k in want:
@@ -380,7 +383,16 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                     if dx.shape != x.data.shape:
                         raise RuntimeError(f"{fn.op} backward gave a gradient of shape {tuple(dx.shape)} for an "
                                            f"input of shape {tuple(x.data.shape)} (a bug in this op)")
-                    deliver(x, dx)
+                    if x.grad_fn is None:
+                        deliver(x, dx)
+                    else:                                       # deliver(), inlined for nodes
+                        kx = id(x)
+                        before = pending.get(kx)
+                        if before is None:
+                            pending[kx] = dx
+                            heappush(heap, (-x._seq, x))
+                        else:
+                            pending[kx] = before + dx
             if not retain_graph:
                 fn.__dict__.clear()          # inputs and saved arrays go now, not when the graph dies
     finally:
