@@ -44,11 +44,12 @@ class Function:
     Set `differentiable_backward = False` for ops whose backward uses raw arrays only: create_graph
     through them then raises a clear error instead of computing a wrong higher derivative.
     """
+    # Graph fields, set by run() when the node is recorded (slots: a node is made per op, so they are hot):
+    # inputs (the Tensors or constants given to apply; None once backward freed the node), arrays (the
+    # same as arrays: the values backward reads), needs (per input: does it need a gradient?) and module
+    # (the nn.Module whose forward made the node). What an op saves for backward goes in its __dict__.
+    __slots__ = ("inputs", "arrays", "needs", "module")
     differentiable_backward = True
-    inputs = None       # the Tensors (or constants) given to apply; None once backward freed the node
-    arrays = None       # the same, as arrays: the values backward reads
-    needs = ()
-    module = None
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -82,14 +83,14 @@ class Function:
     def __repr__(self):
         def show(a):
             return f"Tensor{tuple(a.shape)} {a.dtype}" if isinstance(a, Tensor) else repr(a)
-        if self.inputs is None:
+        if getattr(self, "inputs", None) is None:
             return f"<{self.op} (freed by backward)>"
         return f"<{self.op}({', '.join(show(a) for a in self.inputs)})>"
 
     @property
     def next_functions(self):
         """The nodes that made this node's inputs (None for leaves), as in PyTorch."""
-        return tuple(a.grad_fn if isinstance(a, Tensor) else None for a in (self.inputs or ()))
+        return tuple(a.grad_fn if isinstance(a, Tensor) else None for a in (getattr(self, "inputs", None) or ()))
 
 
 # ----------------------------------------------------------------------------------- math namespaces
@@ -394,7 +395,8 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                         else:
                             pending[kx] = before + dx
             if not retain_graph:
-                fn.__dict__.clear()          # inputs and saved arrays go now, not when the graph dies
+                fn.inputs = fn.arrays = None     # inputs and saved arrays go now, not when the graph dies
+                fn.__dict__.clear()
     finally:
         state.grad_enabled = prev_mode
     if collect:

@@ -839,17 +839,19 @@ def _promote(a, b):
       - an integer tensor meeting a float tensor takes the float dtype (NumPy: int64 + float32 -> float64);
       - a NumPy scalar counts as a Python number (NumPy 2: float32 tensor * np.float64(2) -> float64).
     """
-    if type(b) is builtins.float and isinstance(a, Tensor) and a.data.dtype.kind in "iub":
-        a = a.to(_dt.get_default_dtype())
-    elif type(a) is builtins.float and isinstance(b, Tensor) and b.data.dtype.kind in "iub":
-        b = b.to(_dt.get_default_dtype())
-    elif isinstance(b, Tensor) and isinstance(a, Tensor):
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb:                                   # the common case first: two tensors of one dtype
         if a.data.dtype is not b.data.dtype:
             ka, kb = a.data.dtype.kind, b.data.dtype.kind
             if ka == "f" and kb in "iub":
                 b = b.to(a.data.dtype)
             elif kb == "f" and ka in "iub":
                 a = a.to(b.data.dtype)
+        return a, b
+    if type(b) is builtins.float and ta and a.data.dtype.kind in "iub":
+        a = a.to(_dt.get_default_dtype())
+    elif type(a) is builtins.float and tb and b.data.dtype.kind in "iub":
+        b = b.to(_dt.get_default_dtype())
     elif isinstance(b, np.generic) or isinstance(a, np.generic):
         return _promote(a.item() if isinstance(a, np.generic) else a, b.item() if isinstance(b, np.generic) else b)
     return a, b
