@@ -344,6 +344,30 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
+_AS_P = 0.3275911            # Abramowitz & Stegun 7.1.26: erfc(z) ~ t(a1 + t(a2 + ... t a5)) exp(-z^2), t = 1/(1 + p z)
+_AS_A = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)      # a5 .. a1, |error| < 1.5e-7
+
+
+def _normal_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2: exact (SciPy's erf) in float64; in float32, A&S 7.1.26 (4x faster).
+
+    The float32 form computes the tail h = erfc(|x| / sqrt 2) / 2 directly, so Phi has an absolute error
+    below 7e-7 and no cancellation for negative x (float32 itself resolves ~1.2e-7 near 1).
+    """
+    if x.dtype != B.xp.float32:
+        return (B.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+    z = B.xp.abs(x) * (1 / math.sqrt(2))
+    t = 1.0 / (z * _AS_P + 1.0)
+    poly = t * _AS_A[0] + _AS_A[1]
+    for a in _AS_A[2:]:
+        poly *= t
+        poly += a
+    poly *= t
+    z *= z
+    h = poly * B.xp.exp(-z) * 0.5                  # Phi(-|x|)
+    return h + (x >= 0) * (1.0 - 2.0 * h)           # Phi(x) = h for x < 0, 1 - h otherwise
+
+
 class GELU(Function):
     """y = x Phi(x) (exact, erf) or 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) (approximate='tanh').
 
@@ -354,7 +378,7 @@ class GELU(Function):
         if approximate == "tanh":
             return 0.5 * x * (1 + B.xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
         # NOTE: Phi(x) is kept for backward: erf is the costliest call here (~20 ns/element in SciPy)
-        self.cdf = (B.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+        self.cdf = _normal_cdf(x)
         return x * self.cdf
 
     def backward(self, m, dy, y, x):
