@@ -16,6 +16,7 @@ HOST_NAMES = {"dtype", "float16", "float32", "float64", "int8", "int16", "int32"
               "integer", "floating", "number", "ndarray", "random", "pi", "inf", "nan", "e", "newaxis", "finfo",
               "iinfo", "errstate", "prod", "issubdtype", "result_type", "promote_types", "can_cast", "isscalar",
               "broadcast_shapes"}
+# A line marked "# host-side" computes small index/shape arrays on the host (moved with backend.xp.asarray).
 # Files whose NumPy work is host-side by design, and why
 HOST_FILES = {"nn/init.py": "initial values are drawn and shaped on the host (like random draws), then moved to "
                             "the backend with backend.xp.asarray"}
@@ -37,9 +38,10 @@ def test_array_math_goes_through_the_backend():
                 continue
             tree = ast.parse(path.read_text())
             aliases = _numpy_aliases(tree)
+            lines = path.read_text().splitlines()
             for node in ast.walk(tree):
                 if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                        and node.attr not in HOST_NAMES):
+                        and node.attr not in HOST_NAMES and "# host-side" not in lines[node.lineno - 1]):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
     assert not offenders, "array math outside the backend seam (use backend.xp):\n" + "\n".join(offenders)
 

@@ -355,10 +355,10 @@ def _avg_divisor(hw, k, stride, pad, out_hw, count_include_pad, divisor_override
         return float(divisor_override)
     sizes = []
     for a in (0, 1):
-        start = np.arange(out_hw[a]) * stride[a] - pad[a]
-        end = np.minimum(start + k[a], hw[a] + pad[a])
+        start = np.arange(out_hw[a]) * stride[a] - pad[a]                # host-side: window geometry
+        end = np.minimum(start + k[a], hw[a] + pad[a])                    # host-side
         if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, hw[a])
+            start, end = np.maximum(start, 0), np.minimum(end, hw[a])     # host-side
         sizes.append(end - start)
     div = sizes[0][:, None] * sizes[1][None, :]
     if (div == div.flat[0]).all():
@@ -407,7 +407,7 @@ class AvgPool1d(AvgPool2d):
 
 def adaptive_windows(size, out):
     """torch's adaptive windows along one dim: [floor(i*size/out), ceil((i+1)*size/out)) for i < out."""
-    i = np.arange(out)
+    i = np.arange(out)                      # host-side: window bounds
     return (i * size) // out, -((-(i + 1) * size) // out)
 
 
@@ -423,7 +423,7 @@ class AdaptiveAvgPool2d(Function):
         mats = []
         for size, out in zip(x4.shape[2:], output_size):
             start, end = adaptive_windows(size, out)
-            a = np.zeros((out, size))
+            a = np.zeros((out, size))                             # host-side, moved below
             for o in range(out):
                 a[o, start[o]:end[o]] = 1.0 / (end[o] - start[o])
             mats.append(B.xp.asarray(a.astype(x.dtype)))
@@ -452,7 +452,7 @@ class AdaptiveMaxPool2d(Function):
         for size, out in zip(xh.shape[1:3], output_size):
             start, end = adaptive_windows(size, out)
             k = int((end - start).max())
-            idx.append(B.xp.asarray(np.minimum(start[:, None] + np.arange(k)[None, :], end[:, None] - 1)))
+            idx.append(B.xp.asarray(np.minimum(start[:, None] + np.arange(k)[None, :], end[:, None] - 1)))  # host-side
         ih, iw = idx
         kh, kw = ih.shape[1], iw.shape[1]
         best = pos_h = pos_w = None
