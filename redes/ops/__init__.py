@@ -2,10 +2,8 @@
 
 OPS maps a name to its Function class; the tests loop over it so no op goes unchecked.
 """
-from . import elementwise, reduce, linalg, movement
+from . import attention, conv, elementwise, embedding, linalg, loss, movement, norm, recurrent, reduce
 
-OPS = {**elementwise.OPS, **reduce.OPS, **linalg.OPS, **movement.OPS}
-from . import recurrent  # noqa: E402
-OPS.update(recurrent.OPS)
-from . import attention  # noqa: E402
-OPS.update(attention.OPS)
+OPS = {}
+for _module in (elementwise, reduce, linalg, movement, conv, norm, embedding, loss, recurrent, attention):
+    OPS.update(_module.OPS)
