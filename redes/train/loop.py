@@ -4,6 +4,7 @@ The loop is the five lines a user would write (zero_grad, forward, loss, backwar
 callbacks, metrics, gradient clipping and accumulation, and a clean stop on Ctrl-C.
 """
 import math
+import os
 import sys
 import time
 
@@ -254,7 +255,8 @@ def predict(model, data, *, batch_size=256):
     (or class labels) is returned.
     """
     pre = getattr(model, "preprocessor", None)
-    if pre is not None and (isinstance(data, str) or hasattr(data, "columns")):
+    if pre is not None and (isinstance(data, (str, os.PathLike)) or hasattr(data, "columns")):
+        data = os.fspath(data) if isinstance(data, os.PathLike) else data
         outputs = predict(model, pre.transform(data, extra="ignore"), batch_size=batch_size)
         return pre.inverse_targets(outputs, as_frame=True)
     if isinstance(data, Tensor):
