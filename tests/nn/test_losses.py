@@ -112,7 +112,7 @@ CASES = {
 }
 
 
-def _run_case(name, reduction, dtype):
+def _compare_case(name, reduction, dtype):
     call, make, *wshape = CASES[name]
     arrays = make()
     weight = R.uniform(0.5, 2.0, wshape[0]) if wshape else None
@@ -132,12 +132,12 @@ def _run_case(name, reduction, dtype):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", list(CASES))
 def test_loss_vs_torch_float64(name, reduction):
-    _run_case(name, reduction, np.float64)
+    _compare_case(name, reduction, np.float64)
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_loss_vs_torch_float32(name):
-    _run_case(name, "mean", np.float32)
+    _compare_case(name, "mean", np.float32)
 
 
 def test_kl_div_batchmean_vs_torch():
