@@ -11,7 +11,6 @@ from .dtypes import (bool, double, float, float16, float32, float64, get_default
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
                         ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .functions import *  # noqa: F401,F403  (rd.exp, rd.cat, rd.where, ...)
-from .functions import _METHODS
 from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
 from .testing import gradcheck
@@ -19,6 +18,7 @@ from . import nn, optim  # noqa: E402  (after the engine: they build on it)
 from . import data, io, train  # noqa: E402  (after nn and optim: they build on them)
 from .io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
+from . import viz  # noqa: E402  (last: it draws all of the above)
+from .viz import summary  # noqa: E402
 
 __version__ = "0.1.0"
-from .viz import summary  # noqa: E402,F401  (rd.summary; importing it also binds rd.viz)
