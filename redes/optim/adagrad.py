@@ -1,7 +1,7 @@
 """Adagrad (Duchi, Hazan & Singer 2011), as torch.optim.Adagrad."""
 from .. import backend as B
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _direction, _number
+from .optimizer import Optimizer, _check_nonnegative, _direction
 
 
 def adagrad_update(param, grad, state_sum, *, step, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
@@ -45,13 +45,7 @@ class Adagrad(Optimizer):
                 self.state[p].update(self._new_state(p, group))
 
     def _check_group(self, group):
-        group["lr"] = lr = _number(group["lr"], "lr")
-        _check(lr, lr >= 0.0, "Invalid learning rate")
-        _check(group["lr_decay"], group["lr_decay"] >= 0.0, "Invalid lr_decay value")
-        _check(group["weight_decay"], group["weight_decay"] >= 0.0, "Invalid weight_decay value")
-        _check(group["initial_accumulator_value"], group["initial_accumulator_value"] >= 0.0,
-               "Invalid initial_accumulator_value value")
-        _check(group["eps"], group["eps"] >= 0.0, "Invalid epsilon value")
+        _check_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def _state_names(self, group):
         return ("sum",)

@@ -3,7 +3,7 @@ import math
 
 from .. import backend as B
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _direction, _lerp_, _number
+from .optimizer import Optimizer, _check, _check_nonnegative, _direction, _lerp_, _number
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step, lr, beta1=0.9, beta2=0.999,
@@ -70,13 +70,11 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        group["lr"] = lr = _number(group["lr"], "lr")
-        _check(lr, lr >= 0.0, "Invalid learning rate")
-        _check(group["eps"], group["eps"] >= 0.0, "Invalid epsilon value")
+        _check_nonnegative(group, "lr", "eps")
         betas = group["betas"] = tuple(_number(b, "betas") for b in group["betas"])
         _check(betas[0], 0.0 <= betas[0] < 1.0, "Invalid beta parameter at index 0")
         _check(betas[1], 0.0 <= betas[1] < 1.0, "Invalid beta parameter at index 1")
-        _check(group["weight_decay"], group["weight_decay"] >= 0.0, "Invalid weight_decay value")
+        _check_nonnegative(group, "weight_decay")
 
     def _state_names(self, group):
         return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")

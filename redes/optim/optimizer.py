@@ -357,3 +357,14 @@ def _lerp_(a, b, weight, tmp):
 def _check(value, ok, message):
     if not ok:
         raise ValueError(f"{message}: {value}")
+
+
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def _check_nonnegative(group, *keys):
+    """Each group[key] >= 0, with torch's message ('Invalid learning rate: -1'); lr becomes a Python number."""
+    if "lr" in keys:
+        group["lr"] = _number(group["lr"], "lr")
+    for key in keys:
+        _check(group[key], group[key] >= 0.0, f"Invalid {_LABELS.get(key, key + ' value')}")

@@ -1,7 +1,7 @@
 """RMSprop (Hinton, lecture 6e of "Neural Networks for Machine Learning"), as torch.optim.RMSprop."""
 from .. import backend as B
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _direction, _lerp_, _number
+from .optimizer import Optimizer, _check_nonnegative, _direction, _lerp_
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg=None, momentum_buffer=None, *, lr, alpha=0.99, eps=1e-8,
@@ -60,12 +60,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        group["lr"] = lr = _number(group["lr"], "lr")
-        _check(lr, lr >= 0.0, "Invalid learning rate")
-        _check(group["eps"], group["eps"] >= 0.0, "Invalid epsilon value")
-        _check(group["momentum"], group["momentum"] >= 0.0, "Invalid momentum value")
-        _check(group["weight_decay"], group["weight_decay"] >= 0.0, "Invalid weight_decay value")
-        _check(group["alpha"], group["alpha"] >= 0.0, "Invalid alpha value")
+        _check_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
 
     def _state_names(self, group):
         return ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ()) + \

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay (as torch.optim.SGD)."""
 from .. import backend as B
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _direction, _number
+from .optimizer import Optimizer, _check_nonnegative, _direction
 
 
 def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
@@ -69,10 +69,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        group["lr"] = lr = _number(group["lr"], "lr")
-        _check(lr, lr >= 0.0, "Invalid learning rate")
-        _check(group["momentum"], group["momentum"] >= 0.0, "Invalid momentum value")
-        _check(group["weight_decay"], group["weight_decay"] >= 0.0, "Invalid weight_decay value")
+        _check_nonnegative(group, "lr", "momentum", "weight_decay")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
