@@ -18,6 +18,14 @@ def _buffer(shape, value, dtype):
     return Tensor._wrap(B.xp.full(shape, value, dtype))
 
 
+
+def _reset_affine(module):
+    """weight = 1 and bias = 0 (the identity affine map), where the module has them, as torch's norms."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
 class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d: parameters, running statistics, the momentum rule and repr."""
     dims = ()
@@ -50,10 +58,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, input):
         name = type(self).__name__
@@ -132,10 +137,7 @@ class LayerNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -167,10 +169,7 @@ class GroupNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         if input.ndim < 2 or input.shape[1] != self.num_channels:

@@ -8,7 +8,7 @@ and the activation memory is the size of every tensor the graph keeps for backwa
 
 from .. import autograd as _ag
 from ..tensor import Tensor
-from .graph import collect
+from .graph import _flatten, collect
 
 
 def _prod(shape):
@@ -213,11 +213,3 @@ def summary(model, input_shape=None, dtype=None, input_data=None):
 def summary_text(model, input_shape=None, dtype=None, input_data=None):
     """The summary table as a string (what `redes summary MODEL` prints)."""
     return str(summary(model, input_shape, dtype, input_data))
-
-
-def _flatten(x):
-    if isinstance(x, (tuple, list)):
-        for v in x:
-            yield from _flatten(v)
-    else:
-        yield x

@@ -42,10 +42,12 @@ def test_batchnorm_running_stats_values():
 
 def test_batchnorm_channels_last_input():
     """BatchNorm2d after a conv: NHWC memory under an NCHW shape goes through the GEMV path."""
-    def net(nn):
-        return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+    def net(nn, bias=True):
+        return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, bias=bias), nn.BatchNorm2d(4), nn.ReLU())
     compare_with_torch(net(rd.nn), net(torch.nn), (3, 2, 5, 5), steps=2)
-    compare_with_torch(net(rd.nn), net(torch.nn), (3, 2, 5, 5), np.float32)
+    # NOTE: a conv bias in front of train-mode BatchNorm has a gradient of exactly 0 (the mean is subtracted):
+    # in float32 both libraries return rounding noise of ~1e-5 there, so that run uses the usual bias=False
+    compare_with_torch(net(rd.nn, False), net(torch.nn, False), (3, 2, 5, 5), np.float32)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -49,13 +49,9 @@ def _check_out(x4, k, s, p, d, ceil_mode, op):
                            f"{p}, dilation {d} gives output size {out}: too small")
 
 
-def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, spatial, op):
-    x, unbatched = _batched(input, spatial, op)
-    k, s, p, d = _window_args(kernel_size, stride, padding, dilation, spatial, op, True)
-    x4 = x if spatial == 2 else x.unsqueeze(2)
-    _check_out(x4, k, s, p, d, ceil_mode, op)
-    fn = (_C.MaxPool1d if spatial == 1 else _C.MaxPool2d)()
-    y = fn.run((x,), {"kernel": k, "stride": s, "padding": p, "dilation": d, "ceil_mode": ceil_mode})
+def _pooled(fn, y, unbatched, return_indices, spatial):
+    """A max-pool's result as torch returns it: y (unbatched again if the input was), and the argmax
+    indices from the op node `fn` when asked."""
     if unbatched:
         y = y.squeeze(0)
     if not return_indices:
@@ -63,6 +59,16 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     idx = fn.indices()
     idx = idx[:, :, 0] if spatial == 1 else idx
     return y, Tensor._wrap(idx[0] if unbatched else idx)
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, spatial, op):
+    x, unbatched = _batched(input, spatial, op)
+    k, s, p, d = _window_args(kernel_size, stride, padding, dilation, spatial, op, True)
+    x4 = x if spatial == 2 else x.unsqueeze(2)
+    _check_out(x4, k, s, p, d, ceil_mode, op)
+    fn = (_C.MaxPool1d if spatial == 1 else _C.MaxPool2d)()
+    y = fn.run((x,), {"kernel": k, "stride": s, "padding": p, "dilation": d, "ceil_mode": ceil_mode})
+    return _pooled(fn, y, unbatched, return_indices, spatial)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -149,13 +155,7 @@ def _adaptive(input, output_size, spatial, op, is_max, return_indices=False):
         return y.squeeze(0) if unbatched else y
     fn = (_C.AdaptiveMaxPool2d if is_max else _C.AdaptiveAvgPool2d)()
     y = fn.run((x,), {"output_size": out})
-    if unbatched:
-        y = y.squeeze(0)
-    if not return_indices:
-        return y
-    idx = fn.indices()
-    idx = idx[:, :, 0] if spatial == 1 else idx
-    return y, Tensor._wrap(idx[0] if unbatched else idx)
+    return _pooled(fn, y, unbatched, return_indices, spatial)
 
 
 def adaptive_avg_pool1d(input, output_size):
