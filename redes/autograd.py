@@ -16,6 +16,8 @@ One backward per op serves both modes. `backward(m, dy, y, *xs)` computes with t
 import heapq
 import itertools
 
+from numpy import ndarray as _ndarray    # apply2 reads 0-d NumPy arrays as scalars (CuPy has no scalars)
+
 from . import backend as B
 
 
@@ -32,6 +34,8 @@ class _State:
 
 state = _State()
 _seq = itertools.count(1)       # creation order of non-leaf tensors; leaves have _seq 0
+_new = object.__new__
+_NEEDS2 = ((None, (False, True)), ((True, False), (True, True)))    # apply2's needs, shared (never mutated)
 
 
 class Function:
@@ -47,8 +51,9 @@ class Function:
     # Graph fields, set by run() when the node is recorded (slots: a node is made per op, so they are hot):
     # inputs (the Tensors or constants given to apply; None once backward freed the node), arrays (the
     # same as arrays: the values backward reads), needs (per input: does it need a gradient?) and module
-    # (the nn.Module whose forward made the node). What an op saves for backward goes in its __dict__.
-    __slots__ = ("inputs", "arrays", "needs", "module")
+    # (the nn.Module whose forward made the node); pending is the sum of the gradients that reached the node
+    # while backward walks (no dict lookups). What an op saves for backward goes in its __dict__.
+    __slots__ = ("inputs", "arrays", "needs", "module", "pending")
     differentiable_backward = True
 
     def __init_subclass__(cls, **kw):
@@ -77,7 +82,43 @@ class Function:
             _anomaly_forward(self, out, args)
         if any_need and state.grad_enabled:
             self.inputs, self.arrays, self.needs, self.module = args, arrays, needs, state.module
+            self.pending = None
             out.grad_fn, out.requires_grad, out._seq = self, True, next(_seq)
+        return out
+
+    @classmethod
+    def apply2(cls, a, b):
+        """apply(a, b) for a two-operand op without options: the arithmetic operators' hot path.
+
+        Same result as apply(); it skips the generic loops, which at the numbers scale cost more than the
+        arithmetic. A 0-d array operand is read as a NumPy scalar, whose arithmetic (here and in backward)
+        is ~5x cheaper; NumPy promotes both alike, so the result is the same.
+        """
+        if isinstance(a, Tensor):
+            ad, ra = a.data, a.requires_grad
+            if type(ad) is _ndarray and not ad.shape:
+                ad = ad[()]
+        else:
+            ad, ra = a, False
+        if isinstance(b, Tensor):
+            bd, rb = b.data, b.requires_grad
+            if type(bd) is _ndarray and not bd.shape:
+                bd = bd[()]
+        else:
+            bd, rb = b, False
+        fn = _new(cls)
+        out = _new(Tensor)
+        out.data = fn.forward(ad, bd)          # a backend array or NumPy scalar: an operand is one
+        out.grad = out.grad_fn = out.name = None
+        out._retain = False
+        if (ra or rb) and state.grad_enabled:
+            fn.inputs, fn.arrays, fn.needs, fn.module = (a, b), (ad, bd), _NEEDS2[ra][rb], state.module
+            fn.pending = None
+            out.grad_fn, out.requires_grad, out._seq = fn, True, next(_seq)
+        else:
+            out.requires_grad, out._seq = False, 0
+        if state.anomaly:
+            _anomaly_forward(fn, out, (a, b))
         return out
 
     def __repr__(self):
@@ -313,7 +354,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     m = _math(create_graph)
     seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
     collect = targets is not None
-    found, pending, heap = {}, {}, []
+    found, heap = {}, []
     if collect:
         want = {id(t) for t in targets}
         nonleaf = [t._seq for t in targets if t.grad_fn is not None]
@@ -321,53 +362,58 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     anomaly, heappush, heappop, wrap = state.anomaly, heapq.heappush, heapq.heappop, Tensor._wrap
     given = {id(g) for _, g in seeds}          # arrays someone else holds: the caller's seeds, leaves' grads
 
-    def deliver(x, dx):
-        """Route one gradient contribution to tensor x: a leaf takes it, a node waits in the heap.
-
-        (The walk below inlines the node case: it is the hot one.)"""
-        k = id(x)
-        if x.grad_fn is None:                                   # a leaf: nothing to walk below it
-            if not collect:
-                if create_graph:
-                    x.grad = dx if x.grad is None else x.grad + dx
-                else:
-                    if dx.dtype != x.data.dtype:
-                        dx = dx.astype(x.data.dtype)
-                    if x.grad is not None:
-                        x.grad = wrap(x.grad.data + dx)              # a new array, never in place
-                    else:
-                        # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
-                        # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
-                        if dx.base is not None or id(dx) in given:
-                            dx = dx.copy()
-                        given.add(id(dx))
-                        x.grad = wrap(dx)
-            elif k in want:
+    def to_leaf(x, dx):
+        """A gradient contribution reaching a leaf: accumulate it (or collect it, for grad())."""
+        if collect:
+            k = id(x)
+            if k in want:
                 found[k] = found[k] + dx if k in found else dx
-        elif k in pending:
-            pending[k] = pending[k] + dx
+        elif create_graph:
+            x.grad = dx if x.grad is None else x.grad + dx
         else:
-            pending[k] = dx
-            heappush(heap, (-x._seq, x))        # _seq is unique among nodes: the tuple never compares x
+            if dx.dtype != x.data.dtype:
+                dx = dx.astype(x.data.dtype)
+            if x.grad is not None:
+                x.grad = wrap(x.grad.data + dx)              # a new array, never in place
+            elif type(dx) is not _ndarray:
+                x.grad = wrap(dx)                            # a NumPy scalar: immutable, nothing to share
+            else:
+                # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
+                # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
+                if dx.base is not None or id(dx) in given:
+                    dx = dx.copy()
+                given.add(id(dx))
+                x.grad = wrap(dx)
 
+    plain = not (collect or create_graph)
+    leaf_grad = Tensor._wrap
+
+    # A node's incoming gradients are summed on the node itself (fn.pending) until the heap reaches it.
     for t, g in seeds:
-        deliver(t, g)
+        fn = t.grad_fn
+        if fn is None:
+            to_leaf(t, g)
+        elif fn.pending is None:
+            fn.pending = g
+            heappush(heap, (-t._seq, t))        # _seq is unique among nodes: the tuple never compares t
+        else:
+            fn.pending = fn.pending + g
 
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     try:
         while heap:
             neg_seq, t = heappop(heap)
-            k = id(t)
-            g = pending.pop(k)
+            fn = t.grad_fn
+            g, fn.pending = fn.pending, None
             if collect:
+                k = id(t)
                 if k in want:
                     found[k] = g
                 if -neg_seq <= stop:
                     continue                                     # below every target: nothing left to find
             elif t._retain:
                 _accumulate(t, g if create_graph else g.copy(), create_graph)
-            fn = t.grad_fn
             if fn.arrays is None:
                 raise RuntimeError(_FREED.format(op=fn.op))
             if create_graph:
@@ -384,21 +430,24 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                     if dx.shape != x.data.shape:
                         raise RuntimeError(f"{fn.op} backward gave a gradient of shape {tuple(dx.shape)} for an "
                                            f"input of shape {tuple(x.data.shape)} (a bug in this op)")
-                    if x.grad_fn is None:
-                        deliver(x, dx)
-                    else:                                       # deliver(), inlined for nodes
-                        kx = id(x)
-                        before = pending.get(kx)
-                        if before is None:
-                            pending[kx] = dx
-                            heappush(heap, (-x._seq, x))
+                    fx = x.grad_fn
+                    if fx is None:
+                        if plain and x.grad is None and type(dx) is not _ndarray and dx.dtype is x.data.dtype:
+                            x.grad = leaf_grad(dx)      # to_leaf's first visit with a NumPy scalar, inlined
                         else:
-                            pending[kx] = before + dx
+                            to_leaf(x, dx)
+                    elif fx.pending is None:
+                        fx.pending = dx
+                        heappush(heap, (-x._seq, x))
+                    else:
+                        fx.pending = fx.pending + dx
             if not retain_graph:
                 fn.inputs = fn.arrays = None     # inputs and saved arrays go now, not when the graph dies
                 fn.__dict__.clear()
     finally:
         state.grad_enabled = prev_mode
+        for _, t in heap:                       # stopped early (an error, or grad() done): nothing stays pending
+            t.grad_fn.pending = None
     if collect:
         return [found.get(id(t)) for t in targets]
 

@@ -270,22 +270,22 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
-        return _ew.Add.apply(*_promote(self, other))
+        return _ew.Add.apply2(*_promote(self, other))
 
     def __radd__(self, other):
-        return _ew.Add.apply(*_promote(other, self))
+        return _ew.Add.apply2(*_promote(other, self))
 
     def __sub__(self, other):
-        return _ew.Sub.apply(*_promote(self, other))
+        return _ew.Sub.apply2(*_promote(self, other))
 
     def __rsub__(self, other):                      # other - self
-        return _ew.Sub.apply(*_promote(other, self))
+        return _ew.Sub.apply2(*_promote(other, self))
 
     def __mul__(self, other):
-        return _ew.Mul.apply(*_promote(self, other))
+        return _ew.Mul.apply2(*_promote(self, other))
 
     def __rmul__(self, other):
-        return _ew.Mul.apply(*_promote(other, self))
+        return _ew.Mul.apply2(*_promote(other, self))
 
     def __truediv__(self, other):
         a, b = _promote(self, other)

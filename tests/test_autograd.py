@@ -411,3 +411,68 @@ def test_no_reference_cycles_with_retain_graph_and_grad():
         assert ref() is None and gc.collect() == 0
     finally:
         gc.enable()
+
+
+# --------------------------------------------------------------------------- the operators' fast path
+@pytest.mark.parametrize("op", ["add", "sub", "mul"])
+@pytest.mark.parametrize("shapes", [((), ()), ((), (3,)), ((2, 3), ()), ((2, 1), (1, 3)), ((4,), (4,))])
+def test_operators_fast_path_equals_apply(op, shapes):
+    """a + b (Function.apply2, which reads 0-d arrays as NumPy scalars) == the generic Function.apply."""
+    from redes.ops import elementwise as ew
+    cls = {"add": ew.Add, "sub": ew.Sub, "mul": ew.Mul}[op]
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+        results = []
+        for call in (cls.apply2, cls.apply):
+            a, b = (rd.tensor(v, requires_grad=True) for v in arrays)
+            y = call(a, b)
+            (y * y).sum().backward()
+            results.append((y, a.grad, b.grad))
+        for fast, generic in zip(*results):
+            assert fast.dtype == generic.dtype and fast.shape == generic.shape
+            np.testing.assert_array_equal(fast.numpy(), generic.numpy())
+
+
+def test_operators_fast_path_with_numbers_and_without_grad():
+    x = rd.tensor(2.0, requires_grad=True)
+    y = 3.0 * x - 1                           # Python numbers on either side
+    assert y.requires_grad and y.dtype == rd.float32 and y.item() == 5.0
+    y.backward()
+    assert x.grad.item() == 3.0
+    with rd.no_grad():
+        z = x * x
+    assert not z.requires_grad and z.grad_fn is None
+    c = rd.tensor(2.0) + rd.tensor(1.0)        # no operand needs a gradient: no node
+    assert c.grad_fn is None and c.item() == 3.0
+
+
+def test_scalar_leaf_gradients_are_their_own():
+    """Leaves reached by NumPy-scalar gradients (the numbers scale) accumulate like any other leaf."""
+    w, x = rd.tensor(0.5, requires_grad=True), rd.tensor(1.5, requires_grad=True)
+    for _ in range(2):
+        (w * x + w).backward()
+    assert w.grad.item() == pytest.approx(2 * 2.5) and x.grad.item() == pytest.approx(2 * 0.5)
+    w.grad.zero_()                            # in place: touches only w.grad
+    assert w.grad.item() == 0.0 and x.grad.item() == pytest.approx(1.0)
+
+
+def test_an_error_in_backward_leaves_no_pending_gradient():
+    """Gradients wait on the nodes while backward walks; a walk stopped by an error must clear them."""
+    from redes.autograd import Function
+
+    class Boom(Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, m, dy, y, x):
+            raise ValueError("boom")
+
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    e = (Boom.apply(h) + h).sum()
+    with pytest.raises(ValueError, match="boom"):
+        e.backward(retain_graph=True)
+    assert h.grad_fn.pending is None          # the sum reached h before the error, and was cleared
+    (h * 3.0).sum().backward()                # a later walk through h sees only its own gradient
+    assert x.grad.tolist() == [6.0, 6.0]

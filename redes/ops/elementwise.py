@@ -26,8 +26,9 @@ def _broadcast_error(op, error, *xs):
 
 def _grads(self, m, da, db, a, b):
     """The (da, db) pair of a binary op, each summed back to its input's shape, None where not needed."""
-    return (unbroadcast(m, da, a.shape) if self.needs[0] else None,
-            unbroadcast(m, db, b.shape) if self.needs[1] else None)
+    n = self.needs                  # the shape tests inline unbroadcast's first line: this is the hot path
+    return ((da if da.shape == a.shape else unbroadcast(m, da, a.shape)) if n[0] else None,
+            (db if db.shape == b.shape else unbroadcast(m, db, b.shape)) if n[1] else None)
 
 
 class Add(Function):
