@@ -77,3 +77,51 @@ def test_ops_read_the_backend_at_call_time(monkeypatch):
     loss.backward()
     assert {"matmul", "maximum"} <= set(calls)
     assert all(p.grad is not None for p in model.parameters())
+
+
+# --------------------------------------------------------------------------- level-1 BLAS through the seam
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [10, 200_000])
+def test_axpy_and_scal_update_in_place(dtype, size):
+    """y += a x and y *= a: BLAS (NumPy's own OpenBLAS) for large contiguous arrays, NumPy otherwise; same values."""
+    from redes import backend as B
+    rng = np.random.default_rng(0)
+    x, y = (rng.standard_normal((size // 10, 10)).astype(dtype) for _ in range(2))
+    exact = y.astype(np.float64) - 0.3 * x.astype(np.float64)    # the float64 truth for these float32/64 inputs
+    target = y
+    B.axpy(-0.3, x, y)
+    assert y is target and y.dtype == dtype
+    # each result is within a few roundings of its O(1) operands (BLAS may fuse the multiply-add: no bitwise check)
+    tol = dict(rtol=0, atol=8 * np.finfo(dtype).eps)
+    np.testing.assert_allclose(y, exact, **tol)
+    B.scal(0.5, y)
+    np.testing.assert_allclose(y, exact * 0.5, **tol)
+    B.axpy(1, x, y)
+    np.testing.assert_allclose(y, exact * 0.5 + x, **tol)
+
+
+def test_axpy_falls_back_for_views_and_mixed_dtypes():
+    from redes import backend as B
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal((400, 400))
+    x = rng.standard_normal((400, 400))
+    view = y[:, ::2]                                   # not contiguous: NumPy's expression, into the view
+    expected = view + 2.0 * x[:, ::2]
+    B.axpy(2.0, x[:, ::2], view)
+    np.testing.assert_allclose(y[:, ::2], expected, rtol=1e-15)
+    y32 = y.astype(np.float32)
+    before = y32.copy()
+    B.axpy(1.0, x, y32)                                # float64 into float32: NumPy casts, as y32 += x
+    np.testing.assert_allclose(y32, (before + x).astype(np.float32), rtol=1e-6)
+
+
+def test_numpy_blas_is_the_one_numpy_ships():
+    """When NumPy's wheel bundles OpenBLAS (numpy.libs), its axpy/scal are found; never SciPy's second copy."""
+    import glob
+    import os
+    from redes import backend as B
+    folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    found = B._numpy_blas()
+    if not glob.glob(os.path.join(folder, "lib*openblas*.so*")):
+        pytest.skip("this NumPy was not built with a bundled OpenBLAS")
+    assert found is not None and set(found) == {(op, c) for op in ("axpy", "scal") for c in "fd"}

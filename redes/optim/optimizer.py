@@ -269,7 +269,6 @@ class _FlatGroup:
         self = cls()
         n = sum(p.data.size for p in params)
         self.data = xp.empty(n, dtype)
-        self.grad = xp.empty(n, dtype)
         self.bufs = {name: xp.empty(n, dtype) for name in names}
         self.params, self.names, self.views, self.checks = list(params), names, [], []
         start = 0
@@ -290,6 +289,17 @@ class _FlatGroup:
             start = end
         self.states = [opt.state[p] for p in params]
         self.fresh = fresh[0]                                     # every state is new: this is their first step
+        # Few large parameters: update each on its slice of the buffers, reading its gradient where it is.
+        # Gathering the gradients first would cost one more pass over memory than the calls it saves.
+        self.slices = self.grad = None
+        if n < B.BLAS_MIN_SIZE * len(params):
+            self.grad = xp.empty(n, dtype)                      # the gradients, gathered each step
+        else:
+            self.slices, start = [], 0
+            for p in params:
+                end = start + p.data.size
+                self.slices.append((self.data[start:end], {k: b[start:end] for k, b in self.bufs.items()}))
+                start = end
         return self
 
     def intact(self, opt, group):
@@ -314,12 +324,17 @@ class _FlatGroup:
         for g, v in zip(grads, self.views):
             if g.data.shape != v.shape:
                 return False
-        B.xp.concatenate([g.data.reshape(-1) for g in grads], out=self.grad, casting="same_kind")
         if step is not None:
             step += 1
             for st in states:
                 st["step"] = step
-        opt._update(group, self.data, self.grad, self.bufs, step, self.fresh)
+        if self.slices is not None:
+            dtype = self.data.dtype
+            for g, (data, bufs) in zip(grads, self.slices):
+                opt._update(group, data, g.data.reshape(-1).astype(dtype, copy=False), bufs, step, self.fresh)
+        else:
+            B.xp.concatenate([g.data.reshape(-1) for g in grads], out=self.grad, casting="same_kind")
+            opt._update(group, self.data, self.grad, self.bufs, step, self.fresh)
         self.fresh = False
         return True
 

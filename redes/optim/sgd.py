@@ -19,8 +19,8 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         if first:
             buf[...] = d
         else:
-            buf *= momentum
-            buf += d * (1 - dampening) if dampening != 0 else d
+            B.scal(momentum, buf)
+            B.axpy(1 - dampening, d, buf)
         if nesterov:
             d = d + buf * momentum
             own = True
@@ -30,7 +30,7 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         d *= lr
         param -= d
     else:
-        param -= d * lr
+        B.axpy(-lr, d, param)
 
 
 class SGD(Optimizer):
