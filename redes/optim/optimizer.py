@@ -246,6 +246,9 @@ def _load_value(cls, p, name, value):
     return value
 
 
+SLICE_MIN_SIZE = 65536      # from this mean size a parameter, a group updates per slice, without gathering gradients
+
+
 class _FlatGroup:
     """One contiguous buffer for a group's parameters and one per state array; `.data` of each is a view."""
 
@@ -292,7 +295,7 @@ class _FlatGroup:
         # Few large parameters: update each on its slice of the buffers, reading its gradient where it is.
         # Gathering the gradients first would cost one more pass over memory than the calls it saves.
         self.slices = self.grad = None
-        if n < B.BLAS_MIN_SIZE * len(params):
+        if n < SLICE_MIN_SIZE * len(params):
             self.grad = xp.empty(n, dtype)                      # the gradients, gathered each step
         else:
             self.slices, start = [], 0
