@@ -476,3 +476,17 @@ def test_an_error_in_backward_leaves_no_pending_gradient():
     assert h.grad_fn.pending is None          # the sum reached h before the error, and was cleared
     (h * 3.0).sum().backward()                # a later walk through h sees only its own gradient
     assert x.grad.tolist() == [6.0, 6.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, axis, keepdims", [((64, 7), 0, False), ((64, 7), (0,), True), ((4, 5, 6), (0, 1), False),
+                                                   ((4, 5, 6), (0, 1), True), ((4, 5, 6), (0,), False),
+                                                   ((4, 5, 6), (0, 2), False), ((4, 5, 6), 1, True), ((3, 0, 2), (0, 1), False)])
+def test_backward_sums_over_leading_axes_equal_add_reduce(shape, axis, keepdims, dtype):
+    """ArrayMath.sum sends leading-axis sums of contiguous float arrays to BLAS (ones @ a): same values and shapes."""
+    from redes.autograd import ArrayMath
+    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    for arr in (a, np.asfortranarray(a)):                        # contiguous (GEMV) and not (add.reduce)
+        got, want = ArrayMath.sum(arr, axis, keepdims), np.add.reduce(arr.astype(np.float64), axis=axis, keepdims=keepdims)
+        assert got.shape == want.shape and got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=0, atol=64 * np.finfo(dtype).eps * max(1, a.shape[0]))
