@@ -68,7 +68,7 @@ class _RecurrentLayer(Function):
         n = self.need
         dx = B.xp.matmul(dz, w_ih).reshape(x.shape) if n[0] else None
         dw = B.xp.matmul(dz.T, x.reshape(-1, x.shape[2])) if n[1] else None
-        db = B.xp.add.reduce(dz, 0) if n[3] or n[4] else None
+        db = B.xp.matmul(B.xp.ones(dz.shape[0], dz.dtype), dz) if n[3] or n[4] else None     # GEMV: 3x add.reduce
         return dx, dw, db
 
     @staticmethod
@@ -165,38 +165,49 @@ class LSTMLayer(_RecurrentLayer):
         hs = y[:T * N * P].reshape(T, N, P)
         dhs = dy[:T * N * P].reshape(T, N, P)
         dc = dy[T * N * P:].reshape(N, H).copy()                   # updated in place below
-        deriv = xp.subtract(1, act)
-        deriv *= act                                                # sigmoid' = s (1 - s) for i, f, o
-        g = deriv[:, :, 2]
-        xp.multiply(act[:, :, 2], act[:, :, 2], out=g)
-        xp.subtract(1, g, out=g)                                    # tanh' = 1 - g^2
+        # Each gate's pre-activation gradient is one factor (dc or dh) times a product known from forward:
+        # kz = [g i', c_{t-1} f', i g', tanh(c) o'] with i' = i (1 - i), ..., g' = 1 - g^2. Computed here for all
+        # steps at once (a few calls over whole arrays), it makes the time loop 2 calls for dz instead of 5.
+        kz = xp.subtract(1, act)
+        kz *= act                                                   # sigmoid' = s (1 - s) for i, f, o
+        ig, gg = act[:, :, 0], act[:, :, 2]
+        xp.multiply(gg, gg, out=kz[:, :, 2])
+        xp.subtract(1, kz[:, :, 2], out=kz[:, :, 2])                # tanh' = 1 - g^2
+        kz[:, :, 2] *= ig
+        kz[:, :, 0] *= gg
+        kz[:, :, 3] *= tcs
+        kf = kz[:, :, 1]
+        if reverse:
+            kf[:-1] *= cs[1:]
+        else:
+            kf[1:] *= cs[:-1]
+        first = T - 1 if reverse else 0                             # the step that read h0, c0 (backward's last)
+        if c0 is not None:
+            kf[first] *= c0
+        else:
+            kf[first] = 0
         dc_dh = tcs * tcs                                           # dc_t/dh_t = o * (1 - tanh(c)^2)
         xp.subtract(1, dc_dh, out=dc_dh)
         dc_dh *= act[:, :, 3]
-        dz = xp.empty_like(act)
+        upstream = xp.any(dhs.reshape(T, -1), axis=1).tolist()     # steps whose output gets a gradient (host)
+        dz = kz                                                     # each step's dz overwrites its kz
         dh_all = None if w_hr is None else xp.empty_like(hs)       # dh of every step, for dW_hr
         dh_rec = None
         order = range(T) if reverse else range(T - 1, -1, -1)     # opposite of the forward order
-        first = order[-1]                                           # the step that read h0, c0
         need_h0 = h0 is not None and self.need[5]
         for t in order:
-            dh = dhs[t] if dh_rec is None else dhs[t] + dh_rec
+            if dh_rec is None:
+                dh = dhs[t]
+            else:
+                dh = dhs[t] + dh_rec if upstream[t] else dh_rec
             if w_hr is not None:
                 dh_all[t] = dh
                 dh = xp.matmul(dh, w_hr)
             dc += dh * dc_dh[t]
-            a, d = act[t], dz[t]
-            xp.multiply(dc, a[:, 2], out=d[:, 0])                  # di = dc * g
-            xp.multiply(dc, a[:, 0], out=d[:, 2])                  # dg = dc * i
-            if t != first:
-                xp.multiply(dc, cs[t + 1 if reverse else t - 1], out=d[:, 1])
-            elif c0 is not None:
-                xp.multiply(dc, c0, out=d[:, 1])
-            else:
-                d[:, 1] = 0
-            xp.multiply(dh, tcs[t], out=d[:, 3])                   # do = dh * tanh(c)
-            d *= deriv[t]
-            dc *= a[:, 1]                                           # dc_{t-1} = dc_t * f
+            d = dz[t]
+            xp.multiply(dc[:, None], d[:, :3], out=d[:, :3])      # di, df, dg
+            xp.multiply(dh, d[:, 3], out=d[:, 3])                  # do
+            dc *= act[t, :, 1]                                      # dc_{t-1} = dc_t * f
             if t != first or need_h0:
                 dh_rec = xp.matmul(d.reshape(N, 4 * H), w_hh)
         dz2 = dz.reshape(T * N, 4 * H)
