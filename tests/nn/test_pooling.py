@@ -52,6 +52,21 @@ def test_max_pool_ties_gradient_goes_to_first_max():
         compare_functional_with_torch(lambda a: F.max_pool1d(a, **args), lambda a: TF.max_pool1d(a, **args), [x[0]])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(3, 4, 6, 8), (2, 3, 7, 5)])          # even, and odd (a row/column left out)
+def test_max_pool_2x2_tournament_ties_and_indices(shape, dtype):
+    """The 2x2 / stride 2 fast path: values from {0, 1, 2} make every kind of tie (within a pair, between the
+    pairs, all four); gradient and indices must pick torch's first max. Also on channels-last memory."""
+    x = np.random.default_rng(3).integers(0, 3, shape).astype(dtype)
+    run = (lambda a: F.max_pool2d(a, 2, return_indices=True), lambda a: TF.max_pool2d(a, 2, return_indices=True))
+    ours, ref = compare_functional_with_torch(*run, [x], dtype=dtype)
+    np.testing.assert_array_equal(ours[1].numpy(), ref[1].numpy())
+    relu_first = (lambda a: F.max_pool2d(F.relu(F.conv2d(a, w_rd)), 2), lambda a: TF.max_pool2d(TF.relu(TF.conv2d(a, w_t)), 2))
+    w = np.random.default_rng(4).standard_normal((5, shape[1], 3, 3)).astype(dtype)
+    w_rd, w_t = rd.tensor(w), torch.tensor(w)
+    compare_functional_with_torch(*relu_first, [x - 1], dtype=dtype)   # input in a conv's channels-last layout
+
+
 def test_max_pool_propagates_nan_like_torch():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     x[0, 0, 0, 0] = x[0, 0, 1, 0] = x[0, 0, 3, 3] = np.nan
