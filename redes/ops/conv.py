@@ -303,11 +303,6 @@ class MaxPool2d(Function):
         xh = _nhwc(x4)
         (ho, wo), pads = _pool_geometry(xh.shape[1:3], kernel, stride, padding, dilation, ceil_mode)
         self.geom = (kernel, stride, dilation, pads, (ho, wo), xh.shape)
-        self.pairs = None
-        if kernel == stride == (2, 2) and pads == ((0, 0), (0, 0)) and dilation == (1, 1) and xh.size:
-            y = self._forward_2x2(xh, ho, wo)
-            if y is not None:
-                return _like_input(_nchw(y), x)
         xp_ = _pad(xh, pads, -float("inf"))
         taps = _taps(kernel)
         best = _tap(xp_, 0, 0, stride, dilation, ho, wo).copy()
@@ -322,27 +317,6 @@ class MaxPool2d(Function):
         self.arg = arg
         return _like_input(_nchw(best), x)
 
-    @staticmethod
-    def _quad(a, ho, wo):
-        """The four taps of 2x2 windows at stride 2, in torch's order: (0,0), (0,1), (1,0), (1,1)."""
-        h2, w2 = 2 * ho, 2 * wo
-        return a[:, 0:h2:2, 0:w2:2], a[:, 0:h2:2, 1:w2:2], a[:, 1:h2:2, 0:w2:2], a[:, 1:h2:2, 1:w2:2]
-
-    def _forward_2x2(self, xh, ho, wo):
-        """The common 2x2 / stride 2 pool as a tournament: max of each pair, then of the two pairs (3 maxima of
-        whole arrays instead of 4 taps x 5 passes). The first max wins ties, as torch: a later tap must be
-        strictly greater. Keeps the three comparisons for backward; None (redo generally) if a NaN is present."""
-        xp = B.xp
-        x0, x1, x2, x3 = self._quad(xh, ho, wo)
-        right, down = xp.greater(x1, x0), xp.greater(x3, x2)          # the winner within each pair
-        top, low = xp.maximum(x0, x1), xp.maximum(x2, x3)
-        lower = xp.greater(low, top)                                    # the winning pair
-        y = xp.maximum(top, low, out=top)
-        if xp.isnan(y).any():
-            return None                      # NaN is the max with torch's own tie rule: the general loop has it
-        self.pairs = (right, down, lower)
-        return y
-
     def _nan_argmax(self, xp_, taps, arg):
         """torch's rule where NaNs are present: a NaN is the max (the last NaN of the window wins)."""
         kernel, stride, dil, pads, (ho, wo), shape = self.geom
@@ -353,9 +327,6 @@ class MaxPool2d(Function):
     def indices(self):
         """torch's return_indices: for each output, the argmax's flat position h * W + w in the input plane."""
         kernel, stride, dil, pads, (ho, wo), shape = self.geom
-        if self.pairs is not None:
-            right, down, lower = self.pairs
-            self.arg = B.xp.where(lower, 2 + down, right.astype(B.xp.int16))     # the 2x2 tap number
         i, j = B.xp.divmod(self.arg.astype(B.xp.int64), kernel[1])
         h = (B.xp.arange(ho) * stride[0] - pads[0][0])[:, None, None] + i * dil[0]
         w = (B.xp.arange(wo) * stride[1] - pads[1][0])[None, :, None] + j * dil[1]
@@ -364,8 +335,6 @@ class MaxPool2d(Function):
     def backward(self, m, dy, y, x):
         kernel, stride, dil, pads, (ho, wo), shape = self.geom
         dyh = _nhwc(_as_4d(dy))
-        if self.pairs is not None:
-            return (_like_input(_nchw(self._backward_2x2(dyh, shape, ho, wo)), x),)
         dxp = B.xp.zeros((shape[0], shape[1] + sum(pads[0]), shape[2] + sum(pads[1]), shape[3]), dy.dtype)
 
         def values(t, out):
@@ -373,22 +342,6 @@ class MaxPool2d(Function):
             return B.xp.multiply(dyh, hit, out=out) if out is not None else dyh * hit      # not where(): 10x faster
         _scatter_taps(dxp, kernel, stride, dil, ho, wo, values)
         return (_like_input(_nchw(_unpad(shape, pads, dxp)), x),)
-
-
-    def _backward_2x2(self, dyh, shape, ho, wo):
-        """dy routed down the tournament: to the winning pair, then within it (6 passes, written in place)."""
-        xp = B.xp
-        right, down, lower = self.pairs
-        covered = shape[1] == 2 * ho and shape[2] == 2 * wo           # odd sizes leave a row/column out
-        dx = (xp.empty if covered else xp.zeros)(shape, dyh.dtype)
-        d0, d1, d2, d3 = self._quad(dx, ho, wo)
-        low = xp.multiply(dyh, lower)
-        top = xp.subtract(dyh, low)
-        xp.multiply(top, right, out=d1)
-        xp.subtract(top, d1, out=d0)
-        xp.multiply(low, down, out=d3)
-        xp.subtract(low, d3, out=d2)
-        return dx
 
 
 class MaxPool1d(MaxPool2d):
