@@ -144,7 +144,7 @@ class ArrayMath:
             if k and k < a.ndim and a.flags.c_contiguous:
                 rows = a.size // _prod(a.shape[k:]) if a.size else 0
                 if 1 < rows <= _GEMV_MAX_ROWS:
-                    out = B.xp.matmul(B.xp.ones(rows, a.dtype), a.reshape(rows, -1)).reshape(a.shape[k:])
+                    out = B.xp.matmul(B.ones(rows, a.dtype), a.reshape(rows, -1)).reshape(a.shape[k:])
                     return out.reshape((1,) * k + a.shape[k:]) if keepdims else out
         return B.xp.add.reduce(a, axis=axis, keepdims=keepdims)   # C-level: ndarray.sum is a Python wrapper
 

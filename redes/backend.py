@@ -118,6 +118,23 @@ def scal(alpha, y):
         y *= alpha
 
 
+_ONES = {}      # (backend, dtype) -> a read-only vector of ones, grown as needed
+
+
+def ones(n, dtype):
+    """n ones (read-only, a view of a cached vector): the operand that turns a column sum into a GEMV.
+
+    xp.ones is a Python-level wrapper (~1-3 us a call), a cost that shows on small models' backward."""
+    key = (name, numpy.dtype(dtype).char)
+    vec = _ONES.get(key)
+    if vec is None or vec.shape[0] < n:
+        vec = xp.ones(max(n, 1024), dtype)
+        if isinstance(vec, numpy.ndarray):
+            vec.flags.writeable = False
+        _ONES[key] = vec
+    return vec[:n]
+
+
 def to_numpy(a):
     """A NumPy copy-or-view of a backend array (for printing, saving, comparing)."""
     if isinstance(a, numpy.ndarray):

@@ -189,7 +189,7 @@ class Conv2d(Function):
         if self.needs[1]:
             dw = _conv_dweight(dy2, self.cols, w4.shape, g).reshape(w.shape)
         if b is not None and self.needs[2]:
-            db = B.xp.matmul(B.xp.ones(dy2.shape[0], dy2.dtype), dy2)
+            db = B.xp.matmul(B.ones(dy2.shape[0], dy2.dtype), dy2)
         return dx, dw, db
 
 
@@ -238,7 +238,7 @@ class ConvTranspose2d(Function):
                 dw = _conv_dweight(_nhwc(x4).reshape(-1, c_in), cols, w4.shape, g).reshape(w.shape)
         if b is not None and self.needs[2]:
             dyh = _nhwc(dy4).reshape(-1, dy4.shape[1])
-            db = B.xp.matmul(B.xp.ones(dyh.shape[0], dyh.dtype), dyh)
+            db = B.xp.matmul(B.ones(dyh.shape[0], dyh.dtype), dyh)
         return dx, dw, db
 
 

@@ -68,7 +68,7 @@ class _RecurrentLayer(Function):
         n = self.need
         dx = B.xp.matmul(dz, w_ih).reshape(x.shape) if n[0] else None
         dw = B.xp.matmul(dz.T, x.reshape(-1, x.shape[2])) if n[1] else None
-        db = B.xp.matmul(B.xp.ones(dz.shape[0], dz.dtype), dz) if n[3] or n[4] else None     # GEMV: 3x add.reduce
+        db = B.xp.matmul(B.ones(dz.shape[0], dz.dtype), dz) if n[3] or n[4] else None     # GEMV: 3x add.reduce
         return dx, dw, db
 
     @staticmethod

@@ -248,3 +248,17 @@ def test_scatter_add_src_larger_than_index():
     expected = np.zeros((3, 5))
     expected[:2, :3] = 1.0                       # only the elements the index reads get a gradient
     assert_close(st.grad.numpy(), expected, 0, 0, "d src")
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
+def test_relu_in_every_layout_and_at_infinities(layout):
+    """ReLU's forward compares with zeros laid out like x (cached), or 0 where x is not a permuted block."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    x[0, 0, 0, :3] = [-np.inf, np.inf, np.nan]
+    x = {"contiguous": x, "channels_last": np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+         "strided": x[:, :, ::2]}[layout]
+    ours = rd.tensor(x).relu().numpy()
+    ref = torch.relu(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(ours, ref)
+    for v in (-np.inf, np.inf, np.nan, -0.5, 0.0, 2.0):          # the numbers scale (0-D)
+        np.testing.assert_array_equal(rd.tensor(v).relu().numpy(), torch.relu(torch.tensor(v)).numpy())
