@@ -270,18 +270,24 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
+        if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
+            return _ew.Add.apply2(self, other)
         return _ew.Add.apply2(*_promote(self, other))
 
     def __radd__(self, other):
         return _ew.Add.apply2(*_promote(other, self))
 
     def __sub__(self, other):
+        if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
+            return _ew.Sub.apply2(self, other)
         return _ew.Sub.apply2(*_promote(self, other))
 
     def __rsub__(self, other):                      # other - self
         return _ew.Sub.apply2(*_promote(other, self))
 
     def __mul__(self, other):
+        if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
+            return _ew.Mul.apply2(self, other)
         return _ew.Mul.apply2(*_promote(self, other))
 
     def __rmul__(self, other):

@@ -42,7 +42,9 @@ class Add(Function):
             raise _broadcast_error("add", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
-        return _grads(self, m, dz, dz, a, b)
+        n, s = self.needs, dz.shape        # _grads inlined: + is the commonest node of a scalar graph
+        return ((dz if s == a.shape else unbroadcast(m, dz, a.shape)) if n[0] else None,
+                (dz if s == b.shape else unbroadcast(m, dz, b.shape)) if n[1] else None)
 
 
 class Sub(Function):
@@ -66,8 +68,9 @@ class Mul(Function):
             raise _broadcast_error("mul", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
-        n = self.needs
-        return _grads(self, m, dz * b if n[0] else None, dz * a if n[1] else None, a, b)
+        n, s = self.needs, dz.shape        # _grads inlined, as in Add
+        return ((dz * b if s == a.shape else unbroadcast(m, dz * b, a.shape)) if n[0] else None,
+                (dz * a if s == b.shape else unbroadcast(m, dz * a, b.shape)) if n[1] else None)
 
 
 class Div(Function):
