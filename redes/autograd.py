@@ -139,7 +139,7 @@ class ArrayMath:
     """What backward formulas call, on backend arrays (read `B.xp` at call time: the backend can switch)."""
     @staticmethod
     def sum(a, axis=None, keepdims=False):
-        if axis is not None and a.ndim > 1 and a.dtype.char in "fd":
+        if axis is not None and a.size >= _GEMV_MIN_SIZE and a.ndim > 1 and a.dtype.char in "fd":
             k = 1 if axis == 0 else len(axis) if type(axis) is tuple and axis == _LEADING[min(len(axis), 32)] else 0
             if k and k < a.ndim and a.flags.c_contiguous:
                 rows = a.size // _prod(a.shape[k:]) if a.size else 0
@@ -248,6 +248,7 @@ class ArrayMath:
 # than pairwise, so very tall sums stay with add.reduce.
 _LEADING = [tuple(range(k)) for k in range(33)]
 _GEMV_MAX_ROWS = 1 << 16
+_GEMV_MIN_SIZE = 4096           # below, add.reduce is as fast and the tests above would be the cost
 
 
 def _prod(shape):

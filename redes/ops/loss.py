@@ -103,8 +103,10 @@ def _total(loss, wt, reduction, count):
     if reduction == "sum":
         return total, None
     denom = B.xp.add.reduce(wt, axis=None) if wt is not None else count
-    with np.errstate(invalid="ignore", divide="ignore"):       # all targets ignored: 0/0 = nan, as torch
-        return total / denom, denom
+    if denom == 0:
+        with np.errstate(invalid="ignore", divide="ignore"):   # all targets ignored: 0/0 = nan, as torch
+            return total / denom, denom
+    return total / denom, denom                                # (errstate costs ~3 us: only when needed)
 
 
 class CrossEntropy(Function):
