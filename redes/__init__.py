@@ -14,6 +14,7 @@ from .functions import *  # noqa: F401,F403  (rd.exp, rd.cat, rd.where, ...)
 from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
 from .testing import gradcheck
+from .compile import compile  # noqa: A004  (rd.compile, as torch.compile)
 from . import nn, optim  # noqa: E402  (after the engine: they build on it)
 from . import data, io, train  # noqa: E402  (after nn and optim: they build on them)
 from .io import load, load_checkpoint, save, save_checkpoint  # noqa: E402

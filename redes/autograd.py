@@ -23,13 +23,14 @@ from . import backend as B
 
 class _State:
     """Global switches read on the hot path (one attribute load each)."""
-    __slots__ = ("grad_enabled", "module", "root", "anomaly")
+    __slots__ = ("grad_enabled", "module", "root", "anomaly", "recorder")
 
     def __init__(self):
         self.grad_enabled = True
         self.module = None      # the Module whose forward is running: recorded on each node (viz, anomaly)
         self.root = None        # the outermost Module of the current forward (to name module paths)
         self.anomaly = False    # detect_anomaly(): check every forward output and backward gradient
+        self.recorder = None    # rd.compile's recorder while it records a call (compile.py)
 
 
 state = _State()
@@ -84,6 +85,8 @@ class Function:
             self.inputs, self.arrays, self.needs, self.module = args, arrays, needs, state.module
             self.pending = None
             out.grad_fn, out.requires_grad, out._seq = self, True, next(_seq)
+        if state.recorder is not None:
+            state.recorder.record(self, args, options, out, False)
         return out
 
     @classmethod
@@ -119,6 +122,8 @@ class Function:
             out.requires_grad, out._seq = False, 0
         if state.anomaly:
             _anomaly_forward(fn, out, (a, b))
+        if state.recorder is not None:
+            state.recorder.record(fn, (a, b), {}, out, True)
         return out
 
     def __repr__(self):
@@ -322,6 +327,13 @@ class no_grad(_GradMode):
 class enable_grad(_GradMode):
     """Context (or decorator) that turns graph recording back on inside no_grad."""
     enabled = True
+
+
+def side_effect(why):
+    """Called by code that changes state outside the ops (running statistics, in-place renorms): a function
+    being recorded by rd.compile cannot be replayed then, and runs eagerly."""
+    if state.recorder is not None:
+        state.recorder.side_effect(why)
 
 
 def is_grad_enabled():

@@ -2,12 +2,11 @@
 
 Masks are drawn from redes' global generator (redes.manual_seed makes them reproducible), or from
 `generator=` (a numpy Generator). Kept values are scaled by 1 / (1 - p), so the expectation is unchanged.
-The result is x * mask (one Mul op: the gradient is dy * mask). `inplace` is accepted and ignored.
+The result is x * mask (one Dropout op: the gradient is dy * mask). `inplace` is accepted and ignored.
 """
 import warnings
 
-from ... import backend as B
-from ...random import default_rng
+from ...ops.dropout import Dropout as _Dropout
 from ...tensor import Tensor
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]
@@ -21,14 +20,8 @@ def _check(input, p, op):
 
 
 def _masked(input, p, mask_shape, generator):
-    """x * mask, mask = (u >= p) / (1 - p) drawn in mask_shape (broadcast over the rest); zeros for p = 1."""
-    if p == 1.0:
-        return input * B.xp.zeros(mask_shape, input.dtype)
-    rng = generator if generator is not None else default_rng()
-    dtype = input.dtype if input.dtype.kind == "f" and input.dtype.itemsize >= 4 else "float64"
-    u = rng.random(mask_shape, dtype=dtype)
-    mask = (u >= p).astype(input.dtype) * (1.0 / (1.0 - p))
-    return input * B.xp.asarray(mask)
+    """x * mask, mask = (u >= p) / (1 - p) drawn in mask_shape (broadcast over the rest): one op (ops/dropout.py)."""
+    return _Dropout.apply(input, p=p, mask_shape=tuple(mask_shape), generator=generator)
 
 
 def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):

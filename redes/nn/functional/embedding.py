@@ -1,4 +1,5 @@
 """F.embedding: look up rows of an embedding matrix by integer index (one fused op, sort-based backward)."""
+from ... import autograd as _ag
 from ... import backend as B
 from ...ops.embedding import Embedding as _Embedding
 from ...tensor import Tensor
@@ -8,6 +9,7 @@ __all__ = ["embedding"]
 
 def _renorm_(weight, idx, max_norm, norm_type):
     """torch's embedding_renorm_: rows looked up whose p-norm exceeds max_norm are rescaled in place."""
+    _ag.side_effect("embedding with max_norm rescales weight rows in place outside its op")
     xp = B.xp
     rows = xp.unique(idx)
     w = weight.data[rows]

@@ -44,6 +44,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     fn = _N.BatchNorm()
     y = fn.run((input, weight, bias), {"eps": eps})
     if running_mean is not None or running_var is not None:
+        _ag.side_effect("batch_norm in training mode updates running statistics outside its op")
         with _ag.no_grad():
             if running_mean is not None:
                 running_mean.data *= 1.0 - momentum

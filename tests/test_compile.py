@@ -1,0 +1,169 @@
+"""rd.compile: a replayed call gives exactly the values and gradients of the eager call, over training steps and
+the fused layers; it re-records when shapes or parameters change and runs eagerly (with a warning) where a
+replay cannot repeat the function."""
+import copy
+import warnings
+
+import numpy as np
+import pytest
+
+import redes as rd
+import redes.nn.functional as F
+
+
+def _twins(make):
+    rd.manual_seed(0)
+    eager = make()
+    compiled = copy.deepcopy(eager)
+    return eager, compiled
+
+
+def _assert_same(a, b, what):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=what)
+
+
+def _train_both(make, loss_of, batches, opt_cls=rd.optim.SGD, **opt_kw):
+    """Train twins, one through rd.compile; every loss, gradient and parameter must be bitwise equal."""
+    eager, compiled = _twins(make)
+    opts = [opt_cls(m.parameters(), **opt_kw) for m in (eager, compiled)]
+    step = rd.compile(lambda *a: loss_of(compiled, *a))
+    for i, args in enumerate(batches):
+        losses = []
+        for model, opt, fn in ((eager, opts[0], lambda *a: loss_of(eager, *a)), (compiled, opts[1], step)):
+            opt.zero_grad()
+            rd.manual_seed(100 + i)                     # dropout draws the same numbers in both
+            loss = fn(*args)
+            loss.backward()
+            losses.append(loss.item())
+        assert losses[0] == losses[1], f"step {i}: loss {losses}"
+        for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
+            _assert_same(p.grad.numpy(), q.grad.numpy(), f"step {i}: grad of {name}")
+        for opt in opts:
+            opt.step()
+    for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
+        _assert_same(p.numpy(), q.numpy(), f"{name} after training")
+    return step
+
+
+def _batches(n, shape, classes, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    return [(rd.tensor(rng.standard_normal(shape).astype(dtype)), rd.tensor(rng.integers(0, classes, shape[0])))
+            for _ in range(n)]
+
+
+def test_mlp_training_is_identical_and_replays():
+    step = _train_both(lambda: rd.nn.Sequential(rd.nn.Linear(12, 32), rd.nn.ReLU(), rd.nn.Dropout(0.2),
+                                                rd.nn.Linear(32, 5)),
+                       lambda m, x, y: F.cross_entropy(m(x), y), _batches(5, (8, 12), 5), lr=0.1, momentum=0.9)
+    assert step.eager_reason is None and len(step.plans) == 1
+    loss = step(*_batches(1, (8, 12), 5, seed=9)[0])
+    assert type(loss.grad_fn).__name__ == "_Replayed"
+
+
+def test_cnn_training_is_identical():
+    make = lambda: rd.nn.Sequential(rd.nn.Conv2d(1, 4, 3, padding=1), rd.nn.ReLU(), rd.nn.MaxPool2d(2),   # noqa: E731
+                                    rd.nn.Flatten(), rd.nn.Linear(4 * 4 * 4, 3))
+    _train_both(make, lambda m, x, y: F.cross_entropy(m(x), y), _batches(4, (5, 1, 8, 8), 3), lr=0.05, momentum=0.9)
+
+
+def test_transformer_training_is_identical():
+    class LM(rd.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = rd.nn.Embedding(11, 16)
+            layer = rd.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.1, activation="gelu", batch_first=True,
+                                                  norm_first=True)
+            self.enc = rd.nn.TransformerEncoder(layer, 2)
+            self.head = rd.nn.Linear(16, 11)
+
+        def forward(self, idx, mask):
+            return self.head(self.enc(self.tok(idx), mask=mask))
+
+    rng = np.random.default_rng(1)
+    mask = rd.tensor(np.triu(np.full((6, 6), -np.inf, np.float32), 1))
+    batches = [(rd.tensor(rng.integers(0, 11, (3, 6))), mask, rd.tensor(rng.integers(0, 11, 18))) for _ in range(4)]
+    _train_both(LM, lambda m, idx, mask, t: F.cross_entropy(m(idx, mask).reshape(18, 11), t), batches,
+                rd.optim.AdamW, lr=1e-2)
+
+
+def test_lstm_training_is_identical():
+    class Seq(rd.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = rd.nn.LSTM(4, 8, batch_first=True)
+            self.head = rd.nn.Linear(8, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1, :])
+
+    rng = np.random.default_rng(2)
+    batches = [(rd.tensor(rng.standard_normal((3, 7, 4)).astype(np.float32)),
+                rd.tensor(rng.standard_normal((3, 1)).astype(np.float32))) for _ in range(4)]
+    _train_both(Seq, lambda m, x, y: F.mse_loss(m(x), y), batches, rd.optim.Adam, lr=1e-2)
+
+
+def test_numbers_scale_and_arguments_that_need_gradients():
+    """0-D arithmetic (the operators' fast path), an argument that requires grad, and a Python number argument."""
+    w = rd.tensor(0.5, requires_grad=True)
+    f = rd.compile(lambda x, k: (w * x + x * x) * k)
+    for v in (1.0, 2.0, -3.0):
+        x = rd.tensor(v, requires_grad=True)
+        y = f(x, 3.0)
+        y.backward()
+        assert y.item() == pytest.approx((0.5 * v + v * v) * 3)
+        assert x.grad.item() == pytest.approx((0.5 + 2 * v) * 3)
+    assert w.grad.item() == pytest.approx(3 * (1 + 2 - 3))
+    assert f.eager_reason is None and len(f.plans) == 1
+
+
+def test_new_shapes_frozen_parameters_and_no_grad_record_again():
+    model = rd.nn.Linear(3, 2)
+    f = rd.compile(lambda x: model(x).sum())
+    for n in (4, 4, 4, 6, 6, 6):
+        x = rd.tensor(np.ones((n, 3), np.float32))
+        model.zero_grad()
+        f(x).backward()
+        np.testing.assert_allclose(model.weight.grad.numpy(), np.full((2, 3), n, np.float32))
+    assert len(f.plans) == 2
+    model.bias.requires_grad_(False)                # a replay would still send it a gradient: record again
+    model.zero_grad()
+    f(rd.tensor(np.ones((4, 3), np.float32))).backward()
+    assert model.bias.grad is None and model.weight.grad is not None
+    with rd.no_grad():
+        y = f(rd.tensor(np.ones((4, 3), np.float32)))
+    assert not y.requires_grad
+
+
+def test_a_value_dependent_branch_is_caught_and_runs_eagerly():
+    w = rd.tensor([1.0, -1.0], requires_grad=True)
+
+    def branchy(x):
+        return (w * x).sum() if x.sum().item() > 0 else (w * x * 2.0).sum()
+
+    f = rd.compile(branchy)
+    f(rd.tensor([1.0, 2.0]))                        # recorded on the positive branch
+    with pytest.warns(UserWarning, match="another result"):
+        y = f(rd.tensor([-1.0, -2.0]))              # the check on the second call sees the other branch
+    assert y.item() == branchy(rd.tensor([-1.0, -2.0])).item()
+    assert f.eager_reason is not None
+    assert f(rd.tensor([-1.0, -2.0])).item() == y.item()
+
+
+@pytest.mark.parametrize("case", ["batchnorm", "not_a_tensor", "made_inside"])
+def test_functions_a_replay_cannot_repeat_run_eagerly(case):
+    bn = rd.nn.BatchNorm1d(3)
+    fns = {"batchnorm": lambda x: bn(x).sum(),
+           "not_a_tensor": lambda x: (x * 2.0).sum().item(),
+           "made_inside": lambda x: (x * rd.tensor(np.full(3, 2.0, np.float32))).sum()}
+    f = rd.compile(fns[case])
+    x = rd.tensor(np.arange(12, dtype=np.float32).reshape(4, 3))
+    with pytest.warns(UserWarning, match="runs eagerly"):
+        first = f(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # no second warning, and the same (eager) results
+        second = f(x)
+    assert f.eager_reason is not None
+    assert float(first) == float(second)
+    if case == "batchnorm":
+        assert bn.num_batches_tracked.item() == 2   # the running statistics moved on every call
