@@ -31,6 +31,8 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int,
                         help="set OMP/OPENBLAS/MKL_NUM_THREADS in the workers (default: libraries' own choice)")
     parser.add_argument("--device", default="cpu", choices=["cpu"], help="only cpu for now")
+    parser.add_argument("--compile", action="store_true",
+                        help="redes runs each step's forward + loss through rd.compile (torch stays eager)")
     parser.add_argument("--json", action="store_true", help="machine-readable results on stdout")
     parser.add_argument("--unset-openblas-coretype", action="store_true",
                         help="remove OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the workers' environment")
@@ -83,8 +85,9 @@ def measure_workload(name, args, env, log):
         for lib in LIBS:
             if lib in skip:
                 continue
+            compiled = ["--compile"] if args.compile and lib == "redes" and name != "scalar" else []
             res = run_worker(["--lib", lib, "--workload", name, "--seconds", str(args.seconds),
-                              "--device", args.device, "--json"], env, timeout)
+                              "--device", args.device, "--json", *compiled], env, timeout)
             this_round[lib] = res
             if res["status"] == "unavailable":
                 skip.add(lib)
@@ -142,6 +145,8 @@ def header_lines(info, args):
     lines.append("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     lines.append(f"device {args.device}; {args.rounds} round(s) x {args.seconds:g} s per measurement, "
                  "fresh process each, redes/torch alternated")
+    if args.compile:
+        lines.append("redes: forward + loss through rd.compile (recorded once, replayed); torch eager; scalar eager")
     return lines
 
 

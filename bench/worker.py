@@ -123,6 +123,7 @@ def main(argv=None):
     parser.add_argument("--workload", choices=workloads.WORKLOADS)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--device", default="cpu", choices=["cpu"])
+    parser.add_argument("--compile", action="store_true", help="redes runs forward + loss through rd.compile")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     parser.add_argument("--info", action="store_true", help="print BLAS/thread info as JSON and exit")
     args = parser.parse_args(argv)
@@ -132,6 +133,7 @@ def main(argv=None):
     if not (args.lib and args.workload):
         parser.error("--lib and --workload are required (or --info)")
     warnings.simplefilter("ignore")  # e.g. torch's nested-tensor notice for norm_first encoders
+    workloads.COMPILE = args.compile
     result = measure(args.lib, args.workload, args.seconds, args.device)
     if args.json:
         print(json.dumps(result))

@@ -31,11 +31,22 @@ def _torch():
     return torch
 
 
-def _train_step(model, opt, loss_fn, x, y):
+# Set by the worker's --compile: redes workloads run their forward + loss through rd.compile (issue 6, item 4).
+COMPILE = False
+
+
+def _maybe_compiled(lib, fn):
+    """fn, or redes.compile(fn) when the run measures compiled redes (torch always runs eagerly)."""
+    return lib.compile(fn) if COMPILE and lib.__name__ == "redes" else fn
+
+
+def _train_step(lib, model, opt, loss_fn, x, y):
     """The standard training step closure shared by every tensor-library workload."""
+    forward_loss = _maybe_compiled(lib, lambda x, y: loss_fn(model(x), y))
+
     def step():
         opt.zero_grad()
-        loss = loss_fn(model(x), y)
+        loss = forward_loss(x, y)
         loss.backward()
         opt.step()
         return loss
@@ -62,7 +73,7 @@ def _mlp(lib, sizes, batch):
     x = lib.tensor(rng.standard_normal((batch, sizes[0]), dtype=np.float32))
     y = lib.tensor(rng.integers(0, sizes[-1], size=batch, dtype=np.int64))
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return _train_step(model, opt, lib.nn.functional.cross_entropy, x, y)
+    return _train_step(lib, model, opt, lib.nn.functional.cross_entropy, x, y)
 
 
 MLP_TINY = ([64, 16, 10], 8)
@@ -148,7 +159,7 @@ def _cnn(lib, batch=64):
     x = lib.tensor(rng.standard_normal((batch, 1, 28, 28), dtype=np.float32))
     y = lib.tensor(rng.integers(0, 10, size=batch, dtype=np.int64))
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return _train_step(model, opt, nn.functional.cross_entropy, x, y)
+    return _train_step(lib, model, opt, nn.functional.cross_entropy, x, y)
 
 
 def redes_cnn():
@@ -194,10 +205,12 @@ def _char_lm(lib):
     opt = lib.optim.AdamW(model.parameters(), lr=3e-4)
     cross_entropy = nn.functional.cross_entropy
 
+    forward_loss = _maybe_compiled(lib, lambda idx, positions, mask, targets: cross_entropy(
+        model(idx, positions, mask).reshape(BATCH_LM * SEQ, VOCAB), targets))
+
     def step():
         opt.zero_grad()
-        logits = model(idx, positions, mask)
-        loss = cross_entropy(logits.reshape(BATCH_LM * SEQ, VOCAB), targets)
+        loss = forward_loss(idx, positions, mask, targets)
         loss.backward()
         opt.step()
         return loss
@@ -228,7 +241,7 @@ def _lstm(lib, batch=32, seq=50, n_in=32, hidden=128):
     def forward(inp):
         out, _ = lstm(inp)
         return head(out[:, -1, :])
-    return _train_step(forward, opt, nn.functional.mse_loss, x, y)
+    return _train_step(lib, forward, opt, nn.functional.mse_loss, x, y)
 
 
 def redes_lstm():
