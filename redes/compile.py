@@ -20,7 +20,8 @@ How a call goes:
   2. the next call with that signature runs BOTH eagerly and by replay, from the same random state, and
      compares the outputs bit for bit; any difference means the function does something a replay cannot
      repeat, and it then runs eagerly from then on (with a warning);
-  3. later calls replay.
+  3. later calls replay. A parameter that changed shape, dtype or requires_grad, or a module switched
+     between train() and eval(), makes the next call record again.
 It runs eagerly for good (with a warning saying why) when the function cannot be replayed: it returns
 something other than one Tensor made by its ops; an op reads a tensor made during the call outside the
 recorded ops; or code with side effects ran (batch norm updating running statistics, embedding max_norm).
@@ -39,6 +40,7 @@ from .autograd import ArrayMath, Function, state
 from .tensor import Tensor
 
 _ARG, _OP, _LEAF, _CONST, _ARGDATA = range(5)        # where an op input comes from
+_MAX_PLANS = 16                                        # recorded signatures kept per compiled function
 
 
 class _Recorder:
@@ -48,6 +50,7 @@ class _Recorder:
         self.args = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
         self.arg_data = {id(a.data): i for i, a in enumerate(args) if isinstance(a, Tensor)}
         self.ops, self.out_index, self.leaves, self.leaf_index = [], {}, [], {}
+        self.modules = {}               # id -> (module, its .training when recorded): train()/eval() re-records
         self.made = set()               # ids of tensors created during the call
         self.keep = []                  # ...and the tensors themselves, so that no id is reused while recording
         self.unsafe = None              # why this call cannot be replayed, or None
@@ -80,6 +83,9 @@ class _Recorder:
         return _CONST, x
 
     def record(self, fn, args, options, out, binary):
+        module = state.module
+        if module is not None and id(module) not in self.modules:
+            self.modules[id(module)] = (module, module.training)
         srcs = tuple(self.source(a) for a in args)
         needs = tuple(fn.needs) if out.grad_fn is fn else (False,) * len(args)
         self.out_index[id(out)] = len(self.ops)
@@ -123,6 +129,7 @@ class _Plan:
     def __init__(self, rec, out_k, arg_tensors):
         self.ops, self.leaves, self.out = rec.ops, rec.leaves, out_k
         self.leaf_flags = [(t.requires_grad, t.data.shape, t.data.dtype) for t in rec.leaves]
+        self.modules = list(rec.modules.values())
         # Which inputs get gradients (a leaf or an argument that requires grad), numbered for the node's inputs.
         grad_inputs, index = [], {}
         for kind, j in [(_LEAF, j) for j in range(len(rec.leaves))] + [(_ARG, i) for i in range(len(arg_tensors))]:
@@ -145,8 +152,9 @@ class _Plan:
         self.backward_order = [k for k in range(len(rec.ops) - 1, -1, -1) if self.routes[k]]
 
     def fresh(self):
-        """False when a parameter changed shape, dtype or requires_grad since recording."""
-        return all((t.requires_grad, t.data.shape, t.data.dtype) == f for t, f in zip(self.leaves, self.leaf_flags))
+        """False when a parameter changed shape, dtype or requires_grad, or a module train()/eval(), since recording."""
+        return (all(m.training == training for m, training in self.modules)
+                and all((t.requires_grad, t.data.shape, t.data.dtype) == f for t, f in zip(self.leaves, self.leaf_flags)))
 
     def run(self, args):
         """Replay the forward on arrays; the output Tensor (with one node when gradients are needed)."""
@@ -237,6 +245,9 @@ class compile:  # noqa: A001  (named as torch.compile)
         elif rec.unsafe is not None:
             self._give_up(rec.unsafe)
         else:
+            if len(self.plans) + len(self.pending) >= _MAX_PLANS:    # e.g. a changing number argument
+                self.plans.clear()
+                self.pending.clear()
             self.pending[key] = _Plan(rec, rec.out_index[id(out)], [a if isinstance(a, Tensor) else None for a in args])
         return out
 

@@ -167,3 +167,21 @@ def test_functions_a_replay_cannot_repeat_run_eagerly(case):
     assert float(first) == float(second)
     if case == "batchnorm":
         assert bn.num_batches_tracked.item() == 2   # the running statistics moved on every call
+
+
+def test_train_and_eval_modes_record_separately():
+    """Dropout on in train(), off in eval(): switching modes must not replay the other mode's ops."""
+    rd.manual_seed(0)
+    model = rd.nn.Sequential(rd.nn.Linear(4, 16), rd.nn.Dropout(0.5), rd.nn.Linear(16, 1))
+    f = rd.compile(lambda x: model(x).sum())
+    x = rd.tensor(np.ones((8, 4), np.float32))
+    model.eval()
+    expected = [model(x).sum().item()] * 3
+    got = [f(x).item() for _ in range(3)]
+    assert got == expected                          # eval: deterministic, no dropout
+    model.train()
+    train_values = {f(x).item() for _ in range(4)}
+    assert len(train_values) > 1                    # train: a new dropout mask each call
+    model.eval()
+    assert f(x).item() == expected[0]
+    assert f.eager_reason is None
