@@ -97,6 +97,7 @@ class Function:
         arithmetic. A 0-d array operand is read as a NumPy scalar, whose arithmetic (here and in backward)
         is ~5x cheaper; NumPy promotes both alike, so the result is the same.
         """
+        # NOTE: the two operands are unrolled on purpose: a helper call per operand costs as much as the arithmetic
         if isinstance(a, Tensor):
             ad, ra = a.data, a.requires_grad
             if type(ad) is _ndarray and not ad.shape:
