@@ -35,6 +35,7 @@ import warnings
 import numpy as np
 
 from . import autograd as _ag
+from . import backend as B
 from . import random as _random
 from .autograd import ArrayMath, Function, state
 from .tensor import Tensor
@@ -76,7 +77,7 @@ class _Recorder:
                 li = self.leaf_index[id(x)] = len(self.leaves)
                 self.leaves.append(x)
             return _LEAF, li
-        if isinstance(x, np.ndarray):       # raw arrays handed to an op (e.g. class-index targets)
+        if isinstance(x, B.xp.ndarray):     # raw arrays handed to an op (e.g. class-index targets)
             i = self.arg_data.get(id(x)) if x.base is None else self.arg_data.get(id(x.base))
             if i is not None:
                 return _ARGDATA, (i, x.shape)
@@ -259,7 +260,7 @@ class compile:  # noqa: A001  (named as torch.compile)
         rng.state = before
         out = plan.run(args)
         if (isinstance(eager, Tensor) and eager.shape == out.shape and eager.dtype == out.dtype
-                and np.array_equal(np.asarray(eager.data), np.asarray(out.data), equal_nan=True)):
+                and np.array_equal(B.to_numpy(eager.data), B.to_numpy(out.data), equal_nan=True)):
             self.plans[key] = plan
             return out
         self._give_up("a replay gave another result than running the function (its ops depend on values, "
