@@ -125,6 +125,8 @@ def ones(n, dtype):
     """n ones (read-only, a view of a cached vector): the operand that turns a column sum into a GEMV.
 
     xp.ones is a Python-level wrapper (~1-3 us a call), a cost that shows on small models' backward."""
+    if n > 1 << 20:
+        return xp.ones(n, dtype)                # not kept: a cache this large would stay for the whole run
     key = (name, numpy.dtype(dtype).char)
     vec = _ONES.get(key)
     if vec is None or vec.shape[0] < n:

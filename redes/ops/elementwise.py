@@ -301,7 +301,7 @@ class Erf(Function):
 
 
 _ZEROS = {}                     # dtype char -> a read-only flat array of zeros (see _zeros_in_layout)
-_ZEROS_MAX = 1 << 22
+_ZEROS_MAX = 1 << 21           # the largest cached buffer: 8 MiB of float32 (16 of float64) for the whole run
 
 
 def _zeros_in_layout(x):
