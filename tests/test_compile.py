@@ -185,3 +185,21 @@ def test_train_and_eval_modes_record_separately():
     model.eval()
     assert f(x).item() == expected[0]
     assert f.eager_reason is None
+
+
+def test_replayed_node_with_retain_graph_grad_and_create_graph():
+    w = rd.tensor([1.0, 2.0], requires_grad=True)
+    f = rd.compile(lambda x: (w * x * x).sum())
+    x = rd.tensor([3.0, 4.0])
+    for _ in range(3):
+        y = f(x)
+    assert type(y.grad_fn).__name__ == "_Replayed"
+    y.backward(retain_graph=True)
+    y.backward()                                    # the node kept its recorded arrays for a second walk
+    np.testing.assert_array_equal(w.grad.numpy(), 2 * np.array([9.0, 16.0], np.float32))
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+    (g,) = rd.grad(f(x), [w])                       # rd.grad reaches the parameters through the node
+    np.testing.assert_array_equal(g.numpy(), [9.0, 16.0])
+    with pytest.raises(RuntimeError, match="create_graph"):
+        rd.grad(f(x), [w], create_graph=True)
