@@ -204,7 +204,7 @@ class compile:  # noqa: A001  (named as torch.compile)
 
     def __init__(self, fn):
         self.fn = fn
-        self.plans = {}              # signature -> _Plan, or None while unverified
+        self.plans = {}              # signature -> a _Plan checked against eager: replayed
         self.pending = {}            # signature -> _Plan recorded but not yet checked against eager
         self.eager_reason = None     # set when fn cannot be replayed: it then always runs eagerly
 
@@ -231,10 +231,10 @@ class compile:  # noqa: A001  (named as torch.compile)
             rec.keep.append(t)
             return t
 
-        def noting_init(self, *a, **k):
-            init(self, *a, **k)
-            rec.made.add(id(self))
-            rec.keep.append(self)
+        def noting_init(t, *a, **k):
+            init(t, *a, **k)
+            rec.made.add(id(t))
+            rec.keep.append(t)
         Tensor._wrap, Tensor.__init__ = staticmethod(noting_wrap), noting_init
         try:
             out = self.fn(*args)
