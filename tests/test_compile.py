@@ -63,7 +63,9 @@ def test_mlp_training_is_identical_and_replays():
 def test_cnn_training_is_identical():
     make = lambda: rd.nn.Sequential(rd.nn.Conv2d(1, 4, 3, padding=1), rd.nn.ReLU(), rd.nn.MaxPool2d(2),   # noqa: E731
                                     rd.nn.Flatten(), rd.nn.Linear(4 * 4 * 4, 3))
-    _train_both(make, lambda m, x, y: F.cross_entropy(m(x), y), _batches(4, (5, 1, 8, 8), 3), lr=0.05, momentum=0.9)
+    step = _train_both(make, lambda m, x, y: F.cross_entropy(m(x), y), _batches(4, (5, 1, 8, 8), 3), lr=0.05,
+                       momentum=0.9)
+    assert step.eager_reason is None and len(step.plans) == 1        # the steps after the check were replays
 
 
 def test_transformer_training_is_identical():
@@ -82,8 +84,9 @@ def test_transformer_training_is_identical():
     rng = np.random.default_rng(1)
     mask = rd.tensor(np.triu(np.full((6, 6), -np.inf, np.float32), 1))
     batches = [(rd.tensor(rng.integers(0, 11, (3, 6))), mask, rd.tensor(rng.integers(0, 11, 18))) for _ in range(4)]
-    _train_both(LM, lambda m, idx, mask, t: F.cross_entropy(m(idx, mask).reshape(18, 11), t), batches,
-                rd.optim.AdamW, lr=1e-2)
+    step = _train_both(LM, lambda m, idx, mask, t: F.cross_entropy(m(idx, mask).reshape(18, 11), t), batches,
+                       rd.optim.AdamW, lr=1e-2)
+    assert step.eager_reason is None and len(step.plans) == 1
 
 
 def test_lstm_training_is_identical():
@@ -100,7 +103,8 @@ def test_lstm_training_is_identical():
     rng = np.random.default_rng(2)
     batches = [(rd.tensor(rng.standard_normal((3, 7, 4)).astype(np.float32)),
                 rd.tensor(rng.standard_normal((3, 1)).astype(np.float32))) for _ in range(4)]
-    _train_both(Seq, lambda m, x, y: F.mse_loss(m(x), y), batches, rd.optim.Adam, lr=1e-2)
+    step = _train_both(Seq, lambda m, x, y: F.mse_loss(m(x), y), batches, rd.optim.Adam, lr=1e-2)
+    assert step.eager_reason is None and len(step.plans) == 1
 
 
 def test_numbers_scale_and_arguments_that_need_gradients():

@@ -2,7 +2,6 @@
 import math
 
 from .. import backend as B
-from ..tensor import Tensor
 from .optimizer import Optimizer, _check, _check_nonnegative, _direction, _lerp_, _number
 
 
@@ -78,12 +77,6 @@ class Adam(Optimizer):
 
     def _state_names(self, group):
         return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
-
-    def _new_state(self, p, group):
-        state = {"step": 0}
-        for name in self._state_names(group):
-            state[name] = Tensor._wrap(B.xp.zeros_like(p.data))
-        return state
 
     def _update(self, group, param, grad, bufs, step, first):
         beta1, beta2 = group["betas"]

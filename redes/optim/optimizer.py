@@ -138,8 +138,11 @@ class Optimizer:
         return loss
 
     def _new_state(self, p, group):
-        """The state of a parameter on its first step: {'step': 0, 'exp_avg': Tensor(zeros), ...}."""
-        return {}
+        """The state of a parameter on its first step: {'step': 0} and zeros for each of _state_names."""
+        state = {"step": 0}
+        for name in self._state_names(group):
+            state[name] = Tensor._wrap(B.xp.zeros_like(p.data))
+        return state
 
     def _state_names(self, group):
         """Names of the state entries that are arrays of the parameter's shape."""

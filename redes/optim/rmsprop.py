@@ -1,6 +1,5 @@
 """RMSprop (Hinton, lecture 6e of "Neural Networks for Machine Learning"), as torch.optim.RMSprop."""
 from .. import backend as B
-from ..tensor import Tensor
 from .optimizer import Optimizer, _check_nonnegative, _direction, _lerp_
 
 
@@ -65,12 +64,6 @@ class RMSprop(Optimizer):
     def _state_names(self, group):
         return ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ()) + \
             (("grad_avg",) if group["centered"] else ())
-
-    def _new_state(self, p, group):
-        state = {"step": 0}
-        for name in self._state_names(group):
-            state[name] = Tensor._wrap(B.xp.zeros_like(p.data))
-        return state
 
     def _update(self, group, param, grad, bufs, step, first):
         rmsprop_update(param, grad, bufs["square_avg"], bufs.get("grad_avg"), bufs.get("momentum_buffer"),

@@ -84,3 +84,27 @@ def test_repr_and_errors():
 def test_float32_kept():
     assert F.dropout(rd.ones(10), 0.5).dtype == np.float32
     assert rd.nn.Dropout2d(0.5)(rd.ones(2, 3, 4, 4)).dtype == np.float32
+
+
+@pytest.mark.parametrize("fn, shape", [(F.dropout, (6, 4, 3)), (F.dropout2d, (2, 3, 4, 5))])
+def test_dropout_op_finite_differences_and_torch_with_the_same_mask(fn, shape):
+    """The Dropout op (mask drawn in forward): gradcheck with the mask held fixed by reseeding, and values and
+    gradients equal to torch computing x * mask with the mask redes drew (torch's own RNG differs)."""
+    torch = pytest.importorskip("torch")
+
+    def run(x):
+        rd.manual_seed(5)
+        return fn(x, 0.4)
+
+    x = rd.randn(*shape, dtype=rd.float64, requires_grad=True)
+    assert rd.gradcheck(run, [x])
+    y = run(x)
+    mask_shape = shape if fn is F.dropout else shape[:2] + (1, 1)
+    mask = (np.random.default_rng(5).random(mask_shape) >= 0.4) / 0.6
+    xt = torch.tensor(x.numpy(), requires_grad=True)
+    yt = xt * torch.tensor(mask)
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-15)
+    w = np.random.default_rng(1).uniform(0.5, 1.5, shape)
+    (y * rd.tensor(w)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-15)
