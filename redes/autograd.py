@@ -54,13 +54,19 @@ class Function:
     # same as arrays: the values backward reads), needs (per input: does it need a gradient?) and module
     # (the nn.Module whose forward made the node); pending is the sum of the gradients that reached the node
     # while backward walks (no dict lookups). What an op saves for backward goes in its __dict__.
-    __slots__ = ("inputs", "arrays", "needs", "module", "pending")
+    # path: the module path anomaly mode records. An op that saves nothing may declare `__slots__ = ()`: its nodes
+    # then have no __dict__ (smaller, and backward has nothing to clear).
+    __slots__ = ("inputs", "arrays", "needs", "module", "pending", "path", "__weakref__")
     differentiable_backward = True
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
         if "op" not in cls.__dict__:
             cls.op = cls.__name__.lower()
+        cls._saves = cls.__dictoffset__ != 0    # instances have a __dict__ for what forward keeps
+        # backward checks the gradients' shapes of ops defined outside redes (and of all ops under detect_anomaly):
+        # the built-in ones are checked against PyTorch by the test suite, and at the numbers scale the check costs 7%
+        cls._check_shapes = not cls.__module__.startswith("redes.")
 
     @classmethod
     def apply(cls, *args, **options):
@@ -389,7 +395,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     m = _math(create_graph)
     seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
     collect = targets is not None
-    found, heap = {}, []
+    found, heap, waiting = {}, [], {}        # heap: -_seq of the nodes waiting; waiting: -_seq -> their tensor
     if collect:
         want = {id(t) for t in targets}
         nonleaf = [t._seq for t in targets if t.grad_fn is not None]
@@ -421,7 +427,6 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                 x.grad = wrap(dx)
 
     plain = not (collect or create_graph)
-    leaf_grad = Tensor._wrap
 
     # A node's incoming gradients are summed on the node itself (fn.pending) until the heap reaches it.
     for t, g in seeds:
@@ -430,7 +435,8 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
             to_leaf(t, g)
         elif fn.pending is None:
             fn.pending = g
-            heappush(heap, (-t._seq, t))        # _seq is unique among nodes: the tuple never compares t
+            waiting[-t._seq] = t                # _seq is unique among nodes; a heap of ints: 40% cheaper than tuples
+            heappush(heap, -t._seq)
         else:
             fn.pending = fn.pending + g
 
@@ -438,7 +444,8 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     state.grad_enabled = create_graph
     try:
         while heap:
-            neg_seq, t = heappop(heap)
+            neg_seq = heappop(heap)
+            t = waiting.pop(neg_seq)
             fn = t.grad_fn
             g, fn.pending = fn.pending, None
             if collect:
@@ -460,28 +467,36 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                 dxs = fn.backward(m, g, t.data, *fn.arrays)
             if anomaly:
                 _anomaly_backward(fn, dxs)
+            check = anomaly or fn._check_shapes
             for x, need, dx in zip(fn.inputs, fn.needs, dxs):
                 if need and dx is not None:
-                    if dx.shape != x.data.shape:
+                    if check and dx.shape != x.data.shape:
                         raise RuntimeError(f"{fn.op} backward gave a gradient of shape {tuple(dx.shape)} for an "
                                            f"input of shape {tuple(x.data.shape)} (a bug in this op)")
                     fx = x.grad_fn
                     if fx is None:
                         if plain and x.grad is None and type(dx) is not _ndarray and dx.dtype is x.data.dtype:
-                            x.grad = leaf_grad(dx)      # to_leaf's first visit with a NumPy scalar, inlined
+                            x.grad = gx = _new(Tensor)  # to_leaf's first visit with a NumPy scalar, _wrap inlined
+                            gx.data, gx.grad = dx, None
+                            gx.grad_fn = gx.name = None
+                            gx.requires_grad = gx._retain = False
+                            gx._seq = 0
                         else:
                             to_leaf(x, dx)
                     elif fx.pending is None:
                         fx.pending = dx
-                        heappush(heap, (-x._seq, x))
+                        k = -x._seq
+                        waiting[k] = x
+                        heappush(heap, k)
                     else:
                         fx.pending = fx.pending + dx
             if not retain_graph:
                 fn.inputs = fn.arrays = None     # inputs and saved arrays go now, not when the graph dies
-                fn.__dict__.clear()
+                if fn._saves:
+                    fn.__dict__.clear()
     finally:
         state.grad_enabled = prev_mode
-        for _, t in heap:                       # stopped early (an error, or grad() done): nothing stays pending
+        for t in waiting.values():              # stopped early (an error, or grad() done): nothing stays pending
             t.grad_fn.pending = None
     if collect:
         return [found.get(id(t)) for t in targets]

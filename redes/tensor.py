@@ -271,27 +271,27 @@ class Tensor:
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
         if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
-            return _ew.Add.apply2(self, other)
-        return _ew.Add.apply2(*_promote(self, other))
+            return _add2(self, other)
+        return _add2(*_promote(self, other))
 
     def __radd__(self, other):
-        return _ew.Add.apply2(*_promote(other, self))
+        return _add2(*_promote(other, self))
 
     def __sub__(self, other):
         if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
-            return _ew.Sub.apply2(self, other)
-        return _ew.Sub.apply2(*_promote(self, other))
+            return _sub2(self, other)
+        return _sub2(*_promote(self, other))
 
     def __rsub__(self, other):                      # other - self
-        return _ew.Sub.apply2(*_promote(other, self))
+        return _sub2(*_promote(other, self))
 
     def __mul__(self, other):
         if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
-            return _ew.Mul.apply2(self, other)
-        return _ew.Mul.apply2(*_promote(self, other))
+            return _mul2(self, other)
+        return _mul2(*_promote(self, other))
 
     def __rmul__(self, other):
-        return _ew.Mul.apply2(*_promote(other, self))
+        return _mul2(*_promote(other, self))
 
     def __truediv__(self, other):
         a, b = _promote(self, other)
@@ -967,3 +967,4 @@ def _index_item(i):
 
 
 from .ops import elementwise as _ew, reduce as _rd, linalg as _la, movement as _mv  # noqa: E402
+_add2, _sub2, _mul2 = _ew.Add.apply2, _ew.Sub.apply2, _ew.Mul.apply2   # bound once: the operators' hot path

@@ -478,6 +478,31 @@ def test_an_error_in_backward_leaves_no_pending_gradient():
     assert x.grad.tolist() == [6.0, 6.0]
 
 
+def test_a_user_function_returning_a_wrong_shaped_gradient_is_named():
+    """Backward checks the gradient shapes of ops defined outside redes (built-in ones are checked by the suite)."""
+    from redes.autograd import Function
+
+    class Squash(Function):
+        def forward(self, x):
+            return x.sum(axis=0)
+
+        def backward(self, m, dy, y, x):
+            return (dy,)                        # the bug: not broadcast back to x's shape
+
+    assert Squash._check_shapes and not rd.ops.elementwise.Add._check_shapes
+    x = rd.tensor(np.ones((3, 2)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"squash backward gave a gradient of shape \(2,\) for an input of shape \(3, 2\)"):
+        Squash.apply(x).sum().backward()
+
+
+def test_detect_anomaly_checks_gradient_shapes_of_built_in_ops_too(monkeypatch):
+    from redes.ops import elementwise
+    monkeypatch.setattr(elementwise.Mul, "backward", lambda self, m, dz, z, a, b: (dz.reshape(-1), None))
+    x = rd.tensor(np.ones((2, 2)), requires_grad=True)
+    with rd.detect_anomaly(), pytest.raises(RuntimeError, match="mul backward gave a gradient of shape"):
+        (x * 2.0).sum().backward()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape, axis, keepdims", [((64, 7), 0, False), ((64, 7), (0,), True), ((4, 5, 6), (0, 1), False),
                                                    ((4, 5, 6), (0, 1), True), ((4, 5, 6), (0,), False),

@@ -35,6 +35,8 @@ def _grads(self, m, da, db, a, b):
 
 class Add(Function):
     """z = a + b.  Backward: da = dz, db = dz (summed over broadcast dims)."""
+    __slots__ = ()          # saves nothing: no __dict__ per node (the commonest node of a scalar graph)
+
     def forward(self, a, b):
         try:
             return a + b
@@ -49,6 +51,8 @@ class Add(Function):
 
 class Sub(Function):
     """z = a - b.  Backward: da = dz, db = -dz."""
+    __slots__ = ()
+
     def forward(self, a, b):
         try:
             return a - b
@@ -61,6 +65,8 @@ class Sub(Function):
 
 class Mul(Function):
     """z = a * b.  Backward: da = dz * b, db = dz * a."""
+    __slots__ = ()
+
     def forward(self, a, b):
         try:
             return a * b
@@ -329,6 +335,8 @@ def _zeros_in_layout(x):
 
 class ReLU(Function):
     """y = max(x, 0).  Backward: dx = dy where x > 0."""
+    __slots__ = ()
+
     def forward(self, x):
         if x.ndim == 0 and isinstance(x, _generic):   # a number: np.maximum on a NumPy scalar costs ~1 us more
             return x if x > 0 or x != x else x.dtype.type(0)       # NaN stays NaN, -inf gives 0
