@@ -150,6 +150,16 @@ def header_lines(info, args):
     return lines
 
 
+def probe_line(when, probe):
+    """The machine's state from `worker --probe`: a ~1.0x GEMM speedup means the second core was busy."""
+    if not isinstance(probe, dict) or "exp_1m_ms" not in probe:
+        return f"machine probe at {when}: unavailable ({probe})"
+    speedup = probe.get("gemm_speedup")
+    threads = f"{speedup:.2f}x on all BLAS threads vs one" if speedup else "one-thread time unknown (no threadpoolctl)"
+    return (f"machine probe at {when}: (256x512)@(512x512) float32 GEMM {probe['gemm_all_ms']:.2f} ms, {threads}; "
+            f"np.exp over 1M float32 {probe['exp_1m_ms']:.2f} ms")
+
+
 def openblas_notes(unset):
     """Say loudly when OpenBLAS kernel overrides are in effect: they can change GEMM speed a lot."""
     found = {var: os.environ[var] for var in OPENBLAS_VARS if var in os.environ}
@@ -200,15 +210,18 @@ def main(argv=None):
     env = child_env(args.unset_openblas_coretype, args.threads)
     log = (lambda msg: print(msg, file=sys.stderr, flush=True))
     info = run_worker(["--info"], env, timeout=120)
+    probes = {"start": run_worker(["--probe"], env, timeout=120)}
     if not args.json:
-        print("\n".join(header_lines(info, args)), flush=True)
+        print("\n".join(header_lines(info, args) + [probe_line("start", probes["start"])]), flush=True)
     results = [measure_workload(name, args, env, log) for name in args.workloads]
+    probes["end"] = run_worker(["--probe"], env, timeout=120)
     if args.json:
         json.dump({"info": info, "loadavg": os.getloadavg(), "openblas_notes": openblas_notes(args.unset_openblas_coretype),
-                   "args": {k: v for k, v in vars(args).items()}, "results": results}, sys.stdout, indent=1)
+                   "args": {k: v for k, v in vars(args).items()}, "probes": probes, "results": results},
+                  sys.stdout, indent=1)
         print()
     else:
-        print("\n" + "\n".join(table_lines(results)))
+        print("\n" + "\n".join(table_lines(results) + ["", probe_line("end", probes["end"])]))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python -m bench.worker --lib redes|torch --workload NAME --seconds S [--json]
     python -m bench.worker --info        # BLAS / thread report for the header, as JSON
+    python -m bench.worker --probe       # how much a second thread helps a GEMM right now, as JSON
 
 Run by `python -m bench` once per (library, workload, round); usable by hand for profiling.
 A worker loads only the library it measures, so neither library's thread pools, allocator state
@@ -12,6 +13,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import sys
 import time
 import warnings
@@ -117,6 +119,40 @@ def _blas_pools(numpy):
             | {"file": os.path.basename(pool["filepath"])} for pool in threadpool_info()]
 
 
+def cores_probe(repeats=60):
+    """How much a second thread helps a GEMM right now: the machine's state, which moves every ratio.
+
+    Times a float32 (256, 512) @ (512, 512) product with NumPy's BLAS on all its threads and on one, and
+    np.exp over 1M float32 values on one core. A GEMM speedup near 1 means the second core was busy (on the
+    2-CPU development VM: 1.1-1.5x from one minute to the next while nothing else ran there, so the host
+    takes it at times), and a slow exp means a slow core: read the ratios of such a run with that in mind.
+    Returns {"gemm_speedup": t_one / t_all, "gemm_all_ms", "gemm_one_ms", "exp_1m_ms"} (None where
+    threadpoolctl is missing and the thread count cannot be changed).
+    """
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s, dtype=np.float32) for s in ((256, 512), (512, 512)))
+    x = rng.standard_normal(1 << 20, dtype=np.float32)
+
+    def median_ms(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1e3
+
+    result = {"gemm_all_ms": median_ms(lambda: a @ b), "exp_1m_ms": median_ms(lambda: np.exp(x))}
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return result | {"gemm_one_ms": None, "gemm_speedup": None}
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = median_ms(lambda: a @ b)
+    return result | {"gemm_one_ms": one, "gemm_speedup": one / result["gemm_all_ms"]}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--lib", choices=["redes", "torch"])
@@ -126,9 +162,13 @@ def main(argv=None):
     parser.add_argument("--compile", action="store_true", help="redes runs forward + loss through rd.compile")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     parser.add_argument("--info", action="store_true", help="print BLAS/thread info as JSON and exit")
+    parser.add_argument("--probe", action="store_true", help="print the second-core probe (cores_probe) as JSON and exit")
     args = parser.parse_args(argv)
     if args.info:
         print(json.dumps(system_info()))
+        return
+    if args.probe:
+        print(json.dumps(cores_probe()))
         return
     if not (args.lib and args.workload):
         parser.error("--lib and --workload are required (or --info)")

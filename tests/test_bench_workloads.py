@@ -36,3 +36,15 @@ def test_scalar_workload_counts_its_ops():
     loss = step()
     assert np.isfinite(loss.item())
     assert workloads.scalar_op_count() == 10302
+
+
+def test_the_machine_probe_reports_gemm_speedup_and_exp_time():
+    """bench's header/footer line: the probe runs (threadpoolctl switches the BLAS to one thread) and formats."""
+    worker, main = importlib.import_module("bench.worker"), importlib.import_module("bench.__main__")
+    probe = worker.cores_probe(repeats=3)
+    assert probe["gemm_all_ms"] > 0 and probe["exp_1m_ms"] > 0
+    if probe["gemm_one_ms"] is not None:
+        assert probe["gemm_speedup"] == pytest.approx(probe["gemm_one_ms"] / probe["gemm_all_ms"])
+    line = main.probe_line("start", probe)
+    assert line.startswith("machine probe at start: (256x512)@(512x512) float32 GEMM") and "np.exp over 1M" in line
+    assert "unavailable" in main.probe_line("end", {"status": "error", "error": "worker timed out"})
