@@ -75,14 +75,18 @@ def _numpy_blas():
 
 _blas = None            # NumPy's BLAS level-1 functions, looked up on first use (False: there are none)
 # OpenBLAS runs axpy/scal on one thread up to 2^20 values; there, with its other thread spinning on the second
-# core, it was 2.5x slower than NumPy's expressions here (and 3-4x faster above, on both threads).
+# core, a whole SGD momentum update (scal + two axpy) was 2.5x slower than NumPy's expressions here (and 3-4x
+# faster above, on both threads). One piece is the exception: y += a x with a != 1, which NumPy runs as a
+# temporary a x and an add. From 2^16 values BLAS's one pass was 1.3-3.8x faster, cache-warm or right after a
+# GEMM (2^15: 18% slower after a GEMM); through SGD's parameter update, mlp_small's step got 7-10% faster (A/B).
 BLAS_MIN_SIZE = (1 << 20) + 1
+AXPY_MIN_SIZE = 1 << 16
 
 
-def _blas_for(y, x=None):
+def _blas_for(y, x=None, min_size=BLAS_MIN_SIZE):
     """The BLAS functions to use on y (and x), or None: large C-contiguous NumPy float32/float64 arrays only."""
     global _blas
-    if (xp is not numpy or type(y) is not numpy.ndarray or y.size < BLAS_MIN_SIZE or y.dtype.char not in "fd"
+    if (xp is not numpy or type(y) is not numpy.ndarray or y.size < min_size or y.dtype.char not in "fd"
             or not y.flags.c_contiguous):
         return None
     if x is not None and (type(x) is not numpy.ndarray or x.dtype != y.dtype or x.shape != y.shape
@@ -100,7 +104,10 @@ def axpy(alpha, x, y):
     NumPy expression makes alpha * x first (a temporary as large as y, and a second pass). Measured on the
     6.3M-parameter SGD momentum step of mlp_large: 6.4 ms in NumPy, 2.2 ms with axpy and scal.
     """
-    blas = _blas_for(y, x)
+    if alpha == 1 and y.size < BLAS_MIN_SIZE:
+        y += x                                  # one NumPy pass, no temporary
+        return
+    blas = _blas_for(y, x, AXPY_MIN_SIZE)
     if blas is not None:
         blas["axpy", y.dtype.char](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
     elif alpha == 1:

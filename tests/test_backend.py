@@ -81,7 +81,7 @@ def test_ops_read_the_backend_at_call_time(monkeypatch):
 
 # --------------------------------------------------------------------------- level-1 BLAS through the seam
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("size", [10, 1_100_000])
+@pytest.mark.parametrize("size", [10, 70_000, 1_100_000])    # NumPy; BLAS axpy with NumPy scal; BLAS
 def test_axpy_and_scal_update_in_place(dtype, size):
     """y += a x and y *= a: BLAS (NumPy's own OpenBLAS) for large contiguous arrays, NumPy otherwise; same values."""
     from redes import backend as B
