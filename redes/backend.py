@@ -41,7 +41,7 @@ def set_backend(backend_name: str) -> None:
 
 
 def _numpy_blas():
-    """axpy and scal from NumPy's own OpenBLAS (the library its matmul runs on), or None.
+    """axpy, scal and axpby from NumPy's own OpenBLAS (the library its matmul runs on), or None.
 
     NumPy has no function for these level-1 BLAS calls. SciPy's would do, but SciPy bundles a second
     OpenBLAS whose thread pool fights NumPy's: mlp_large's GEMMs ran 2x slower after one SciPy axpy. So the
@@ -64,11 +64,15 @@ def _numpy_blas():
                          for op in ("axpy", "scal") for char, c in (("f", "s"), ("d", "d"))}
             except AttributeError:
                 continue
+            for char, c in (("f", "s"), ("d", "d")):                 # y = a x + b y: an OpenBLAS extension
+                if hasattr(lib, f"{prefix}{c}axpby{suffix}"):
+                    found["axpby", char] = getattr(lib, f"{prefix}{c}axpby{suffix}")
             n = ctypes.c_int64 if suffix else ctypes.c_int
+            args = {"axpy": lambda r, p: [n, r, p, n, p, n], "scal": lambda r, p: [n, r, p, n],
+                    "axpby": lambda r, p: [n, r, p, n, r, p, n]}
             for (op, char), f in found.items():
-                real, ptr = (ctypes.c_float if char == "f" else ctypes.c_double), ctypes.c_void_p
                 f.restype = None
-                f.argtypes = [n, real, ptr, n, ptr, n] if op == "axpy" else [n, real, ptr, n]
+                f.argtypes = args[op](ctypes.c_float if char == "f" else ctypes.c_double, ctypes.c_void_p)
             return found
     return None
 
@@ -114,6 +118,16 @@ def axpy(alpha, x, y):
         y += x
     else:
         y += alpha * x
+
+
+def axpby(alpha, x, beta, y):
+    """y = alpha * x + beta * y, in place: one BLAS pass (OpenBLAS's axpby) where axpy is used, else scal + axpy."""
+    blas = _blas_for(y, x, AXPY_MIN_SIZE)
+    if blas is not None and ("axpby", y.dtype.char) in blas:
+        blas["axpby", y.dtype.char](y.size, alpha, x.ctypes.data, 1, beta, y.ctypes.data, 1)
+    else:
+        scal(beta, y)
+        axpy(alpha, x, y)
 
 
 def scal(alpha, y):

@@ -100,6 +100,23 @@ def test_axpy_and_scal_update_in_place(dtype, size):
     np.testing.assert_allclose(y, exact * 0.5 + x, **tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [10, 70_000, 1_100_000])
+def test_axpby_is_one_update_with_the_values_of_scal_then_axpy(dtype, size):
+    """y = a x + b y (SGD's momentum buffer): OpenBLAS's axpby where axpy goes to BLAS, else scal + axpy."""
+    from redes import backend as B
+    rng = np.random.default_rng(2)
+    x, y = (rng.standard_normal(size).astype(dtype) for _ in range(2))
+    exact = 0.75 * x.astype(np.float64) + 0.9 * y.astype(np.float64)
+    target = y
+    B.axpby(0.75, x, 0.9, y)
+    assert y is target and y.dtype == dtype
+    np.testing.assert_allclose(y, exact, rtol=0, atol=8 * np.finfo(dtype).eps)
+    view = np.zeros((size, 2), dtype)[:, 0]                      # not contiguous: the NumPy fallback
+    B.axpby(2.0, x, 0.5, view)
+    np.testing.assert_allclose(view, 2.0 * x, rtol=0, atol=8 * np.finfo(dtype).eps)
+
+
 def test_axpy_falls_back_for_views_and_mixed_dtypes():
     from redes import backend as B
     rng = np.random.default_rng(1)
@@ -124,4 +141,4 @@ def test_numpy_blas_is_the_one_numpy_ships():
     found = B._numpy_blas()
     if not glob.glob(os.path.join(folder, "lib*openblas*.so*")):
         pytest.skip("this NumPy was not built with a bundled OpenBLAS")
-    assert found is not None and set(found) == {(op, c) for op in ("axpy", "scal") for c in "fd"}
+    assert found is not None and set(found) >= {(op, c) for op in ("axpy", "scal", "axpby") for c in "fd"}

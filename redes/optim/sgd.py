@@ -19,8 +19,7 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         if first:
             buf[...] = d
         else:
-            B.scal(momentum, buf)
-            B.axpy(1 - dampening, d, buf)
+            B.axpby(1 - dampening, d, momentum, buf)
         if nesterov:
             d = d + buf * momentum
             own = True
