@@ -478,6 +478,19 @@ def test_an_error_in_backward_leaves_no_pending_gradient():
     assert x.grad.tolist() == [6.0, 6.0]
 
 
+def test_a_scalar_leafs_gradient_is_a_complete_tensor():
+    """backward builds a 0-D leaf's first gradient inline (the numbers scale's hot path): every slot that
+    Tensor._wrap sets must be set there too."""
+    from redes.tensor import Tensor
+    w = rd.tensor(0.5, requires_grad=True)
+    (w * rd.tensor(3.0) + w).backward()
+    made, wrapped = w.grad, Tensor._wrap(np.float32(4.0))
+    for name in Tensor.__slots__:
+        if name != "__weakref__":
+            assert getattr(made, name) == getattr(wrapped, name) or name == "data", name
+    assert made.item() == 4.0 and made.dtype == w.dtype and made.grad_fn is None and not made.requires_grad
+
+
 def test_a_user_function_returning_a_wrong_shaped_gradient_is_named():
     """Backward checks the gradient shapes of ops defined outside redes (built-in ones are checked by the suite)."""
     from redes.autograd import Function
