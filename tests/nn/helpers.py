@@ -70,6 +70,22 @@ def _backprop(outs, weights, lib):
     return total is not None
 
 
+def _input_grads_match(rd_in, t_in, rd_out, t_out, dtype, seed, where, rtol, atol):
+    """Backpropagate the same weighted sum of the outputs in both libraries and compare the inputs' gradients.
+
+    Returns False (nothing checked) when torch's outputs need no gradient.
+    """
+    weights = _weights(t_out, seed)
+    if not _backprop(t_out, weights, torch):
+        return False
+    assert _backprop(rd_out, weights, rd), "redes output does not require grad, torch's does"
+    for i, (a, b) in enumerate(zip(rd_in, t_in)):
+        if b.grad is not None:
+            assert a.grad is not None, f"input {i} got no gradient in redes"
+            assert_close(a.grad, b.grad, dtype, f"{where}input {i} gradient", rtol, atol)
+    return True
+
+
 def compare_with_torch(rd_module, torch_module, input_shape=None, dtype=np.float64, train=True, *,
                        inputs=None, seed=0, low=-2.0, high=2.0, rtol=None, atol=None, check_buffers=True,
                        steps=1):
@@ -110,13 +126,7 @@ def compare_with_torch(rd_module, torch_module, input_shape=None, dtype=np.float
             assert_close(o, r, dtype, f"step {step} output {i}", rtol, atol)
             if _np(r).dtype.kind == "f":
                 assert _np(o).dtype == dtype, f"output {i} has dtype {_np(o).dtype}, expected {dtype}"
-        weights = _weights(t_out, seed + step)
-        if _backprop(t_out, weights, torch):
-            assert _backprop(rd_out, weights, rd), "redes output does not require grad, torch's does"
-            for i, (a, b) in enumerate(zip(rd_in, t_in)):
-                if b.grad is not None:
-                    assert a.grad is not None, f"input {i} got no gradient in redes"
-                    assert_close(a.grad, b.grad, dtype, f"step {step} input {i} gradient", rtol, atol)
+        if _input_grads_match(rd_in, t_in, rd_out, t_out, dtype, seed + step, f"step {step} ", rtol, atol):
             t_params = dict(torch_module.named_parameters())
             for name, p in rd_module.named_parameters():
                 ref = t_params[name].grad
@@ -151,11 +161,5 @@ def compare_functional_with_torch(rd_fn, torch_fn, arrays, dtype=np.float64, *, 
     assert len(rd_out) == len(t_out), f"redes returned {len(rd_out)} outputs, torch {len(t_out)}"
     for i, (o, r) in enumerate(zip(rd_out, t_out)):
         assert_close(o, r, dtype, f"output {i}", rtol, atol)
-    weights = _weights(t_out, seed)
-    if _backprop(t_out, weights, torch):
-        assert _backprop(rd_out, weights, rd), "redes output does not require grad, torch's does"
-        for i, (a, b) in enumerate(zip(rd_in, t_in)):
-            if b.grad is not None:
-                assert a.grad is not None, f"input {i} got no gradient in redes"
-                assert_close(a.grad, b.grad, dtype, f"input {i} gradient", rtol, atol)
+    _input_grads_match(rd_in, t_in, rd_out, t_out, dtype, seed, "", rtol, atol)
     return rd_out, t_out
