@@ -23,11 +23,48 @@ def _numpy_erf(a):
 erf = _numpy_erf
 
 
+def _load_kernels():
+    """The compiled float32 kernels (redes/_kernels.c), or None: not built (no C compiler at install), or
+    turned off with REDES_KERNELS=0. Every op that uses one keeps its NumPy code as the fallback."""
+    if os.environ.get("REDES_KERNELS", "1") == "0":
+        return None
+    try:
+        from . import _kernels
+    except ImportError:
+        return None
+    return _kernels
+
+
+_compiled = _load_kernels()
+_enabled = True
+kernels = _compiled             # what ops use: None on the CuPy backend or when turned off
+
+
+def set_kernels(enabled: bool) -> bool:
+    """Turn the compiled kernels on or off (tests run both paths); returns whether they were on before."""
+    global kernels, _enabled
+    was = _enabled
+    _enabled = bool(enabled)
+    kernels = _compiled if _enabled and name == "numpy" else None
+    return was
+
+
+def fused(*arrays):
+    """The kernel module when every array is a C-contiguous float32 NumPy array (None entries allowed), else None."""
+    if kernels is None:
+        return None
+    for a in arrays:
+        if a is not None and (type(a) is not numpy.ndarray or a.dtype.char != "f" or not a.flags.c_contiguous):
+            return None
+    return kernels
+
+
 def set_backend(backend_name: str) -> None:
     """Switch the array module: 'numpy' (CPU) or 'cupy' (CUDA GPU, needs the cupy package)."""
-    global xp, erf, name
+    global xp, erf, name, kernels
     if backend_name == "numpy":
         xp, erf = numpy, _numpy_erf
+        kernels = _compiled if _enabled else None
     elif backend_name == "cupy":
         try:
             import cupy
@@ -35,6 +72,7 @@ def set_backend(backend_name: str) -> None:
         except ImportError as exc:
             raise ImportError("set_backend('cupy') needs CuPy: pip install 'redes[gpu]'") from exc
         xp, erf = cupy, cupy_erf
+        kernels = None
     else:
         raise ValueError(f"set_backend: unknown backend {backend_name!r}; expected 'numpy' or 'cupy'")
     name = backend_name

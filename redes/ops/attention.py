@@ -71,6 +71,25 @@ def _softmax_fast(s):
     return True
 
 
+def _compiled_softmax(qs, k, bias):
+    """softmax(qs k^T + bias) by the compiled kernel (bias added and each row shifted by its own max, in one
+    pass), or None where it does not apply: not float32 NumPy, or a bias that is not a contiguous block
+    repeating over s's leading rows (e.g. the (L, S) causal mask)."""
+    kern = B.fused(qs, k, bias)
+    if kern is None or qs.ndim < 2 or k.ndim < 2 or 0 in qs.shape[-2:] or 0 in k.shape[-2:]:
+        return None
+    shape = np.broadcast_shapes(qs.shape[:-2], k.shape[:-2]) + (qs.shape[-2], k.shape[-2])     # host-side
+    if bias is not None:
+        lead = 0
+        while lead < bias.ndim - 2 and bias.shape[lead] == 1:
+            lead += 1
+        if bias.ndim - lead > len(shape) or bias.shape[lead:] != shape[len(shape) - bias.ndim + lead:]:
+            return None
+    s = B.xp.matmul(qs, k.swapaxes(-1, -2))
+    kern.softmax_rows(s, bias, shape[-1])
+    return s
+
+
 def _softmax_exact(s):
     """Softmax over the last axis shifted by each row's max, in place; a fully masked row gives zeros (as torch)."""
     xp = B.xp
@@ -99,10 +118,12 @@ def _attend(self, q, k, v, bias, scale, dropout_p, out=None):
     """Forward math on arrays (q (..., L, E), k (..., S, E), v (..., S, Ev)); keeps what backward needs on self."""
     xp = B.xp
     qs = q * scale if scale != 1.0 else q                 # scale the (L, E) side, not the (L, S) scores
-    s = _scores(qs, k, bias)
-    if s.size and not _softmax_fast(s):
+    s = _compiled_softmax(qs, k, bias)
+    if s is None:
         s = _scores(qs, k, bias)
-        _softmax_exact(s)
+        if s.size and not _softmax_fast(s):
+            s = _scores(qs, k, bias)
+            _softmax_exact(s)
     drop = None
     if dropout_p > 0.0:
         keep = default_rng().random(s.shape, dtype=np.float32) >= dropout_p
@@ -126,8 +147,12 @@ def _attend_backward(self, dy, k, v, bias_shape, want_q, want_k, want_v, want_bi
     if self.drop is not None:
         ds *= self.drop
     p = self.p
-    ds -= xp.einsum("...j,...j->...", ds, p)[..., None]   # rowsum(dP * P): einsum needs no (L, S) temporary
-    ds *= p                                               # dS = P * (dP - rowsum(dP * P))
+    kern = B.fused(ds, p) if ds.shape == p.shape and ds.size else None
+    if kern is not None:
+        kern.softmax_backward_rows(ds, p, ds.shape[-1])
+    else:
+        ds -= xp.einsum("...j,...j->...", ds, p)[..., None]   # rowsum(dP * P): einsum needs no (L, S) temporary
+        ds *= p                                               # dS = P * (dP - rowsum(dP * P))
     if want_bias:
         gb = unbroadcast(ArrayMath, ds, bias_shape)
     if want_q:

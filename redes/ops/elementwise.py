@@ -4,6 +4,7 @@
 """
 import math
 
+import numpy as np
 from numpy import generic as _generic
 
 from .. import backend as B
@@ -391,6 +392,7 @@ _AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)     
 # 1/2 of Phi = erfc / 2 go into the coefficients, so Phi(-|x|) = u (c1 + u (c2 + ... u c5)) exp(-x^2 / 2).
 _AS_K = math.sqrt(2) / _AS_P
 _AS_C = tuple(0.5 * a * _AS_K ** (i + 1) for i, a in enumerate(_AS_A))
+_AS_C32 = np.asarray(_AS_C, np.float32)     # host-side: the compiled kernel's coefficients (backend.kernels.gelu)
 _SIGN = 0x80000000
 
 
@@ -458,6 +460,11 @@ class GELU(Function):
         self.approximate = approximate
         if approximate == "tanh":
             return 0.5 * x * (1 + B.xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+        k = B.fused(x)
+        if k is not None:                                       # one compiled pass, the same formula
+            y, self.slope = B.xp.empty_like(x), B.xp.empty_like(x)
+            k.gelu(x, y, self.slope, _AS_C32, _AS_K)
+            return y
         y, self.slope = _blockwise(_gelu_and_slope, x, 2)     # the slope is kept: backward is one multiply
         return y
 

@@ -1,0 +1,692 @@
+/* Fused float32 CPU kernels for the NumPy backend: one pass over memory where NumPy needs several.
+ *
+ * Each kernel does the arithmetic of one op's forward or backward that the Python op (redes/ops/) would
+ * otherwise run as 3-10 NumPy calls, each a full pass over the array. The ops stay the reference: they
+ * call a kernel only for C-contiguous float32 NumPy arrays (backend.kernels), and keep their NumPy code for
+ * everything else (float64, other layouts, CuPy, a machine without a C compiler). Tests compare both paths.
+ *
+ * Conventions: arrays come in through the buffer protocol, C-contiguous, float32 ('f') unless said; None
+ * stands for an absent optional array. Outputs are allocated by the caller. No threads: the second core is
+ * left to the BLAS.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Hot loops are compiled three times (SSE2, AVX2+FMA, AVX-512) and picked at load time by the CPU. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define HOT __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define HOT
+#endif
+#define SIMD _Pragma("omp simd")
+#define SIMD_SUM(...) _Pragma(SIMD_STR(omp simd reduction(+: __VA_ARGS__)))
+#define SIMD_STR(x) #x
+
+/* ------------------------------------------------------------------------------------------- buffers */
+#define MAX_BUFS 10
+typedef struct {
+    Py_buffer views[MAX_BUFS];
+    int held;
+    const char *kernel;
+} Bufs;
+
+static void release(Bufs *b) {
+    for (int i = 0; i < b->held; i++)
+        PyBuffer_Release(&b->views[i]);
+    b->held = 0;
+}
+
+/* The data of obj (C-contiguous, of format fmt: 'f' float32, 'h' int16), its element count in *n.
+ * None gives NULL when optional. Sets a Python error naming the kernel and the argument on failure. */
+static void *take(Bufs *b, PyObject *obj, char fmt, int writable, int optional, const char *name, Py_ssize_t *n) {
+    if (obj == Py_None && optional) {
+        if (n) *n = 0;
+        return NULL;
+    }
+    Py_buffer *v = &b->views[b->held];
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, v, flags) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s: %s must be a C-contiguous%s array, got %.80s", b->kernel, name,
+                     writable ? " writable" : "", Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    b->held++;
+    Py_ssize_t size = fmt == 'f' ? 4 : 2;
+    if (v->itemsize != size || v->format == NULL || v->format[0] != fmt || v->format[1] != '\0') {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be %s, got format '%s'", b->kernel, name,
+                     fmt == 'f' ? "float32" : "int16", v->format ? v->format : "B");
+        return NULL;
+    }
+    if (n) *n = v->len / size;
+    return v->buf;
+}
+
+static int check_len(Bufs *b, const char *name, Py_ssize_t got, Py_ssize_t want) {
+    if (got == want) return 0;
+    PyErr_Format(PyExc_ValueError, "%s: %s has %zd elements, expected %zd", b->kernel, name, got, want);
+    return -1;
+}
+
+static int check_nargs(const char *kernel, Py_ssize_t nargs, Py_ssize_t want) {
+    if (nargs == want) return 0;
+    PyErr_Format(PyExc_TypeError, "%s takes %zd arguments, got %zd", kernel, want, nargs);
+    return -1;
+}
+
+/* Integer arguments, all >= lo. */
+static int ints(const char *kernel, PyObject *const *args, Py_ssize_t count, Py_ssize_t *out, Py_ssize_t lo) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        out[i] = PyLong_AsSsize_t(args[i]);
+        if (out[i] == -1 && PyErr_Occurred()) return -1;
+        if (out[i] < lo) {
+            PyErr_Format(PyExc_ValueError, "%s: integer argument %zd must be >= %zd, got %zd", kernel, i, lo, out[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------- vectorisable math */
+/* exp(x) for float32 in plain arithmetic (the compiler vectorises it; a libm call would stop that).
+ * x = n ln2 + r, |r| <= ln2 / 2: 2^n from the exponent bits, exp(r) by its Taylor series to r^7 (relative
+ * error below 1e-8 before rounding). Below -87.3 the result is 0 (exp(-inf) = 0 for masked scores), above
+ * 88.7 it is inf, and NaN stays NaN. */
+static inline float exp_f32(float x) {
+    const float shifter = 12582912.0f;                     /* 1.5 * 2^23: adding it rounds to an integer */
+    float t = x * 1.44269504f + shifter;
+    float nf = t - shifter;
+    int32_t tb;
+    memcpy(&tb, &t, 4);
+    int32_t n = tb - 0x4B400000;                           /* the integer, read from t's mantissa */
+    float r = x - nf * 0.693145752f;                       /* ln2 split in two for exact reduction */
+    r = r - nf * 1.42860677e-6f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f + r * (8.33333333e-3f
+              + r * (1.38888889e-3f + r * 1.98412698e-4f))))));
+    int32_t eb = (n + 127) << 23;
+    float scale;
+    memcpy(&scale, &eb, 4);
+    float y = p * scale;
+    y = x < -87.3f ? 0.0f : y;
+    y = x > 88.7f ? INFINITY : y;
+    return x != x ? x : y;
+}
+
+/* tanh(x): an odd Taylor polynomial below |x| = 0.25, else (1 - e) / (1 + e) with e = exp(-2|x|). */
+static inline float tanh_f32(float x) {
+    float a = fabsf(x);
+    float e = exp_f32(-2.0f * a);
+    float big = (1.0f - e) / (1.0f + e);
+    float a2 = a * a;
+    float small = a * (1.0f + a2 * (-3.33333333e-1f + a2 * (1.33333333e-1f + a2 * (-5.3968254e-2f
+                  + a2 * 2.18694885e-2f))));
+    float r = a < 0.25f ? small : big;
+    return x < 0.0f ? -r : (x != x ? x : r);
+}
+
+/* ---------------------------------------------------------------------------------------------- GELU */
+/* GELU y = x Phi(x) and its slope Phi(x) + x phi(x), the formula of ops/elementwise._gelu_and_slope:
+ * Phi(-|x|) = u (c1 + u (c2 + ... u c5)) exp(-x^2 / 2), u = 1 / (K + |x|) (Abramowitz & Stegun 7.1.26). */
+HOT static void gelu_loop(const float *x, float *y, float *slope, Py_ssize_t n, const float *c, float k) {
+    SIMD for (Py_ssize_t i = 0; i < n; i++) {
+        float xi = x[i];
+        float e = exp_f32(-0.5f * xi * xi);
+        float u = 1.0f / (fabsf(xi) + k);
+        float h = u * (c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * c[4])))) * e;
+        float cdf = xi >= 0.0f ? 1.0f - h : h;
+        cdf = xi != xi ? xi : cdf;
+        y[i] = xi * cdf;
+        slope[i] = cdf + xi * e * 0.398942280f;
+    }
+}
+
+/* gelu(x, y, slope, c (5 coefficients), k) */
+static PyObject *k_gelu(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "gelu"};
+    Py_ssize_t n, ny, ns, nc;
+    if (check_nargs(b.kernel, nargs, 5) < 0) return NULL;
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &n);
+    float *y = x ? take(&b, args[1], 'f', 1, 0, "y", &ny) : NULL;
+    float *s = y ? take(&b, args[2], 'f', 1, 0, "slope", &ns) : NULL;
+    const float *c = s ? take(&b, args[3], 'f', 0, 0, "c", &nc) : NULL;
+    double k = c ? PyFloat_AsDouble(args[4]) : -1.0;
+    if (!c || PyErr_Occurred() || check_len(&b, "y", ny, n) || check_len(&b, "slope", ns, n)
+        || check_len(&b, "c", nc, 5)) {
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    gelu_loop(x, y, s, n, c, (float)k);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* ----------------------------------------------------------------------------------------- LayerNorm */
+HOT static void ln_fwd_loop(const float *x, const float *w, const float *bias, float *y, float *xhat, float *invstd,
+                            Py_ssize_t rows, Py_ssize_t k, float eps) {
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const float *xr = x + r * k;
+        float *hr = xhat + r * k, *yr = y + r * k;
+        float sum = 0.0f, sq = 0.0f;
+        SIMD_SUM(sum) for (Py_ssize_t j = 0; j < k; j++) sum += xr[j];
+        float mean = sum / (float)k;
+        SIMD_SUM(sq) for (Py_ssize_t j = 0; j < k; j++) {
+            float d = xr[j] - mean;
+            hr[j] = d;
+            sq += d * d;
+        }
+        float is = 1.0f / sqrtf(sq / (float)k + eps);
+        invstd[r] = is;
+        SIMD for (Py_ssize_t j = 0; j < k; j++) {
+            float h = hr[j] * is;
+            hr[j] = h;
+            yr[j] = (w ? h * w[j] : h) + (bias ? bias[j] : 0.0f);
+        }
+    }
+}
+
+/* layer_norm_forward(x, w|None, b|None, y, xhat, invstd, k, eps): rows of k values each. */
+static PyObject *k_ln_fwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "layer_norm_forward"};
+    Py_ssize_t n, nw, nb, ny, nh, ni, k;
+    if (check_nargs(b.kernel, nargs, 8) < 0 || ints(b.kernel, args + 6, 1, &k, 1) < 0) return NULL;
+    double eps = PyFloat_AsDouble(args[7]);
+    if (eps == -1.0 && PyErr_Occurred()) return NULL;
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &n);
+    const float *w = x ? take(&b, args[1], 'f', 0, 1, "weight", &nw) : NULL;
+    const float *bias = !PyErr_Occurred() ? take(&b, args[2], 'f', 0, 1, "bias", &nb) : NULL;
+    float *y = !PyErr_Occurred() ? take(&b, args[3], 'f', 1, 0, "y", &ny) : NULL;
+    float *xh = y ? take(&b, args[4], 'f', 1, 0, "xhat", &nh) : NULL;
+    float *is = xh ? take(&b, args[5], 'f', 1, 0, "invstd", &ni) : NULL;
+    if (!is || n % k || check_len(&b, "y", ny, n) || check_len(&b, "xhat", nh, n) || check_len(&b, "invstd", ni, n / k)
+        || (w && check_len(&b, "weight", nw, k)) || (bias && check_len(&b, "bias", nb, k))) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: x has %zd elements, not a multiple of k = %zd", b.kernel, n, k);
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    ln_fwd_loop(x, w, bias, y, xh, is, n / k, k, (float)eps);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+HOT static void ln_bwd_loop(const float *dy, const float *xhat, const float *invstd, const float *w, float *dx,
+                            double *dw, double *db, Py_ssize_t rows, Py_ssize_t k) {
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const float *g = dy + r * k, *h = xhat + r * k;
+        if (dw) SIMD for (Py_ssize_t j = 0; j < k; j++) dw[j] += (double)(g[j] * h[j]);
+        if (db) SIMD for (Py_ssize_t j = 0; j < k; j++) db[j] += (double)g[j];
+        if (!dx) continue;
+        float sg = 0.0f, sgx = 0.0f;
+        SIMD_SUM(sg, sgx) for (Py_ssize_t j = 0; j < k; j++) {
+            float gj = w ? g[j] * w[j] : g[j];
+            sg += gj;
+            sgx += gj * h[j];
+        }
+        float mg = sg / (float)k, mgx = sgx / (float)k, is = invstd[r];
+        float *d = dx + r * k;
+        SIMD for (Py_ssize_t j = 0; j < k; j++) {
+            float gj = w ? g[j] * w[j] : g[j];
+            d[j] = (gj - mg - h[j] * mgx) * is;
+        }
+    }
+}
+
+/* layer_norm_backward(dy, xhat, invstd, w|None, dx|None, dw|None, db|None, k): dw and db summed over rows. */
+static PyObject *k_ln_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "layer_norm_backward"};
+    Py_ssize_t n, nh, ni, nw, ndx, ndw, ndb, k;
+    if (check_nargs(b.kernel, nargs, 8) < 0 || ints(b.kernel, args + 7, 1, &k, 1) < 0) return NULL;
+    const float *dy = take(&b, args[0], 'f', 0, 0, "dy", &n);
+    const float *xh = dy ? take(&b, args[1], 'f', 0, 0, "xhat", &nh) : NULL;
+    const float *is = xh ? take(&b, args[2], 'f', 0, 0, "invstd", &ni) : NULL;
+    const float *w = is ? take(&b, args[3], 'f', 0, 1, "weight", &nw) : NULL;
+    float *dx = !PyErr_Occurred() ? take(&b, args[4], 'f', 1, 1, "dx", &ndx) : NULL;
+    float *dw = !PyErr_Occurred() ? take(&b, args[5], 'f', 1, 1, "dw", &ndw) : NULL;
+    float *db = !PyErr_Occurred() ? take(&b, args[6], 'f', 1, 1, "db", &ndb) : NULL;
+    if (PyErr_Occurred() || n % k || check_len(&b, "xhat", nh, n) || check_len(&b, "invstd", ni, n / k)
+        || (w && check_len(&b, "weight", nw, k)) || (dx && check_len(&b, "dx", ndx, n))
+        || (dw && check_len(&b, "dw", ndw, k)) || (db && check_len(&b, "db", ndb, k))) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: dy has %zd elements, not a multiple of k = %zd", b.kernel, n, k);
+        release(&b);
+        return NULL;
+    }
+    double *acc = (dw || db) ? calloc(2 * (size_t)k, sizeof(double)) : NULL;   /* row sums in double */
+    if ((dw || db) && !acc) {
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    ln_bwd_loop(dy, xh, is, w, dx, dw ? acc : NULL, db ? acc + k : NULL, n / k, k);
+    for (Py_ssize_t j = 0; j < k; j++) {
+        if (dw) dw[j] = (float)acc[j];
+        if (db) db[j] = (float)acc[k + j];
+    }
+    Py_END_ALLOW_THREADS
+    free(acc);
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------------------------- softmax */
+/* Rows of s in place: s += bias row (r mod bias rows), then softmax shifted by the row's max. As the exact
+ * NumPy path (ops/attention._softmax_exact): a non-finite max shifts by 0, a row summing to 0 (fully masked)
+ * gives zeros. */
+HOT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t brows) {
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        float *sr = s + r * cols;
+        if (bias) {
+            const float *br = bias + (r % brows) * cols;
+            SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] += br[j];
+        }
+        float mx = -INFINITY;
+        int nan = 0;
+        _Pragma("omp simd reduction(max: mx) reduction(|: nan)") for (Py_ssize_t j = 0; j < cols; j++) {
+            mx = sr[j] > mx ? sr[j] : mx;
+            nan |= sr[j] != sr[j];
+        }
+        if (nan) mx = NAN;
+        if (!isfinite(mx)) mx = 0.0f;
+        float sum = 0.0f;
+        SIMD_SUM(sum) for (Py_ssize_t j = 0; j < cols; j++) {
+            float e = exp_f32(sr[j] - mx);
+            sr[j] = e;
+            sum += e;
+        }
+        if (sum == 0.0f) sum = 1.0f;
+        float inv = 1.0f / sum;
+        SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] = sr[j] * inv;
+    }
+}
+
+/* softmax_rows(s, bias|None, cols) */
+static PyObject *k_softmax(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "softmax_rows"};
+    Py_ssize_t n, nb, cols;
+    if (check_nargs(b.kernel, nargs, 3) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    float *s = take(&b, args[0], 'f', 1, 0, "s", &n);
+    const float *bias = s ? take(&b, args[1], 'f', 0, 1, "bias", &nb) : NULL;
+    if (PyErr_Occurred()) {
+        release(&b);
+        return NULL;
+    }
+    if (n % cols || (bias && (nb == 0 || nb % cols || (n / cols) % (nb / cols)))) {
+        PyErr_Format(PyExc_ValueError, "%s: s (%zd elements) and bias (%zd) are not whole rows of %zd", b.kernel, n,
+                     bias ? nb : 0, cols);
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    softmax_loop(s, bias, n / cols, cols, bias ? nb / cols : 1);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+HOT static void softmax_bwd_loop(float *ds, const float *p, Py_ssize_t rows, Py_ssize_t cols) {
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        float *d = ds + r * cols;
+        const float *pr = p + r * cols;
+        float dot = 0.0f;
+        SIMD_SUM(dot) for (Py_ssize_t j = 0; j < cols; j++) dot += d[j] * pr[j];
+        SIMD for (Py_ssize_t j = 0; j < cols; j++) d[j] = pr[j] * (d[j] - dot);
+    }
+}
+
+/* softmax_backward_rows(ds, p, cols): ds = p * (ds - rowsum(ds * p)), in place. */
+static PyObject *k_softmax_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "softmax_backward_rows"};
+    Py_ssize_t n, np_, cols;
+    if (check_nargs(b.kernel, nargs, 3) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    float *ds = take(&b, args[0], 'f', 1, 0, "ds", &n);
+    const float *p = ds ? take(&b, args[1], 'f', 0, 0, "p", &np_) : NULL;
+    if (!p || check_len(&b, "p", np_, n) || n % cols) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: %zd elements are not whole rows of %zd", b.kernel, n, cols);
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    softmax_bwd_loop(ds, p, n / cols, cols);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------------------- pooling, NHWC */
+typedef struct {
+    Py_ssize_t n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw;
+} PoolGeom;
+
+/* geometry args: n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw (hp, wp: the padded input) */
+static int pool_geom(const char *kernel, PyObject *const *args, PoolGeom *g) {
+    Py_ssize_t v[12];
+    if (ints(kernel, args, 12, v, 1) < 0) return -1;
+    *g = (PoolGeom){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+    if ((g->ho - 1) * g->sh + (g->kh - 1) * g->dh >= g->hp || (g->wo - 1) * g->sw + (g->kw - 1) * g->dw >= g->wp) {
+        PyErr_Format(PyExc_ValueError, "%s: windows reach outside the (%zd, %zd) input", kernel, g->hp, g->wp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Max over each window, per channel; arg = the tap (i * kw + j) of the first max, NaN counting as the max
+ * (the last NaN wins), as ops/conv.MaxPool2d. */
+HOT static void maxpool_fwd_loop(const float *x, float *y, int16_t *arg, PoolGeom g) {
+    for (Py_ssize_t n = 0; n < g.n; n++)
+        for (Py_ssize_t oh = 0; oh < g.ho; oh++)
+            for (Py_ssize_t ow = 0; ow < g.wo; ow++) {
+                Py_ssize_t o = ((n * g.ho + oh) * g.wo + ow) * g.c;
+                float *best = y + o;
+                int16_t *a = arg + o;
+                const float *first = x + ((n * g.hp + oh * g.sh) * g.wp + ow * g.sw) * g.c;
+                SIMD for (Py_ssize_t c = 0; c < g.c; c++) {
+                    best[c] = first[c];
+                    a[c] = 0;
+                }
+                for (Py_ssize_t i = 0; i < g.kh; i++)
+                    for (Py_ssize_t j = 0; j < g.kw; j++) {
+                        if (i == 0 && j == 0) continue;
+                        const float *v = first + (i * g.dh * g.wp + j * g.dw) * g.c;
+                        int16_t t = (int16_t)(i * g.kw + j);
+                        SIMD for (Py_ssize_t c = 0; c < g.c; c++) {
+                            int take_it = v[c] > best[c] || v[c] != v[c];
+                            best[c] = take_it ? v[c] : best[c];
+                            a[c] = take_it ? t : a[c];
+                        }
+                    }
+            }
+}
+
+/* maxpool2d_forward(x (N, Hp, Wp, C), y (N, ho, wo, C), arg int16 (N, ho, wo, C), *geometry) */
+static PyObject *k_maxpool_fwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "maxpool2d_forward"};
+    PoolGeom g;
+    Py_ssize_t nx, ny, na;
+    if (check_nargs(b.kernel, nargs, 15) < 0 || pool_geom(b.kernel, args + 3, &g) < 0) return NULL;
+    if (g.kh * g.kw > 32767) return PyErr_Format(PyExc_ValueError, "%s: more than 32767 taps", b.kernel);
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &nx);
+    float *y = x ? take(&b, args[1], 'f', 1, 0, "y", &ny) : NULL;
+    int16_t *arg = y ? take(&b, args[2], 'h', 1, 0, "arg", &na) : NULL;
+    Py_ssize_t out = g.n * g.ho * g.wo * g.c;
+    if (!arg || check_len(&b, "x", nx, g.n * g.hp * g.wp * g.c) || check_len(&b, "y", ny, out)
+        || check_len(&b, "arg", na, out)) {
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    maxpool_fwd_loop(x, y, arg, g);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+HOT static void maxpool_bwd_loop(const float *dy, const int16_t *arg, float *dx, PoolGeom g) {
+    for (Py_ssize_t n = 0; n < g.n; n++)
+        for (Py_ssize_t oh = 0; oh < g.ho; oh++)
+            for (Py_ssize_t ow = 0; ow < g.wo; ow++) {
+                Py_ssize_t o = ((n * g.ho + oh) * g.wo + ow) * g.c;
+                float *base = dx + ((n * g.hp + oh * g.sh) * g.wp + ow * g.sw) * g.c;
+                for (Py_ssize_t c = 0; c < g.c; c++) {
+                    Py_ssize_t t = arg[o + c], i = t / g.kw, j = t % g.kw;
+                    base[(i * g.dh * g.wp + j * g.dw) * g.c + c] += dy[o + c];
+                }
+            }
+}
+
+/* maxpool2d_backward(dy (N, ho, wo, C), arg, dx (N, Hp, Wp, C) zeroed by the caller, *geometry): dx += at argmax */
+static PyObject *k_maxpool_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "maxpool2d_backward"};
+    PoolGeom g;
+    Py_ssize_t ny, na, nx;
+    if (check_nargs(b.kernel, nargs, 15) < 0 || pool_geom(b.kernel, args + 3, &g) < 0) return NULL;
+    const float *dy = take(&b, args[0], 'f', 0, 0, "dy", &ny);
+    const int16_t *arg = dy ? take(&b, args[1], 'h', 0, 0, "arg", &na) : NULL;
+    float *dx = arg ? take(&b, args[2], 'f', 1, 0, "dx", &nx) : NULL;
+    Py_ssize_t out = g.n * g.ho * g.wo * g.c;
+    if (!dx || check_len(&b, "dy", ny, out) || check_len(&b, "arg", na, out)
+        || check_len(&b, "dx", nx, g.n * g.hp * g.wp * g.c)) {
+        release(&b);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < na; i++)
+        if (arg[i] < 0 || arg[i] >= g.kh * g.kw) {
+            release(&b);
+            return PyErr_Format(PyExc_ValueError, "%s: arg holds tap %d, outside 0..%zd", b.kernel, arg[i],
+                                g.kh * g.kw - 1);
+        }
+    Py_BEGIN_ALLOW_THREADS
+    maxpool_bwd_loop(dy, arg, dx, g);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------------------------- im2col / col2im */
+/* cols (N, ho, wo, kh, kw, C) from the padded NHWC x, and back (col2im adds each column into its cell). */
+HOT static void im2col_loop(const float *x, float *cols, PoolGeom g) {
+    for (Py_ssize_t n = 0; n < g.n; n++)
+        for (Py_ssize_t oh = 0; oh < g.ho; oh++)
+            for (Py_ssize_t ow = 0; ow < g.wo; ow++) {
+                float *col = cols + ((n * g.ho + oh) * g.wo + ow) * g.kh * g.kw * g.c;
+                const float *first = x + ((n * g.hp + oh * g.sh) * g.wp + ow * g.sw) * g.c;
+                for (Py_ssize_t i = 0; i < g.kh; i++)
+                    for (Py_ssize_t j = 0; j < g.kw; j++) {
+                        const float *v = first + (i * g.dh * g.wp + j * g.dw) * g.c;
+                        float *d = col + (i * g.kw + j) * g.c;
+                        SIMD for (Py_ssize_t c = 0; c < g.c; c++) d[c] = v[c];
+                    }
+            }
+}
+
+HOT static void col2im_loop(const float *cols, float *x, PoolGeom g) {
+    for (Py_ssize_t n = 0; n < g.n; n++)
+        for (Py_ssize_t oh = 0; oh < g.ho; oh++)
+            for (Py_ssize_t ow = 0; ow < g.wo; ow++) {
+                const float *col = cols + ((n * g.ho + oh) * g.wo + ow) * g.kh * g.kw * g.c;
+                float *first = x + ((n * g.hp + oh * g.sh) * g.wp + ow * g.sw) * g.c;
+                for (Py_ssize_t i = 0; i < g.kh; i++)
+                    for (Py_ssize_t j = 0; j < g.kw; j++) {
+                        float *d = first + (i * g.dh * g.wp + j * g.dw) * g.c;
+                        const float *v = col + (i * g.kw + j) * g.c;
+                        SIMD for (Py_ssize_t c = 0; c < g.c; c++) d[c] += v[c];
+                    }
+            }
+}
+
+static PyObject *cols_kernel(const char *name, int back, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = name};
+    PoolGeom g;
+    Py_ssize_t nx, nc;
+    if (check_nargs(b.kernel, nargs, 14) < 0 || pool_geom(b.kernel, args + 2, &g) < 0) return NULL;
+    float *x = take(&b, args[0], 'f', back, 0, "x", &nx);
+    float *cols = x ? take(&b, args[1], 'f', !back, 0, "cols", &nc) : NULL;
+    if (!cols || check_len(&b, "x", nx, g.n * g.hp * g.wp * g.c)
+        || check_len(&b, "cols", nc, g.n * g.ho * g.wo * g.kh * g.kw * g.c)) {
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (back)
+        col2im_loop(cols, x, g);
+    else
+        im2col_loop(x, cols, g);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* im2col(x (N, Hp, Wp, C), cols (N, ho, wo, kh, kw, C), *geometry) */
+static PyObject *k_im2col(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return cols_kernel("im2col", 0, args, nargs);
+}
+
+/* col2im(dx (N, Hp, Wp, C) to add into, cols (N, ho, wo, kh, kw, C), *geometry) */
+static PyObject *k_col2im(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return cols_kernel("col2im", 1, args, nargs);
+}
+
+/* -------------------------------------------------------------------------------------------- ReLU */
+HOT static void relu_bwd_loop(const float *dy, const float *y, float *dx, Py_ssize_t n) {
+    SIMD for (Py_ssize_t i = 0; i < n; i++) dx[i] = dy[i] * (float)(y[i] > 0.0f);
+}
+
+/* relu_backward(dy, y, dx): dx = dy * (y > 0) (a NaN in dy stays NaN, as the NumPy multiply) */
+static PyObject *k_relu_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "relu_backward"};
+    Py_ssize_t n, ny, nx;
+    if (check_nargs(b.kernel, nargs, 3) < 0) return NULL;
+    const float *dy = take(&b, args[0], 'f', 0, 0, "dy", &n);
+    const float *y = dy ? take(&b, args[1], 'f', 0, 0, "y", &ny) : NULL;
+    float *dx = y ? take(&b, args[2], 'f', 1, 0, "dx", &nx) : NULL;
+    if (!dx || check_len(&b, "y", ny, n) || check_len(&b, "dx", nx, n)) {
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    relu_bwd_loop(dy, y, dx, n);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* -------------------------------------------------------------------------------------------- LSTM */
+/* One forward step after the recurrent GEMM: a (N, 4, H) pre-activations with the sigmoid gates' z already
+ * halved (ops/recurrent.LSTMLayer), replaced by the activations i, f, g, o; then c = f c_prev + i g,
+ * tc = tanh(c), h = o tc. */
+HOT static void lstm_fwd_loop(float *a, const float *c_prev, float *c, float *tc, float *h, Py_ssize_t n,
+                              Py_ssize_t hid) {
+    for (Py_ssize_t r = 0; r < n; r++) {
+        float *ai = a + r * 4 * hid, *af = ai + hid, *ag = af + hid, *ao = ag + hid;
+        float *cr = c + r * hid, *tr = tc + r * hid, *hr = h + r * hid;
+        const float *pr = c_prev ? c_prev + r * hid : NULL;
+        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+            float i = 0.5f + 0.5f * tanh_f32(ai[j]), f = 0.5f + 0.5f * tanh_f32(af[j]);
+            float gg = tanh_f32(ag[j]), o = 0.5f + 0.5f * tanh_f32(ao[j]);
+            ai[j] = i;
+            af[j] = f;
+            ag[j] = gg;
+            ao[j] = o;
+            float cj = pr ? f * pr[j] + i * gg : i * gg;
+            float t = tanh_f32(cj);
+            cr[j] = cj;
+            tr[j] = t;
+            hr[j] = o * t;
+        }
+    }
+}
+
+/* lstm_cell_forward(a (N, 4H), c_prev (N, H)|None, c, tc, h (N, H), H) */
+static PyObject *k_lstm_fwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "lstm_cell_forward"};
+    Py_ssize_t na, np_, nc, nt, nh, hid;
+    if (check_nargs(b.kernel, nargs, 6) < 0 || ints(b.kernel, args + 5, 1, &hid, 1) < 0) return NULL;
+    float *a = take(&b, args[0], 'f', 1, 0, "a", &na);
+    const float *cp = a ? take(&b, args[1], 'f', 0, 1, "c_prev", &np_) : NULL;
+    float *c = !PyErr_Occurred() ? take(&b, args[2], 'f', 1, 0, "c", &nc) : NULL;
+    float *tc = c ? take(&b, args[3], 'f', 1, 0, "tc", &nt) : NULL;
+    float *h = tc ? take(&b, args[4], 'f', 1, 0, "h", &nh) : NULL;
+    Py_ssize_t n = na / (4 * hid);
+    if (!h || na % (4 * hid) || (cp && check_len(&b, "c_prev", np_, n * hid)) || check_len(&b, "c", nc, n * hid)
+        || check_len(&b, "tc", nt, n * hid) || check_len(&b, "h", nh, n * hid)) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: a has %zd elements, not rows of 4 * %zd", b.kernel, na, hid);
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    lstm_fwd_loop(a, cp, c, tc, h, n, hid);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* One backward step: dh = dh_out + dh_rec; dc += dh * dc_dh; d (N, 4, H) holding kz (the gates' local
+ * factors) becomes dz = [dc, dc, dc, dh] * kz; then dc *= f (the carry to the previous step). */
+HOT static void lstm_bwd_loop(const float *dh_out, const float *dh_rec, float *dc, const float *dc_dh, float *d,
+                              const float *act, Py_ssize_t n, Py_ssize_t hid) {
+    for (Py_ssize_t r = 0; r < n; r++) {
+        float *di = d + r * 4 * hid, *df = di + hid, *dg = df + hid, *dout = dg + hid;
+        const float *f = act + r * 4 * hid + hid, *ho = dh_out + r * hid, *k = dc_dh + r * hid;
+        const float *hr = dh_rec ? dh_rec + r * hid : NULL;
+        float *cr = dc + r * hid;
+        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+            float dh = hr ? ho[j] + hr[j] : ho[j];
+            float dcj = cr[j] + dh * k[j];
+            di[j] *= dcj;
+            df[j] *= dcj;
+            dg[j] *= dcj;
+            dout[j] *= dh;
+            cr[j] = dcj * f[j];
+        }
+    }
+}
+
+/* lstm_cell_backward(dh_out (N, H), dh_rec (N, H)|None, dc (N, H) in/out, dc_dh (N, H), d (N, 4H) in/out,
+ * act (N, 4H), H) */
+static PyObject *k_lstm_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "lstm_cell_backward"};
+    Py_ssize_t nho, nhr, ndc, nk, nd, nact, hid;
+    if (check_nargs(b.kernel, nargs, 7) < 0 || ints(b.kernel, args + 6, 1, &hid, 1) < 0) return NULL;
+    const float *ho = take(&b, args[0], 'f', 0, 0, "dh_out", &nho);
+    const float *hr = ho ? take(&b, args[1], 'f', 0, 1, "dh_rec", &nhr) : NULL;
+    float *dc = !PyErr_Occurred() ? take(&b, args[2], 'f', 1, 0, "dc", &ndc) : NULL;
+    const float *k = dc ? take(&b, args[3], 'f', 0, 0, "dc_dh", &nk) : NULL;
+    float *d = k ? take(&b, args[4], 'f', 1, 0, "d", &nd) : NULL;
+    const float *act = d ? take(&b, args[5], 'f', 0, 0, "act", &nact) : NULL;
+    if (!act || (hr && check_len(&b, "dh_rec", nhr, nho)) || check_len(&b, "dc", ndc, nho)
+        || check_len(&b, "dc_dh", nk, nho) || check_len(&b, "d", nd, 4 * nho) || check_len(&b, "act", nact, 4 * nho)
+        || nho % hid) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: dh_out has %zd elements, not rows of %zd", b.kernel, nho, hid);
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    lstm_bwd_loop(ho, hr, dc, k, d, act, nho / hid, hid);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------------------------ module */
+static PyMethodDef methods[] = {
+    {"gelu", (PyCFunction)(void (*)(void))k_gelu, METH_FASTCALL, "gelu(x, y, slope, c, k)"},
+    {"layer_norm_forward", (PyCFunction)(void (*)(void))k_ln_fwd, METH_FASTCALL,
+     "layer_norm_forward(x, w, b, y, xhat, invstd, k, eps)"},
+    {"layer_norm_backward", (PyCFunction)(void (*)(void))k_ln_bwd, METH_FASTCALL,
+     "layer_norm_backward(dy, xhat, invstd, w, dx, dw, db, k)"},
+    {"softmax_rows", (PyCFunction)(void (*)(void))k_softmax, METH_FASTCALL, "softmax_rows(s, bias, cols)"},
+    {"softmax_backward_rows", (PyCFunction)(void (*)(void))k_softmax_bwd, METH_FASTCALL,
+     "softmax_backward_rows(ds, p, cols)"},
+    {"maxpool2d_forward", (PyCFunction)(void (*)(void))k_maxpool_fwd, METH_FASTCALL,
+     "maxpool2d_forward(x, y, arg, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
+    {"maxpool2d_backward", (PyCFunction)(void (*)(void))k_maxpool_bwd, METH_FASTCALL,
+     "maxpool2d_backward(dy, arg, dx, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
+    {"im2col", (PyCFunction)(void (*)(void))k_im2col, METH_FASTCALL,
+     "im2col(x, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
+    {"col2im", (PyCFunction)(void (*)(void))k_col2im, METH_FASTCALL,
+     "col2im(dx, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
+    {"relu_backward", (PyCFunction)(void (*)(void))k_relu_bwd, METH_FASTCALL, "relu_backward(dy, y, dx)"},
+    {"lstm_cell_forward", (PyCFunction)(void (*)(void))k_lstm_fwd, METH_FASTCALL,
+     "lstm_cell_forward(a, c_prev, c, tc, h, H)"},
+    {"lstm_cell_backward", (PyCFunction)(void (*)(void))k_lstm_bwd, METH_FASTCALL,
+     "lstm_cell_backward(dh_out, dh_rec, dc, dc_dh, d, act, H)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, .m_name = "redes._kernels", .m_doc = "Fused float32 CPU kernels (see redes/_kernels.c).",
+    .m_size = -1, .m_methods = methods};
+
+PyMODINIT_FUNC PyInit__kernels(void) {
+    return PyModule_Create(&module);
+}
