@@ -429,25 +429,41 @@ static PyObject *k_maxpool_fwd(PyObject *self, PyObject *const *args, Py_ssize_t
     Py_RETURN_NONE;
 }
 
-HOT static void maxpool_bwd_loop(const float *dy, const int16_t *arg, float *dx, PoolGeom g) {
+HOT static void maxpool_bwd_loop(const float *dy, const int16_t *arg, float *dx, PoolGeom g, int overwrite) {
+    Py_ssize_t taps = g.kh * g.kw, off[taps];                  /* each tap's offset from its window's corner */
+    for (Py_ssize_t t = 0; t < taps; t++)
+        off[t] = ((t / g.kw) * g.dh * g.wp + (t % g.kw) * g.dw) * g.c;
     for (Py_ssize_t n = 0; n < g.n; n++)
         for (Py_ssize_t oh = 0; oh < g.ho; oh++)
             for (Py_ssize_t ow = 0; ow < g.wo; ow++) {
                 Py_ssize_t o = ((n * g.ho + oh) * g.wo + ow) * g.c;
+                const float *d = dy + o;
+                const int16_t *a = arg + o;
                 float *base = dx + ((n * g.hp + oh * g.sh) * g.wp + ow * g.sw) * g.c;
-                for (Py_ssize_t c = 0; c < g.c; c++) {
-                    Py_ssize_t t = arg[o + c], i = t / g.kw, j = t % g.kw;
-                    base[(i * g.dh * g.wp + j * g.dw) * g.c + c] += dy[o + c];
+                if (overwrite) {                               /* windows tile dx: each cell written once */
+                    for (Py_ssize_t t = 0; t < taps; t++) {
+                        float *cell = base + off[t];
+                        SIMD for (Py_ssize_t c = 0; c < g.c; c++) cell[c] = a[c] == t ? d[c] : 0.0f;
+                    }
+                } else {
+                    for (Py_ssize_t c = 0; c < g.c; c++) base[off[a[c]] + c] += d[c];
                 }
             }
 }
 
-/* maxpool2d_backward(dy (N, ho, wo, C), arg, dx (N, Hp, Wp, C) zeroed by the caller, *geometry): dx += at argmax */
+/* maxpool2d_backward(dy (N, ho, wo, C), arg, dx (N, Hp, Wp, C), overwrite, *geometry): dx += dy at each argmax.
+ * overwrite = 1 (only where the windows tile dx exactly: kernel = stride, no dilation, ho * sh = Hp,
+ * wo * sw = Wp) writes every cell of dx, so it need not be zeroed; else dx must come zeroed (or accumulating). */
 static PyObject *k_maxpool_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "maxpool2d_backward"};
     PoolGeom g;
-    Py_ssize_t ny, na, nx;
-    if (check_nargs(b.kernel, nargs, 15) < 0 || pool_geom(b.kernel, args + 3, &g) < 0) return NULL;
+    Py_ssize_t ny, na, nx, overwrite;
+    if (check_nargs(b.kernel, nargs, 16) < 0 || ints(b.kernel, args + 3, 1, &overwrite, 0) < 0
+        || pool_geom(b.kernel, args + 4, &g) < 0)
+        return NULL;
+    if (overwrite && !(g.kh == g.sh && g.kw == g.sw && g.dh == 1 && g.dw == 1 && g.ho * g.sh == g.hp
+                       && g.wo * g.sw == g.wp))
+        return PyErr_Format(PyExc_ValueError, "%s: overwrite needs windows that tile the input exactly", b.kernel);
     const float *dy = take(&b, args[0], 'f', 0, 0, "dy", &ny);
     const int16_t *arg = dy ? take(&b, args[1], 'h', 0, 0, "arg", &na) : NULL;
     float *dx = arg ? take(&b, args[2], 'f', 1, 0, "dx", &nx) : NULL;
@@ -464,7 +480,7 @@ static PyObject *k_maxpool_bwd(PyObject *self, PyObject *const *args, Py_ssize_t
                                 g.kh * g.kw - 1);
         }
     Py_BEGIN_ALLOW_THREADS
-    maxpool_bwd_loop(dy, arg, dx, g);
+    maxpool_bwd_loop(dy, arg, dx, g, (int)overwrite);
     Py_END_ALLOW_THREADS
     release(&b);
     Py_RETURN_NONE;
@@ -670,7 +686,7 @@ static PyMethodDef methods[] = {
     {"maxpool2d_forward", (PyCFunction)(void (*)(void))k_maxpool_fwd, METH_FASTCALL,
      "maxpool2d_forward(x, y, arg, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
     {"maxpool2d_backward", (PyCFunction)(void (*)(void))k_maxpool_bwd, METH_FASTCALL,
-     "maxpool2d_backward(dy, arg, dx, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
+     "maxpool2d_backward(dy, arg, dx, overwrite, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
     {"im2col", (PyCFunction)(void (*)(void))k_im2col, METH_FASTCALL,
      "im2col(x, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
     {"col2im", (PyCFunction)(void (*)(void))k_col2im, METH_FASTCALL,

@@ -59,6 +59,20 @@ def fused(*arrays):
     return kernels
 
 
+def fused_copy(a):
+    """(kernels, a C-contiguous copy-or-view of a) for a float32 NumPy array, else (None, a)."""
+    if kernels is None or type(a) is not numpy.ndarray or a.dtype.char != "f":
+        return None, a
+    return kernels, numpy.ascontiguousarray(a)
+
+
+def memory_order(a):
+    """a's axes from outermost to innermost in memory when a is a permutation of C-contiguous memory (a conv's
+    NHWC output under an NCHW shape), else None: a.transpose(order) is then C-contiguous."""
+    order = sorted(range(a.ndim), key=lambda d: -a.strides[d])
+    return order if a.transpose(order).flags.c_contiguous else None
+
+
 def set_backend(backend_name: str) -> None:
     """Switch the array module: 'numpy' (CPU) or 'cupy' (CUDA GPU, needs the cupy package)."""
     global xp, erf, name, kernels

@@ -81,7 +81,10 @@ def _im2col(xp_, g, k, stride, dil, ho, wo):
     cg = c // g
     (kh, kw), (sh, sw), (dh, dw) = k, stride, dil
     cols = B.xp.empty((n, ho, wo, g, kh, kw, cg), xp_.dtype)
-    if cg < 4:
+    kern, xc = B.fused_copy(xp_) if g == 1 and c >= 4 else (None, xp_)       # (fewer channels: see below)
+    if kern is not None:
+        kern.im2col(xc, cols, n, *xc.shape[1:], ho, wo, kh, kw, sh, sw, dh, dw)
+    elif cg < 4:
         # NOTE: few channels: kh*kw slice copies beat one copy through a 7-D view (measured 5x for C=1)
         for i in range(kh):
             for j in range(kw):
@@ -136,6 +139,11 @@ def _conv_dinput(dy2, w, x_hw, out_hw, stride, pads, dil, g, n):
     (pt, pb), (pl, pr) = pads
     c = cg * g
     dxp = B.xp.zeros((n, h + pt + pb, wd + pl + pr, c), dy2.dtype)
+    kern = B.fused(dy2) if g == 1 and c >= 4 else None     # with fewer, per-pixel loops cost more than slices
+    if kern is not None:                           # one GEMM for every tap, then the compiled col2im
+        dcols = B.xp.matmul(dy2, _weight_matrix(w, 1)[0])
+        kern.col2im(dxp, dcols, n, *dxp.shape[1:], ho, wo, kh, kw, *stride, *dil)
+        return dxp[:, pt:pt + h, pl:pl + wd]
     wt = w.transpose(2, 3, 0, 1)                                  # (kh, kw, O, Cg)
     dyg = dy2.reshape(-1, g, o // g)
     for i in range(kh):
@@ -305,6 +313,12 @@ class MaxPool2d(Function):
         self.geom = (kernel, stride, dilation, pads, (ho, wo), xh.shape)
         xp_ = _pad(xh, pads, -float("inf"))
         taps = _taps(kernel)
+        kern, xc = B.fused_copy(xp_) if len(taps) < 32768 else (None, xp_)
+        if kern is not None:                    # the compiled loop: max, argmax and the NaN rule in one pass
+            best = B.xp.empty((xc.shape[0], ho, wo, xc.shape[3]), xc.dtype)
+            self.arg = B.xp.empty(best.shape, B.xp.int16)
+            kern.maxpool2d_forward(xc, best, self.arg, *xc.shape, ho, wo, *kernel, *stride, *dilation)
+            return _like_input(_nchw(best), x)
         best = _tap(xp_, 0, 0, stride, dilation, ho, wo).copy()
         arg = B.xp.zeros(best.shape, B.xp.int16 if len(taps) < 32000 else B.xp.int32)
         for t, (i, j) in enumerate(taps[1:], 1):
@@ -335,7 +349,15 @@ class MaxPool2d(Function):
     def backward(self, m, dy, y, x):
         kernel, stride, dil, pads, (ho, wo), shape = self.geom
         dyh = _nhwc(_as_4d(dy))
-        dxp = B.xp.zeros((shape[0], shape[1] + sum(pads[0]), shape[2] + sum(pads[1]), shape[3]), dy.dtype)
+        dx_shape = (shape[0], shape[1] + sum(pads[0]), shape[2] + sum(pads[1]), shape[3])
+        kern, dyc = B.fused_copy(dyh) if self.arg.dtype == B.xp.int16 else (None, dyh)
+        if kern is not None:
+            # windows that tile the input (the usual 2x2 pool) write every cell: no zeroing pass first
+            tiled = kernel == stride and dil == (1, 1) and (ho * stride[0], wo * stride[1]) == dx_shape[1:3]
+            dxp = (B.xp.empty if tiled else B.xp.zeros)(dx_shape, dy.dtype)
+            kern.maxpool2d_backward(dyc, self.arg, dxp, int(tiled), *dx_shape, ho, wo, *kernel, *stride, *dil)
+            return (_like_input(_nchw(_unpad(shape, pads, dxp)), x),)
+        dxp = B.xp.zeros(dx_shape, dy.dtype)
 
         def values(t, out):
             hit = self.arg == t

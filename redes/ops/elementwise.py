@@ -327,8 +327,8 @@ def _zeros_in_layout(x):
         _ZEROS[x.dtype.char] = zeros
     if x.flags.c_contiguous:
         return zeros[:x.size].reshape(x.shape)
-    order = sorted(range(x.ndim), key=lambda d: -x.strides[d])         # x's axes from outer to inner in memory
-    if not x.transpose(order).flags.c_contiguous:
+    order = B.memory_order(x)
+    if order is None:
         return 0
     z = zeros[:x.size].reshape(tuple(x.shape[d] for d in order))
     return z.transpose(sorted(range(x.ndim), key=order.__getitem__))
@@ -346,7 +346,30 @@ class ReLU(Function):
     def backward(self, m, dy, y, x):
         # NOTE: the mask is x > 0, so x = 0 passes no gradient (as torch); maximum's tie rule would pass half.
         # A multiply by the mask, not where(): 12x faster on a CNN activation (a nan dy stays nan under it)
+        if m is ArrayMath and B.kernels is not None and dy.size >= _RELU_KERNEL_MIN:
+            dx = _relu_backward_compiled(dy, y)
+            if dx is not None:
+                return (dx,)
         return (dy * (y > 0),)
+
+
+_RELU_KERNEL_MIN = 1 << 12          # below, the layout checks cost more than the pass they save
+
+
+def _relu_backward_compiled(dy, y):
+    """dy * (y > 0) in one compiled pass, for float32 dy and y in the same memory layout (else None)."""
+    if type(dy) is not type(y) or dy.strides != y.strides or dy.shape != y.shape:
+        return None
+    order = B.memory_order(y)
+    if order is None:
+        return None
+    yv, dyv = y.transpose(order), dy.transpose(order)
+    k = B.fused(dyv, yv)
+    if k is None:
+        return None
+    dx = B.xp.empty_like(yv)
+    k.relu_backward(dyv, yv, dx)
+    return dx.transpose(sorted(range(y.ndim), key=order.__getitem__))
 
 
 class LeakyReLU(Function):

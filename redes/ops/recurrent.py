@@ -134,11 +134,18 @@ class LSTMLayer(_RecurrentLayer):
         raw = hs if w_hr is None else xp.empty((T, N, H), dt)      # o * tanh(c), before the projection
         cs, tcs = xp.empty((T, N, H), dt), xp.empty((T, N, H), dt)
         h, c = h0, c0
+        kern = B.fused(act, c0)                    # the compiled cell: activations, c, tanh(c), h in one pass
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             a = act[t]
             a2 = a.reshape(N, 4 * H)                                # a view: act is contiguous
             if h is not None:
                 a2 += xp.matmul(h, w_hh_t)
+            if kern is not None:
+                kern.lstm_cell_forward(a2, c, cs[t], tcs[t], raw[t], H)
+                if w_hr is not None:
+                    xp.matmul(raw[t], w_hr_t, out=hs[t])
+                h, c = hs[t], cs[t]
+                continue
             xp.tanh(a2, out=a2)
             a2 *= scale                                             # a row vector: numpy's fastest broadcast
             a2 += offset
@@ -195,7 +202,13 @@ class LSTMLayer(_RecurrentLayer):
         dh_rec = None
         order = range(T) if reverse else range(T - 1, -1, -1)     # opposite of the forward order
         need_h0 = h0 is not None and self.need[5]
+        kern = B.fused(dhs, dz) if w_hr is None else None      # the compiled step: dh, dc, dz, carry in one pass
         for t in order:
+            if kern is not None:
+                kern.lstm_cell_backward(dhs[t], dh_rec, dc, dc_dh[t], dz[t], act[t], H)
+                if t != first or need_h0:
+                    dh_rec = xp.matmul(dz[t].reshape(N, 4 * H), w_hh)
+                continue
             if dh_rec is None:
                 dh = dhs[t]
             else:

@@ -1,0 +1,310 @@
+"""The compiled float32 kernels (redes/_kernels.c): every op that uses one matches torch in float32 with the
+kernel (a spy proves it ran) and matches its own NumPy path; the kernels reject bad arguments clearly."""
+import os
+
+import numpy as np
+import pytest
+
+import redes as rd
+import redes.nn.functional as F
+from redes import backend as B
+from tests.nn.helpers import compare_functional_with_torch, compare_with_torch
+
+torch = pytest.importorskip("torch")
+tF = torch.nn.functional
+F32 = np.float32
+
+
+class _Spy:
+    """Stands in for the kernel module and counts the calls of each kernel."""
+
+    def __init__(self, module):
+        self.module, self.calls = module, {}
+
+    def __getattr__(self, name):
+        fn = getattr(self.module, name)
+
+        def counted(*args):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return fn(*args)
+        return counted
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Kernels on, behind a spy; the test asserts which kernels its op called."""
+    if B._compiled is None:
+        pytest.fail("redes._kernels is not built: `pip install -e .` compiles it (needs a C compiler)")
+    s = _Spy(B._compiled)
+    monkeypatch.setattr(B, "kernels", s)
+    return s
+
+
+@pytest.fixture
+def numpy_path():
+    """Kernels off for the test's duration (the NumPy fallback)."""
+    was = B.set_kernels(False)
+    yield
+    B.set_kernels(was)
+
+
+def test_kernels_are_built_by_the_install():
+    if os.environ.get("REDES_KERNELS", "1") == "0":
+        pytest.skip("turned off by REDES_KERNELS=0")
+    assert B._compiled is not None and B.kernels is B._compiled
+
+
+def test_set_kernels_switches_the_fast_path(numpy_path):
+    assert B.kernels is None and B.fused(np.zeros(3, F32)) is None
+    B.set_kernels(True)
+    assert B.fused(np.zeros(3, F32)) is B._compiled
+    assert B.fused(np.zeros(3)) is None                        # float64: NumPy code
+    assert B.fused(np.zeros((3, 4), F32).T) is None             # not C-contiguous
+    B.set_kernels(False)
+
+
+def _both_paths(fn):
+    """fn() with kernels on, then off: both results as NumPy arrays."""
+    out = []
+    for on in (True, False):
+        was = B.set_kernels(on)
+        try:
+            out.append([np.asarray(a) for a in fn()])
+        finally:
+            B.set_kernels(was)
+    return out
+
+
+def _grads(f, *arrays):
+    """f's output and the gradients of a fixed weighted sum of it, wrt each array."""
+    ts = [rd.tensor(a, requires_grad=True) for a in arrays]
+    y = f(*ts)
+    w = np.random.default_rng(9).standard_normal(y.shape).astype(y.numpy().dtype)
+    (y * rd.tensor(w)).sum().backward()
+    return [y.numpy()] + [t.grad.numpy() for t in ts]
+
+
+# ------------------------------------------------------------------------------------------------ GELU
+@pytest.mark.parametrize("shape", [(4, 37), (2, 3, 70001), ()])
+def test_gelu_matches_torch(spy, shape):
+    x = (np.random.default_rng(0).standard_normal(shape) * 3).astype(F32)
+    compare_functional_with_torch(F.gelu, tF.gelu, [x], F32, rtol=1e-5, atol=2e-6)
+    assert spy.calls["gelu"] >= 1
+
+
+def test_gelu_kernel_equals_the_numpy_formula_with_edge_values():
+    x = np.concatenate([np.linspace(-14, 14, 10001), [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30]]).astype(F32)
+    with np.errstate(invalid="ignore"):                         # inf * 0 in the slope, on both paths
+        on, off = _both_paths(lambda: _grads(lambda t: t.gelu(), x))
+    for a, b in zip(on, off):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7, equal_nan=True)
+    assert np.signbit(on[0][10002]) and np.isnan(on[0][-3])          # gelu(-0) = -0; NaN stays NaN
+
+
+# ------------------------------------------------------------------------------------------- LayerNorm
+@pytest.mark.parametrize("shape, normalized, affine", [((6, 5, 32), (32,), True), ((4, 3, 8), (3, 8), True),
+                                                       ((7, 16), (16,), False)])
+def test_layer_norm_matches_torch(spy, shape, normalized, affine):
+    compare_with_torch(rd.nn.LayerNorm(normalized, elementwise_affine=affine),
+                       torch.nn.LayerNorm(normalized, elementwise_affine=affine), shape, F32)
+    assert spy.calls["layer_norm_forward"] == 1 and spy.calls["layer_norm_backward"] == 1
+
+
+def test_layer_norm_weight_grad_only(spy):
+    """Input not requiring grad: the kernel computes dw, db and no dx."""
+    ln, ref = rd.nn.LayerNorm(8), torch.nn.LayerNorm(8)
+    rd.manual_seed(1)
+    x = np.random.default_rng(2).standard_normal((5, 8)).astype(F32)
+    ln(rd.tensor(x)).pow(2).sum().backward()
+    ref(torch.tensor(x)).pow(2).sum().backward()
+    np.testing.assert_allclose(ln.weight.grad.numpy(), ref.weight.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ln.bias.grad.numpy(), ref.bias.grad.numpy(), rtol=1e-5, atol=1e-5)
+    assert spy.calls["layer_norm_backward"] == 1
+
+
+# ------------------------------------------------------------------------------------ attention softmax
+def _sdpa(mask_shape, causal=False):
+    def ours(q, k, v, *m):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=m[0] if m else None, is_causal=causal)
+
+    def ref(q, k, v, *m):
+        return tF.scaled_dot_product_attention(q, k, v, attn_mask=m[0] if m else None, is_causal=causal)
+    return ours, ref
+
+
+@pytest.mark.parametrize("mask_shape, causal", [(None, False), (None, True), ((5, 7), False), ((3, 5, 7), False),
+                                                ((1, 1, 5, 7), False), ((2, 1, 5, 7), False)])
+def test_attention_softmax_matches_torch(spy, mask_shape, causal):
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s).astype(F32) for s in ((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6)))
+    arrays = [q, k, v] + ([rng.standard_normal(mask_shape).astype(F32)] if mask_shape else [])
+    if causal:
+        arrays = [q, k[:, :, :5], v[:, :, :5]]
+    compare_functional_with_torch(*_sdpa(mask_shape, causal), arrays, F32)
+    # a mask that varies over the batch dim does not repeat over s's rows: the NumPy path handles it
+    tiles = mask_shape is None or mask_shape[0] == 1 or len(mask_shape) < 4
+    assert spy.calls.get("softmax_rows", 0) == (1 if tiles else 0)
+    assert spy.calls.get("softmax_backward_rows", 0) == 1
+
+
+def test_softmax_kernel_masked_rows_and_extremes():
+    """Fully masked rows give zeros, +inf gives NaN where torch's exact softmax does, large scores don't overflow."""
+    s = np.array([[-np.inf, -np.inf, -np.inf], [1e30, 0.0, -1e30], [np.inf, 1.0, 0.0], [np.nan, 0.0, 1.0],
+                  [88.0, 87.0, -100.0]], F32)
+    ours = s.copy()
+    B._compiled.softmax_rows(ours, None, 3)
+    ref = torch.softmax(torch.tensor(s), -1).numpy()
+    ref[0] = 0.0                                          # torch's SDPA, like redes, gives a masked row zeros
+    ref[2] = [np.nan, 0.0, 0.0]                           # as the exact NumPy path: exp(inf - 0) / inf
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+def test_softmax_kernel_accuracy_against_float64():
+    s = (np.random.default_rng(4).standard_normal((300, 64)) * 20).astype(F32)
+    ours = s.copy()
+    B._compiled.softmax_rows(ours, None, 64)
+    e = np.exp(s.astype(np.float64) - s.max(1, keepdims=True))
+    np.testing.assert_allclose(ours, e / e.sum(1, keepdims=True), rtol=3e-6, atol=1e-12)
+
+
+def test_transformer_layer_float32_matches_torch(spy):
+    """The whole pre-norm encoder layer of the benchmark (GELU, LayerNorm, causal attention) in float32."""
+    kw = dict(d_model=16, nhead=4, dim_feedforward=32, dropout=0.0, activation="gelu", batch_first=True,
+              norm_first=True)
+    mask = np.triu(np.full((6, 6), -np.inf, F32), 1)
+    compare_with_torch(rd.nn.TransformerEncoderLayer(**kw), torch.nn.TransformerEncoderLayer(**kw),
+                       inputs=[np.random.default_rng(5).standard_normal((3, 6, 16)), mask], dtype=F32)
+    assert {"gelu", "layer_norm_forward", "layer_norm_backward", "softmax_rows", "softmax_backward_rows"} <= set(spy.calls)
+
+
+# ---------------------------------------------------------------------------------- max pool, conv, ReLU
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                    dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1)),
+                                    dict(kernel_size=3, stride=2, ceil_mode=True)])
+def test_max_pool_matches_torch(spy, kwargs):
+    compare_with_torch(rd.nn.MaxPool2d(**kwargs), torch.nn.MaxPool2d(**kwargs), (2, 5, 9, 8), F32)
+    assert spy.calls["maxpool2d_forward"] == 1 and spy.calls["maxpool2d_backward"] == 1
+
+
+def test_max_pool_kernel_ties_nans_and_indices(spy):
+    x = np.random.default_rng(6).integers(-2, 3, (2, 3, 8, 8)).astype(F32)      # many ties
+    x[0, 0, 0, 1] = x[1, 2, 5, 5] = x[1, 2, 4, 4] = np.nan
+    rd_y, rd_i = F.max_pool2d(rd.tensor(x), 2, return_indices=True)
+    t_y, t_i = tF.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(rd_y.numpy(), t_y.numpy())
+    np.testing.assert_array_equal(rd_i.numpy(), t_i.numpy())
+    on, off = _both_paths(lambda: _grads(lambda t: F.max_pool2d(t, 3, 2, 1), x))
+    np.testing.assert_array_equal(on[0], off[0])
+    np.testing.assert_allclose(on[1], off[1], rtol=1e-6)        # overlapping windows: sums in another order
+
+
+@pytest.mark.parametrize("kwargs", [dict(padding=1), dict(stride=2, padding=2, dilation=2), dict(padding=(0, 1))])
+def test_conv_im2col_col2im_match_torch(spy, kwargs):
+    compare_with_torch(rd.nn.Conv2d(8, 6, 3, **kwargs), torch.nn.Conv2d(8, 6, 3, **kwargs), (2, 8, 9, 10), F32)
+    assert spy.calls["im2col"] == 1 and spy.calls["col2im"] == 1
+
+
+def test_cnn_block_float32_matches_torch(spy):
+    """The benchmark's conv-relu-pool chain: the kernels see conv outputs in their NHWC memory layout."""
+    def block(nn):
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
+                             nn.ReLU(), nn.MaxPool2d(2))
+    compare_with_torch(block(rd.nn), block(torch.nn), (4, 3, 16, 16), F32)     # (16: both ReLUs above the threshold)
+    assert spy.calls["relu_backward"] == 2 and spy.calls["maxpool2d_backward"] == 2 and spy.calls["col2im"] == 1
+
+
+def test_relu_backward_kernel_keeps_nan_and_layout():
+    y = np.random.default_rng(7).standard_normal((4, 8, 16, 16)).astype(F32).transpose(0, 3, 1, 2)   # NHWC memory
+    dy = np.ascontiguousarray(np.random.default_rng(8).standard_normal(y.shape).astype(F32).transpose(0, 2, 3, 1)
+                              ).transpose(0, 3, 1, 2)
+    dy[0, 0, 0, :3] = np.nan
+    from redes.autograd import ArrayMath
+    from redes.ops.elementwise import ReLU, _relu_backward_compiled
+    dx = _relu_backward_compiled(dy, y)
+    assert dx is not None and dx.strides == y.strides
+    np.testing.assert_array_equal(dx, dy * (y > 0))
+    assert _relu_backward_compiled(np.ascontiguousarray(dy), y) is None      # layouts differ: NumPy path
+    np.testing.assert_array_equal(ReLU.backward(None, ArrayMath, dy, y, y)[0], dy * (y > 0))
+
+
+# ------------------------------------------------------------------------------------------------ LSTM
+@pytest.mark.parametrize("kwargs, with_state", [(dict(), False), (dict(), True), (dict(bidirectional=True), True),
+                                                (dict(num_layers=2, batch_first=True), False)])
+def test_lstm_float32_matches_torch(spy, kwargs, with_state):
+    ours, ref = rd.nn.LSTM(5, 7, **kwargs), torch.nn.LSTM(5, 7, **kwargs)
+    d = 2 if kwargs.get("bidirectional") else 1
+    layers = kwargs.get("num_layers", 1)
+    steps = 3 if kwargs.get("batch_first") else 4
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((4, 3, 5)) * 2
+    inputs = [x] + ([rng.standard_normal((d * layers, 3, 7)), rng.standard_normal((d * layers, 3, 7))]
+                    if with_state else [])
+
+    class Wrap:                      # LSTM takes (x, (h0, c0)): adapt to compare_with_torch's flat inputs
+        def __init__(self, m):
+            self.m = m
+
+        def __getattr__(self, name):
+            return getattr(self.m, name)
+
+        def __call__(self, x, *state):
+            out, (h, c) = self.m(x, tuple(state) if state else None)
+            return out, h, c
+    compare_with_torch(Wrap(ours), Wrap(ref), inputs=inputs, dtype=F32)
+    assert spy.calls["lstm_cell_forward"] == spy.calls["lstm_cell_backward"] == steps * d * layers
+
+
+def test_lstm_kernel_saturated_gates_match_the_numpy_path():
+    """Large pre-activations (saturated sigmoid and tanh) and tiny ones (tanh's polynomial branch)."""
+    rng = np.random.default_rng(11)
+    m = rd.nn.LSTM(3, 4)
+    x = np.concatenate([rng.standard_normal((3, 2, 3)) * 40, rng.standard_normal((3, 2, 3)) * 1e-3]).astype(F32)
+    on, off = _both_paths(lambda: _grads(lambda t: m(t)[0], x))
+    for a, b in zip(on, off):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_lstm_with_projection_uses_the_numpy_backward(spy):
+    kw = dict(proj_size=3)
+    ours, ref = rd.nn.LSTM(4, 6, **kw), torch.nn.LSTM(4, 6, **kw)
+
+    class First:
+        def __init__(self, m):
+            self.m = m
+
+        def __getattr__(self, name):
+            return getattr(self.m, name)
+
+        def __call__(self, x):
+            return self.m(x)[0]
+    compare_with_torch(First(ours), First(ref), (5, 2, 4), F32)
+    assert spy.calls["lstm_cell_forward"] == 5 and "lstm_cell_backward" not in spy.calls
+
+
+# ---------------------------------------------------------------------------------------- bad arguments
+def test_kernels_name_the_kernel_and_argument_on_bad_input():
+    K = B._compiled
+    x = np.zeros(8, F32)
+    with pytest.raises(TypeError, match=r"gelu: x must be float32, got format 'd'"):
+        K.gelu(np.zeros(8), x, x, np.zeros(5, F32), 1.0)
+    with pytest.raises(ValueError, match=r"gelu: slope has 7 elements, expected 8"):
+        K.gelu(x, x.copy(), np.zeros(7, F32), np.zeros(5, F32), 1.0)
+    with pytest.raises(ValueError, match=r"gelu: y must be a C-contiguous writable array"):
+        K.gelu(x, np.zeros((4, 4), F32)[:, 0], x, np.zeros(5, F32), 1.0)
+    with pytest.raises(TypeError, match=r"gelu takes 5 arguments, got 2"):
+        K.gelu(x, x)
+    with pytest.raises(ValueError, match=r"layer_norm_forward: x has 8 elements, not a multiple of k = 3"):
+        K.layer_norm_forward(x, None, None, x.copy(), x.copy(), np.zeros(2, F32), 3, 1e-5)
+    with pytest.raises(ValueError, match=r"softmax_rows: integer argument 0 must be >= 1, got 0"):
+        K.softmax_rows(x, None, 0)
+    with pytest.raises(ValueError, match=r"maxpool2d_backward: overwrite needs windows that tile"):
+        K.maxpool2d_backward(x, np.zeros(8, np.int16), x.copy(), 1, 1, 3, 3, 1, 1, 1, 2, 2, 1, 1, 1, 1)
+    with pytest.raises(ValueError, match=r"maxpool2d_backward: arg holds tap 9, outside 0..3"):
+        K.maxpool2d_backward(np.zeros(1, F32), np.full(1, 9, np.int16), np.zeros(4, F32), 0, 1, 2, 2, 1, 1, 1, 2, 2,
+                             1, 1, 1, 1)
+    with pytest.raises(ValueError, match=r"im2col: windows reach outside the \(3, 3\) input"):
+        K.im2col(np.zeros(9, F32), np.zeros(36, F32), 1, 3, 3, 1, 2, 2, 3, 3, 1, 1, 1, 1)
+    with pytest.raises(TypeError, match=r"maxpool2d_forward: arg must be int16"):
+        K.maxpool2d_forward(np.zeros(4, F32), np.zeros(1, F32), np.zeros(1, np.int32), 1, 2, 2, 1, 1, 1, 2, 2, 1, 1,
+                            1, 1)
