@@ -575,18 +575,22 @@ static PyObject *k_relu_bwd(PyObject *self, PyObject *const *args, Py_ssize_t na
 }
 
 /* -------------------------------------------------------------------------------------------- LSTM */
-/* One forward step after the recurrent GEMM: a (N, 4, H) pre-activations with the sigmoid gates' z already
- * halved (ops/recurrent.LSTMLayer), replaced by the activations i, f, g, o; then c = f c_prev + i g,
- * tc = tanh(c), h = o tc. */
-HOT static void lstm_fwd_loop(float *a, const float *c_prev, float *c, float *tc, float *h, Py_ssize_t n,
-                              Py_ssize_t hid) {
+/* One forward step: a (N, 4, H) input projections plus rec, the recurrent GEMM's part (the sigmoid gates'
+ * z already halved, ops/recurrent.LSTMLayer), replaced by the activations i, f, g, o; then
+ * c = f c_prev + i g, tc = tanh(c), h = o tc. */
+HOT static void lstm_fwd_loop(float *a, const float *rec, const float *c_prev, float *c, float *tc, float *h,
+                              Py_ssize_t n, Py_ssize_t hid) {
     for (Py_ssize_t r = 0; r < n; r++) {
         float *ai = a + r * 4 * hid, *af = ai + hid, *ag = af + hid, *ao = ag + hid;
+        const float *ri = rec ? rec + r * 4 * hid : NULL, *rf = ri ? ri + hid : NULL, *rg = rf ? rf + hid : NULL,
+                    *ro = rg ? rg + hid : NULL;
         float *cr = c + r * hid, *tr = tc + r * hid, *hr = h + r * hid;
         const float *pr = c_prev ? c_prev + r * hid : NULL;
         SIMD for (Py_ssize_t j = 0; j < hid; j++) {
-            float i = 0.5f + 0.5f * tanh_f32(ai[j]), f = 0.5f + 0.5f * tanh_f32(af[j]);
-            float gg = tanh_f32(ag[j]), o = 0.5f + 0.5f * tanh_f32(ao[j]);
+            float zi = ri ? ai[j] + ri[j] : ai[j], zf = rf ? af[j] + rf[j] : af[j];
+            float zg = rg ? ag[j] + rg[j] : ag[j], zo = ro ? ao[j] + ro[j] : ao[j];
+            float i = 0.5f + 0.5f * tanh_f32(zi), f = 0.5f + 0.5f * tanh_f32(zf);
+            float gg = tanh_f32(zg), o = 0.5f + 0.5f * tanh_f32(zo);
             ai[j] = i;
             af[j] = f;
             ag[j] = gg;
@@ -600,18 +604,21 @@ HOT static void lstm_fwd_loop(float *a, const float *c_prev, float *c, float *tc
     }
 }
 
-/* lstm_cell_forward(a (N, 4H), c_prev (N, H)|None, c, tc, h (N, H), H) */
+/* lstm_cell_forward(a (N, 4H), rec (N, 4H)|None, c_prev (N, H)|None, c, tc, h (N, H), H): rec (the recurrent
+ * GEMM's h_{t-1} W_hh^T) is added to a first */
 static PyObject *k_lstm_fwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "lstm_cell_forward"};
-    Py_ssize_t na, np_, nc, nt, nh, hid;
-    if (check_nargs(b.kernel, nargs, 6) < 0 || ints(b.kernel, args + 5, 1, &hid, 1) < 0) return NULL;
+    Py_ssize_t na, nr, np_, nc, nt, nh, hid;
+    if (check_nargs(b.kernel, nargs, 7) < 0 || ints(b.kernel, args + 6, 1, &hid, 1) < 0) return NULL;
     float *a = take(&b, args[0], 'f', 1, 0, "a", &na);
-    const float *cp = a ? take(&b, args[1], 'f', 0, 1, "c_prev", &np_) : NULL;
-    float *c = !PyErr_Occurred() ? take(&b, args[2], 'f', 1, 0, "c", &nc) : NULL;
-    float *tc = c ? take(&b, args[3], 'f', 1, 0, "tc", &nt) : NULL;
-    float *h = tc ? take(&b, args[4], 'f', 1, 0, "h", &nh) : NULL;
+    const float *rec = a ? take(&b, args[1], 'f', 0, 1, "rec", &nr) : NULL;
+    const float *cp = !PyErr_Occurred() ? take(&b, args[2], 'f', 0, 1, "c_prev", &np_) : NULL;
+    float *c = !PyErr_Occurred() ? take(&b, args[3], 'f', 1, 0, "c", &nc) : NULL;
+    float *tc = c ? take(&b, args[4], 'f', 1, 0, "tc", &nt) : NULL;
+    float *h = tc ? take(&b, args[5], 'f', 1, 0, "h", &nh) : NULL;
     Py_ssize_t n = na / (4 * hid);
-    if (!h || na % (4 * hid) || (cp && check_len(&b, "c_prev", np_, n * hid)) || check_len(&b, "c", nc, n * hid)
+    if (!h || na % (4 * hid) || (rec && check_len(&b, "rec", nr, na)) || (cp && check_len(&b, "c_prev", np_, n * hid))
+        || check_len(&b, "c", nc, n * hid)
         || check_len(&b, "tc", nt, n * hid) || check_len(&b, "h", nh, n * hid)) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: a has %zd elements, not rows of 4 * %zd", b.kernel, na, hid);
@@ -619,7 +626,7 @@ static PyObject *k_lstm_fwd(PyObject *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    lstm_fwd_loop(a, cp, c, tc, h, n, hid);
+    lstm_fwd_loop(a, rec, cp, c, tc, h, n, hid);
     Py_END_ALLOW_THREADS
     release(&b);
     Py_RETURN_NONE;
@@ -693,7 +700,7 @@ static PyMethodDef methods[] = {
      "col2im(dx, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
     {"relu_backward", (PyCFunction)(void (*)(void))k_relu_bwd, METH_FASTCALL, "relu_backward(dy, y, dx)"},
     {"lstm_cell_forward", (PyCFunction)(void (*)(void))k_lstm_fwd, METH_FASTCALL,
-     "lstm_cell_forward(a, c_prev, c, tc, h, H)"},
+     "lstm_cell_forward(a, rec, c_prev, c, tc, h, H)"},
     {"lstm_cell_backward", (PyCFunction)(void (*)(void))k_lstm_bwd, METH_FASTCALL,
      "lstm_cell_backward(dh_out, dh_rec, dc, dc_dh, d, act, H)"},
     {NULL, NULL, 0, NULL},

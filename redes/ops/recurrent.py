@@ -135,17 +135,19 @@ class LSTMLayer(_RecurrentLayer):
         cs, tcs = xp.empty((T, N, H), dt), xp.empty((T, N, H), dt)
         h, c = h0, c0
         kern = B.fused(act, c0)                    # the compiled cell: activations, c, tanh(c), h in one pass
+        rec = xp.empty((N, 4 * H), dt) if kern is not None else None          # the recurrent GEMM's output
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             a = act[t]
             a2 = a.reshape(N, 4 * H)                                # a view: act is contiguous
-            if h is not None:
-                a2 += xp.matmul(h, w_hh_t)
             if kern is not None:
-                kern.lstm_cell_forward(a2, c, cs[t], tcs[t], raw[t], H)
+                kern.lstm_cell_forward(a2, None if h is None else xp.matmul(h, w_hh_t, out=rec), c, cs[t], tcs[t],
+                                       raw[t], H)
                 if w_hr is not None:
                     xp.matmul(raw[t], w_hr_t, out=hs[t])
                 h, c = hs[t], cs[t]
                 continue
+            if h is not None:
+                a2 += xp.matmul(h, w_hh_t)
             xp.tanh(a2, out=a2)
             a2 *= scale                                             # a row vector: numpy's fastest broadcast
             a2 += offset
