@@ -680,6 +680,76 @@ static PyObject *k_lstm_bwd(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------------------------------ optimizers */
+/* The optimizers' updates in one pass, with the same operations in the same order as their NumPy code
+ * (redes/optim/), so the results match it value for value (ISO C: no fused multiply-adds). */
+HOT static void sgd_momentum_loop(float *p, const float *d, float *buf, Py_ssize_t n, float lr, float mom,
+                                  float keep) {
+    SIMD for (Py_ssize_t i = 0; i < n; i++) {
+        float b = mom * buf[i] + keep * d[i];
+        buf[i] = b;
+        p[i] = p[i] - lr * b;
+    }
+}
+
+/* sgd_momentum(param, d, buf, lr, momentum, 1 - dampening): buf = momentum buf + (1 - dampening) d; param -= lr buf */
+static PyObject *k_sgd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "sgd_momentum"};
+    Py_ssize_t n, nd, nb;
+    if (check_nargs(b.kernel, nargs, 6) < 0) return NULL;
+    double lr = PyFloat_AsDouble(args[3]), mom = PyFloat_AsDouble(args[4]), keep = PyFloat_AsDouble(args[5]);
+    if (PyErr_Occurred()) return NULL;
+    float *p = take(&b, args[0], 'f', 1, 0, "param", &n);
+    const float *d = p ? take(&b, args[1], 'f', 0, 0, "d", &nd) : NULL;
+    float *buf = d ? take(&b, args[2], 'f', 1, 0, "buf", &nb) : NULL;
+    if (!buf || check_len(&b, "d", nd, n) || check_len(&b, "buf", nb, n)) {
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sgd_momentum_loop(p, d, buf, n, (float)lr, (float)mom, (float)keep);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+HOT static void adam_loop(float *p, const float *d, float *m, float *v, Py_ssize_t n, float w1, int low, float b2,
+                          float w2, float c2, float eps, float step) {
+    SIMD for (Py_ssize_t i = 0; i < n; i++) {
+        float mi = m[i], di = d[i];
+        mi = low ? mi + (di - mi) * w1 : di - (di - mi) * (1.0f - w1);      /* torch.lerp_'s two formulas */
+        float vi = v[i] * b2 + di * w2 * di;
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi) / c2 + eps;
+        p[i] = p[i] - mi / denom * step;
+    }
+}
+
+/* adam(param, d, m, v, 1 - beta1, beta2, 1 - beta2, sqrt(1 - beta2^t), eps, lr / (1 - beta1^t)) */
+static PyObject *k_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "adam"};
+    Py_ssize_t n, nd, nm, nv;
+    double c[6];
+    if (check_nargs(b.kernel, nargs, 10) < 0) return NULL;
+    for (int i = 0; i < 6; i++)
+        c[i] = PyFloat_AsDouble(args[4 + i]);
+    if (PyErr_Occurred()) return NULL;
+    float *p = take(&b, args[0], 'f', 1, 0, "param", &n);
+    const float *d = p ? take(&b, args[1], 'f', 0, 0, "d", &nd) : NULL;
+    float *m = d ? take(&b, args[2], 'f', 1, 0, "exp_avg", &nm) : NULL;
+    float *v = m ? take(&b, args[3], 'f', 1, 0, "exp_avg_sq", &nv) : NULL;
+    if (!v || check_len(&b, "d", nd, n) || check_len(&b, "exp_avg", nm, n) || check_len(&b, "exp_avg_sq", nv, n)) {
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    adam_loop(p, d, m, v, n, (float)c[0], c[0] < 0.5, (float)c[1], (float)c[2], (float)c[3], (float)c[4], (float)c[5]);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------------------------------ module */
 static PyMethodDef methods[] = {
     {"gelu", (PyCFunction)(void (*)(void))k_gelu, METH_FASTCALL, "gelu(x, y, slope, c, k)"},
@@ -703,6 +773,10 @@ static PyMethodDef methods[] = {
      "lstm_cell_forward(a, rec, c_prev, c, tc, h, H)"},
     {"lstm_cell_backward", (PyCFunction)(void (*)(void))k_lstm_bwd, METH_FASTCALL,
      "lstm_cell_backward(dh_out, dh_rec, dc, dc_dh, d, act, H)"},
+    {"sgd_momentum", (PyCFunction)(void (*)(void))k_sgd, METH_FASTCALL,
+     "sgd_momentum(param, d, buf, lr, momentum, keep)"},
+    {"adam", (PyCFunction)(void (*)(void))k_adam, METH_FASTCALL,
+     "adam(param, d, exp_avg, exp_avg_sq, w1, beta2, w2, c2, eps, step)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -308,3 +308,42 @@ def test_kernels_name_the_kernel_and_argument_on_bad_input():
     with pytest.raises(TypeError, match=r"maxpool2d_forward: arg must be int16"):
         K.maxpool2d_forward(np.zeros(4, F32), np.zeros(1, F32), np.zeros(1, np.int32), 1, 2, 2, 1, 1, 1, 2, 2, 1, 1,
                             1, 1)
+
+
+# ------------------------------------------------------------------------------------------ optimizers
+OPTIM_CASES = [("SGD", dict(lr=0.1, momentum=0.9)), ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.5)),
+               ("SGD", dict(lr=0.1, momentum=0.8, weight_decay=0.05, maximize=True)),
+               ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.02, betas=(0.3, 0.8), eps=1e-3)),
+               ("Adam", dict(lr=0.01, weight_decay=0.1)), ("AdamW", dict(lr=0.01, weight_decay=0.1)),
+               ("AdamW", dict(lr=0.01, maximize=True))]
+
+
+@pytest.mark.parametrize("name, kw", OPTIM_CASES, ids=[f"{n}-{kw}" for n, kw in OPTIM_CASES])
+def test_optimizer_kernels_match_torch_float32(spy, name, kw):
+    from tests.optim.test_optimizers import Twin, _data
+    init, grads = _data(np.float32)
+    twin = Twin(name, kw, init)
+    twin.run(grads)
+    twin.check(f"{name} {kw} float32 with kernels", rtol=1e-5, atol=1e-6)
+    kernel = "sgd_momentum" if name == "SGD" else "adam"
+    assert spy.calls[kernel] >= len(grads) * 2 - 2        # every step of both groups but SGD's first (buf = d)
+
+
+@pytest.mark.parametrize("name, kw", [("Adam", dict(lr=0.01)), ("AdamW", dict(lr=0.02, betas=(0.3, 0.8))),
+                                      ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3))])
+def test_optimizer_kernels_equal_their_numpy_code(name, kw):
+    """Adam's kernel does the NumPy code's float32 operations in the same order: the same values, bit for bit.
+    SGD's NumPy path is BLAS axpby/axpy (which may fuse multiply-adds): equal to within an ulp."""
+    from tests.optim.test_optimizers import Twin, _data
+    init, grads = _data(np.float32, shapes=[[(300, 7), (7,)], [(50,)]])
+
+    def run():
+        twin = Twin(name, kw, init)
+        twin.run(grads, theirs=False)
+        return [p.numpy() for group in twin.ps for p in group]
+    on, off = _both_paths(run)
+    for a, b in zip(on, off):
+        if name == "SGD":
+            np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(a, b)

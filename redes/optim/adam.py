@@ -20,6 +20,11 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step, 
         d, _ = _direction(param, grad, 0, maximize)
     else:
         d, _ = _direction(param, grad, weight_decay, maximize)
+    k = None if amsgrad else B.fused(param, d, exp_avg, exp_avg_sq)
+    if k is not None:                               # the lines below in one compiled pass, same order of operations
+        k.adam(param, d, exp_avg, exp_avg_sq, 1 - beta1, beta2, 1 - beta2, math.sqrt(1 - beta2 ** step), eps,
+               lr / (1 - beta1 ** step))
+        return
     tmp = xp.empty_like(param)
     _lerp_(exp_avg, d, 1 - beta1, tmp)                       # m.lerp_(g, 1 - beta1)
     exp_avg_sq *= beta2

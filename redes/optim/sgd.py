@@ -14,6 +14,11 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         param = param - lr * g
     """
     d, own = _direction(param, grad, weight_decay, maximize)
+    if momentum != 0 and not first and not nesterov:
+        k = B.fused(param, d, momentum_buffer)
+        if k is not None:                           # both updates in one compiled pass
+            k.sgd_momentum(param, d, momentum_buffer, lr, momentum, 1 - dampening)
+            return
     if momentum != 0:
         buf = momentum_buffer
         if first:
