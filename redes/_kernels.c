@@ -632,49 +632,52 @@ static PyObject *k_lstm_fwd(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;
 }
 
-/* One backward step: dh = dh_out + dh_rec; dc += dh * dc_dh; d (N, 4, H) holding kz (the gates' local
- * factors) becomes dz = [dc, dc, dc, dh] * kz; then dc *= f (the carry to the previous step). */
-HOT static void lstm_bwd_loop(const float *dh_out, const float *dh_rec, float *dc, const float *dc_dh, float *d,
-                              const float *act, Py_ssize_t n, Py_ssize_t hid) {
+/* One backward step, from what forward kept: dh = dh_out + dh_rec; dc += dh o (1 - tanh(c)^2);
+ * dz = [dc g i', dc c_prev f', dc i g', dh tanh(c) o'] with s' = s (1 - s) and g' = 1 - g^2, in the NumPy path's
+ * order of operations (ops/recurrent.LSTMLayer.backward); then dc *= f, the carry to the previous step. */
+HOT static void lstm_bwd_loop(const float *dh_out, const float *dh_rec, float *dc, const float *act,
+                              const float *c_prev, const float *tc, float *dz, Py_ssize_t n, Py_ssize_t hid) {
     for (Py_ssize_t r = 0; r < n; r++) {
-        float *di = d + r * 4 * hid, *df = di + hid, *dg = df + hid, *dout = dg + hid;
-        const float *f = act + r * 4 * hid + hid, *ho = dh_out + r * hid, *k = dc_dh + r * hid;
-        const float *hr = dh_rec ? dh_rec + r * hid : NULL;
-        float *cr = dc + r * hid;
+        const float *ai = act + r * 4 * hid, *af = ai + hid, *ag = af + hid, *ao = ag + hid;
+        const float *ho = dh_out + r * hid, *hr = dh_rec ? dh_rec + r * hid : NULL, *t = tc + r * hid;
+        const float *cp = c_prev ? c_prev + r * hid : NULL;
+        float *di = dz + r * 4 * hid, *df = di + hid, *dg = df + hid, *dout = dg + hid, *cr = dc + r * hid;
         SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+            float i = ai[j], f = af[j], g = ag[j], o = ao[j], tj = t[j];
             float dh = hr ? ho[j] + hr[j] : ho[j];
-            float dcj = cr[j] + dh * k[j];
-            di[j] *= dcj;
-            df[j] *= dcj;
-            dg[j] *= dcj;
-            dout[j] *= dh;
-            cr[j] = dcj * f[j];
+            float dcj = cr[j] + dh * ((1.0f - tj * tj) * o);
+            di[j] = dcj * ((1.0f - i) * i * g);
+            df[j] = cp ? dcj * ((1.0f - f) * f * cp[j]) : 0.0f;
+            dg[j] = dcj * ((1.0f - g * g) * i);
+            dout[j] = dh * ((1.0f - o) * o * tj);
+            cr[j] = dcj * f;
         }
     }
 }
 
-/* lstm_cell_backward(dh_out (N, H), dh_rec (N, H)|None, dc (N, H) in/out, dc_dh (N, H), d (N, 4H) in/out,
- * act (N, 4H), H) */
+/* lstm_cell_backward(dh_out (N, H), dh_rec (N, H)|None, dc (N, H) in/out, act (N, 4H), c_prev (N, H)|None,
+ * tc (N, H), dz (N, 4H) out, H) */
 static PyObject *k_lstm_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "lstm_cell_backward"};
-    Py_ssize_t nho, nhr, ndc, nk, nd, nact, hid;
-    if (check_nargs(b.kernel, nargs, 7) < 0 || ints(b.kernel, args + 6, 1, &hid, 1) < 0) return NULL;
+    Py_ssize_t nho, nhr, ndc, nact, ncp, ntc, ndz, hid;
+    if (check_nargs(b.kernel, nargs, 8) < 0 || ints(b.kernel, args + 7, 1, &hid, 1) < 0) return NULL;
     const float *ho = take(&b, args[0], 'f', 0, 0, "dh_out", &nho);
     const float *hr = ho ? take(&b, args[1], 'f', 0, 1, "dh_rec", &nhr) : NULL;
     float *dc = !PyErr_Occurred() ? take(&b, args[2], 'f', 1, 0, "dc", &ndc) : NULL;
-    const float *k = dc ? take(&b, args[3], 'f', 0, 0, "dc_dh", &nk) : NULL;
-    float *d = k ? take(&b, args[4], 'f', 1, 0, "d", &nd) : NULL;
-    const float *act = d ? take(&b, args[5], 'f', 0, 0, "act", &nact) : NULL;
-    if (!act || (hr && check_len(&b, "dh_rec", nhr, nho)) || check_len(&b, "dc", ndc, nho)
-        || check_len(&b, "dc_dh", nk, nho) || check_len(&b, "d", nd, 4 * nho) || check_len(&b, "act", nact, 4 * nho)
-        || nho % hid) {
+    const float *act = dc ? take(&b, args[3], 'f', 0, 0, "act", &nact) : NULL;
+    const float *cp = act ? take(&b, args[4], 'f', 0, 1, "c_prev", &ncp) : NULL;
+    const float *tc = !PyErr_Occurred() ? take(&b, args[5], 'f', 0, 0, "tc", &ntc) : NULL;
+    float *dz = tc ? take(&b, args[6], 'f', 1, 0, "dz", &ndz) : NULL;
+    if (!dz || (hr && check_len(&b, "dh_rec", nhr, nho)) || check_len(&b, "dc", ndc, nho)
+        || check_len(&b, "act", nact, 4 * nho) || (cp && check_len(&b, "c_prev", ncp, nho))
+        || check_len(&b, "tc", ntc, nho) || check_len(&b, "dz", ndz, 4 * nho) || nho % hid) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: dh_out has %zd elements, not rows of %zd", b.kernel, nho, hid);
         release(&b);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    lstm_bwd_loop(ho, hr, dc, k, d, act, nho / hid, hid);
+    lstm_bwd_loop(ho, hr, dc, act, cp, tc, dz, nho / hid, hid);
     Py_END_ALLOW_THREADS
     release(&b);
     Py_RETURN_NONE;
@@ -772,7 +775,7 @@ static PyMethodDef methods[] = {
     {"lstm_cell_forward", (PyCFunction)(void (*)(void))k_lstm_fwd, METH_FASTCALL,
      "lstm_cell_forward(a, rec, c_prev, c, tc, h, H)"},
     {"lstm_cell_backward", (PyCFunction)(void (*)(void))k_lstm_bwd, METH_FASTCALL,
-     "lstm_cell_backward(dh_out, dh_rec, dc, dc_dh, d, act, H)"},
+     "lstm_cell_backward(dh_out, dh_rec, dc, act, c_prev, tc, dz, H)"},
     {"sgd_momentum", (PyCFunction)(void (*)(void))k_sgd, METH_FASTCALL,
      "sgd_momentum(param, d, buf, lr, momentum, keep)"},
     {"adam", (PyCFunction)(void (*)(void))k_adam, METH_FASTCALL,

@@ -174,6 +174,19 @@ class LSTMLayer(_RecurrentLayer):
         hs = y[:T * N * P].reshape(T, N, P)
         dhs = dy[:T * N * P].reshape(T, N, P)
         dc = dy[T * N * P:].reshape(N, H).copy()                   # updated in place below
+        first = T - 1 if reverse else 0                             # the step that read h0, c0 (backward's last)
+        need_h0 = h0 is not None and self.need[5]
+        order = range(T) if reverse else range(T - 1, -1, -1)     # opposite of the forward order
+        kern = B.fused(dhs, act, c0) if w_hr is None else None
+        if kern is not None:                # the compiled step computes each dz from act, c and tanh(c) directly
+            dz = xp.empty_like(act)
+            dh_rec = None
+            for t in order:
+                c_prev = c0 if t == first else cs[t + 1 if reverse else t - 1]
+                kern.lstm_cell_backward(dhs[t], dh_rec, dc, act[t], c_prev, tcs[t], dz[t], H)
+                if t != first or need_h0:
+                    dh_rec = xp.matmul(dz[t].reshape(N, 4 * H), w_hh)
+            return self._grads(dz, dh_rec, dc, x, w_ih, h0, c0, hs, None, None)
         # Each gate's pre-activation gradient is one factor (dc or dh) times a product known from forward:
         # kz = [g i', c_{t-1} f', i g', tanh(c) o'] with i' = i (1 - i), ..., g' = 1 - g^2. Computed here for all
         # steps at once (a few calls over whole arrays), it makes the time loop 2 calls for dz instead of 5.
@@ -190,7 +203,6 @@ class LSTMLayer(_RecurrentLayer):
             kf[:-1] *= cs[1:]
         else:
             kf[1:] *= cs[:-1]
-        first = T - 1 if reverse else 0                             # the step that read h0, c0 (backward's last)
         if c0 is not None:
             kf[first] *= c0
         else:
@@ -202,15 +214,7 @@ class LSTMLayer(_RecurrentLayer):
         dz = kz                                                     # each step's dz overwrites its kz
         dh_all = None if w_hr is None else xp.empty_like(hs)       # dh of every step, for dW_hr
         dh_rec = None
-        order = range(T) if reverse else range(T - 1, -1, -1)     # opposite of the forward order
-        need_h0 = h0 is not None and self.need[5]
-        kern = B.fused(dhs, dz) if w_hr is None else None      # the compiled step: dh, dc, dz, carry in one pass
         for t in order:
-            if kern is not None:
-                kern.lstm_cell_backward(dhs[t], dh_rec, dc, dc_dh[t], dz[t], act[t], H)
-                if t != first or need_h0:
-                    dh_rec = xp.matmul(dz[t].reshape(N, 4 * H), w_hh)
-                continue
             if dh_rec is None:
                 dh = dhs[t]
             else:
@@ -225,15 +229,19 @@ class LSTMLayer(_RecurrentLayer):
             dc *= act[t, :, 1]                                      # dc_{t-1} = dc_t * f
             if t != first or need_h0:
                 dh_rec = xp.matmul(d.reshape(N, 4 * H), w_hh)
-        dz2 = dz.reshape(T * N, 4 * H)
-        dx, dw_ih, db = self._input_grads(dz2, x, w_ih)
+        return self._grads(dz, dh_rec, dc, x, w_ih, h0, c0, hs, w_hr, dh_all)
+
+    def _grads(self, dz, dh_rec, dc, x, w_ih, h0, c0, hs, w_hr, dh_all):
+        """The gradients of every input, from the pre-activation gradients dz (T, N, 4, H) of all steps."""
+        T, N, _, H = dz.shape
         n = self.need
-        dw_hh = self._hh_grad(dz, hs, h0, reverse) if n[2] else None
+        dx, dw_ih, db = self._input_grads(dz.reshape(T * N, 4 * H), x, w_ih)
+        dw_hh = self._hh_grad(dz, hs, h0, self.reverse) if n[2] else None
         dw_hr = None
         if w_hr is not None and n[7]:
-            dw_hr = xp.matmul(dh_all.reshape(-1, P).T, raw.reshape(-1, H))
+            dw_hr = B.xp.matmul(dh_all.reshape(-1, hs.shape[2]).T, self.raw.reshape(-1, H))
         return (dx, dw_ih, dw_hh, db if n[3] else None, db.copy() if n[4] else None,
-                dh_rec if need_h0 else None, dc if c0 is not None and n[6] else None, dw_hr)
+                dh_rec if h0 is not None and n[5] else None, dc if c0 is not None and n[6] else None, dw_hr)
 
 
 class GRULayer(_RecurrentLayer):
