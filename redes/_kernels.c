@@ -81,7 +81,7 @@ static int check_nargs(const char *kernel, Py_ssize_t nargs, Py_ssize_t want) {
 /* Integer arguments, all >= lo. */
 static int ints(const char *kernel, PyObject *const *args, Py_ssize_t count, Py_ssize_t *out, Py_ssize_t lo) {
     for (Py_ssize_t i = 0; i < count; i++) {
-        out[i] = PyLong_AsSsize_t(args[i]);
+        out[i] = PyNumber_AsSsize_t(args[i], PyExc_OverflowError);      /* any integer (__index__) */
         if (out[i] == -1 && PyErr_Occurred()) return -1;
         if (out[i] < lo) {
             PyErr_Format(PyExc_ValueError, "%s: integer argument %zd must be >= %zd, got %zd", kernel, i, lo, out[i]);
@@ -429,8 +429,9 @@ static PyObject *k_maxpool_fwd(PyObject *self, PyObject *const *args, Py_ssize_t
     Py_RETURN_NONE;
 }
 
-HOT static void maxpool_bwd_loop(const float *dy, const int16_t *arg, float *dx, PoolGeom g, int overwrite) {
-    Py_ssize_t taps = g.kh * g.kw, off[taps];                  /* each tap's offset from its window's corner */
+HOT static void maxpool_bwd_loop(const float *dy, const int16_t *arg, float *dx, PoolGeom g, int overwrite,
+                                 Py_ssize_t *off) {
+    Py_ssize_t taps = g.kh * g.kw;                              /* off: each tap's offset from its window's corner */
     for (Py_ssize_t t = 0; t < taps; t++)
         off[t] = ((t / g.kw) * g.dh * g.wp + (t % g.kw) * g.dw) * g.c;
     for (Py_ssize_t n = 0; n < g.n; n++)
@@ -479,9 +480,15 @@ static PyObject *k_maxpool_bwd(PyObject *self, PyObject *const *args, Py_ssize_t
             return PyErr_Format(PyExc_ValueError, "%s: arg holds tap %d, outside 0..%zd", b.kernel, arg[i],
                                 g.kh * g.kw - 1);
         }
+    Py_ssize_t *off = malloc(sizeof(Py_ssize_t) * (size_t)(g.kh * g.kw));
+    if (!off) {
+        release(&b);
+        return PyErr_NoMemory();
+    }
     Py_BEGIN_ALLOW_THREADS
-    maxpool_bwd_loop(dy, arg, dx, g, (int)overwrite);
+    maxpool_bwd_loop(dy, arg, dx, g, (int)overwrite, off);
     Py_END_ALLOW_THREADS
+    free(off);
     release(&b);
     Py_RETURN_NONE;
 }

@@ -204,6 +204,16 @@ def test_conv_im2col_col2im_match_torch(spy, kwargs):
     assert spy.calls["im2col"] == 1 and spy.calls["col2im"] == 1
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda nn: nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1), (2, 8, 5, 6)),
+    (lambda nn: nn.ConvTranspose2d(6, 8, (2, 3), dilation=(2, 1)), (2, 6, 4, 5)),
+    (lambda nn: nn.Conv1d(8, 6, 3, padding=1, stride=2), (2, 8, 11))])
+def test_conv_transpose_and_conv1d_use_the_kernels_and_match_torch(spy, make, shape):
+    """ConvTranspose2d runs col2im forward and im2col backward; Conv1d runs as a conv over (N, C, 1, L)."""
+    compare_with_torch(make(rd.nn), make(torch.nn), shape, F32)
+    assert spy.calls["im2col"] == 1 and spy.calls["col2im"] == 1
+
+
 def test_cnn_block_float32_matches_torch(spy):
     """The benchmark's conv-relu-pool chain: the kernels see conv outputs in their NHWC memory layout."""
     def block(nn):
