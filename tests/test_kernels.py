@@ -204,6 +204,15 @@ def test_conv_im2col_col2im_match_torch(spy, kwargs):
     assert spy.calls["im2col"] == 1 and spy.calls["col2im"] == 1
 
 
+@pytest.mark.parametrize("chunk_rows", [50, 200])       # 90 output pixels an image: 1 image a chunk, then 2 (+1)
+def test_conv_in_chunks_of_images_matches_torch(spy, monkeypatch, chunk_rows):
+    from redes.ops import conv
+    monkeypatch.setattr(conv, "_CHUNK_ROWS", chunk_rows)
+    compare_with_torch(rd.nn.Conv2d(8, 6, 3, padding=1), torch.nn.Conv2d(8, 6, 3, padding=1), (5, 8, 9, 10), F32)
+    chunks = 5 if chunk_rows == 50 else 3
+    assert spy.calls["im2col"] == chunks and spy.calls["col2im"] == chunks
+
+
 @pytest.mark.parametrize("make, shape", [
     (lambda nn: nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1), (2, 8, 5, 6)),
     (lambda nn: nn.ConvTranspose2d(6, 8, (2, 3), dilation=(2, 1)), (2, 6, 4, 5)),

@@ -243,3 +243,11 @@ def test_create_graph_through_conv_is_refused():
     y = F.conv2d(x, rd.randn(1, 1, 3, 3, dtype=rd.float64)).sum()
     with pytest.raises(RuntimeError, match="not differentiable"):
         rd.grad(y, x, create_graph=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_small_weight_gradient_over_many_rows_is_summed_in_chunks(dtype):
+    """A first conv (1 input channel) over 10,800 output pixels: dW is summed over row chunks (_conv_dweight)."""
+    from redes.ops import conv
+    assert 3 * 60 * 60 > 2 * conv._CHUNK_ROWS and 4 * 9 <= conv._SMALL_DW
+    compare_with_torch(rd.nn.Conv2d(1, 4, 3, padding=1), torch.nn.Conv2d(1, 4, 3, padding=1), (3, 1, 60, 60), dtype)
