@@ -128,6 +128,11 @@ static inline float tanh_f32(float x) {
     return x < 0.0f ? -r : (x != x ? x : r);
 }
 
+/* sigmoid(x) = 1 / (1 + exp(-x)): relative error of a few ulp everywhere (0 below x = -88, NaN stays NaN). */
+static inline float sigmoid_f32(float x) {
+    return 1.0f / (1.0f + exp_f32(-x));
+}
+
 /* ---------------------------------------------------------------------------------------------- GELU */
 /* GELU y = x Phi(x) and its slope Phi(x) + x phi(x), the formula of ops/elementwise._gelu_and_slope:
  * Phi(-|x|) = u (c1 + u (c2 + ... u c5)) exp(-x^2 / 2), u = 1 / (K + |x|) (Abramowitz & Stegun 7.1.26). */
@@ -596,8 +601,8 @@ HOT static void lstm_fwd_loop(float *a, const float *rec, const float *c_prev, f
         SIMD for (Py_ssize_t j = 0; j < hid; j++) {
             float zi = ri ? ai[j] + ri[j] : ai[j], zf = rf ? af[j] + rf[j] : af[j];
             float zg = rg ? ag[j] + rg[j] : ag[j], zo = ro ? ao[j] + ro[j] : ao[j];
-            float i = 0.5f + 0.5f * tanh_f32(zi), f = 0.5f + 0.5f * tanh_f32(zf);
-            float gg = tanh_f32(zg), o = 0.5f + 0.5f * tanh_f32(zo);
+            float i = sigmoid_f32(2.0f * zi), f = sigmoid_f32(2.0f * zf);          /* the z were halved */
+            float gg = tanh_f32(zg), o = sigmoid_f32(2.0f * zo);
             ai[j] = i;
             af[j] = f;
             ag[j] = gg;
