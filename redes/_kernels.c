@@ -66,6 +66,19 @@ static void *take(Bufs *b, PyObject *obj, char fmt, int writable, int optional, 
     return v->buf;
 }
 
+/* Releases the buffers taken so far and returns NULL: the Python error is already set. */
+static PyObject *fail(Bufs *b) {
+    release(b);
+    return NULL;
+}
+
+/* Runs a kernel's loop without the GIL (other Python threads go on meanwhile), then releases its buffers. */
+#define RUN(b, loop)                                                                                                   \
+    do {                                                                                                               \
+        Py_BEGIN_ALLOW_THREADS loop;                                                                                   \
+        Py_END_ALLOW_THREADS release(&(b));                                                                            \
+    } while (0)
+
 static int check_len(Bufs *b, const char *name, Py_ssize_t got, Py_ssize_t want) {
     if (got == want) return 0;
     PyErr_Format(PyExc_ValueError, "%s: %s has %zd elements, expected %zd", b->kernel, name, got, want);
@@ -160,14 +173,9 @@ static PyObject *k_gelu(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const float *c = s ? take(&b, args[3], 'f', 0, 0, "c", &nc) : NULL;
     double k = c ? PyFloat_AsDouble(args[4]) : -1.0;
     if (!c || PyErr_Occurred() || check_len(&b, "y", ny, n) || check_len(&b, "slope", ns, n)
-        || check_len(&b, "c", nc, 5)) {
-        release(&b);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    gelu_loop(x, y, s, n, c, (float)k);
-    Py_END_ALLOW_THREADS
-    release(&b);
+        || check_len(&b, "c", nc, 5))
+        return fail(&b);
+    RUN(b, gelu_loop(x, y, s, n, c, (float)k));
     Py_RETURN_NONE;
 }
 
@@ -196,7 +204,7 @@ HOT static void ln_fwd_loop(const float *x, const float *w, const float *bias, f
 }
 
 /* layer_norm_forward(x, w|None, b|None, y, xhat, invstd, k, eps): rows of k values each. */
-static PyObject *k_ln_fwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_layer_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "layer_norm_forward"};
     Py_ssize_t n, nw, nb, ny, nh, ni, k;
     if (check_nargs(b.kernel, nargs, 8) < 0 || ints(b.kernel, args + 6, 1, &k, 1) < 0) return NULL;
@@ -212,13 +220,9 @@ static PyObject *k_ln_fwd(PyObject *self, PyObject *const *args, Py_ssize_t narg
         || (w && check_len(&b, "weight", nw, k)) || (bias && check_len(&b, "bias", nb, k))) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: x has %zd elements, not a multiple of k = %zd", b.kernel, n, k);
-        release(&b);
-        return NULL;
+        return fail(&b);
     }
-    Py_BEGIN_ALLOW_THREADS
-    ln_fwd_loop(x, w, bias, y, xh, is, n / k, k, (float)eps);
-    Py_END_ALLOW_THREADS
-    release(&b);
+    RUN(b, ln_fwd_loop(x, w, bias, y, xh, is, n / k, k, (float)eps));
     Py_RETURN_NONE;
 }
 
@@ -245,7 +249,7 @@ HOT static void ln_bwd_loop(const float *dy, const float *xhat, const float *inv
 }
 
 /* layer_norm_backward(dy, xhat, invstd, w|None, dx|None, dw|None, db|None, k): dw and db summed over rows. */
-static PyObject *k_ln_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "layer_norm_backward"};
     Py_ssize_t n, nh, ni, nw, ndx, ndw, ndb, k;
     if (check_nargs(b.kernel, nargs, 8) < 0 || ints(b.kernel, args + 7, 1, &k, 1) < 0) return NULL;
@@ -261,8 +265,7 @@ static PyObject *k_ln_bwd(PyObject *self, PyObject *const *args, Py_ssize_t narg
         || (dw && check_len(&b, "dw", ndw, k)) || (db && check_len(&b, "db", ndb, k))) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: dy has %zd elements, not a multiple of k = %zd", b.kernel, n, k);
-        release(&b);
-        return NULL;
+        return fail(&b);
     }
     double *acc = (dw || db) ? calloc(2 * (size_t)k, sizeof(double)) : NULL;   /* row sums in double */
     if ((dw || db) && !acc) {
@@ -313,26 +316,20 @@ HOT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ss
 }
 
 /* softmax_rows(s, bias|None, cols) */
-static PyObject *k_softmax(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_softmax_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "softmax_rows"};
     Py_ssize_t n, nb, cols;
     if (check_nargs(b.kernel, nargs, 3) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
     float *s = take(&b, args[0], 'f', 1, 0, "s", &n);
     const float *bias = s ? take(&b, args[1], 'f', 0, 1, "bias", &nb) : NULL;
-    if (PyErr_Occurred()) {
-        release(&b);
-        return NULL;
-    }
+    if (PyErr_Occurred())
+        return fail(&b);
     if (n % cols || (bias && (nb == 0 || nb % cols || (n / cols) % (nb / cols)))) {
         PyErr_Format(PyExc_ValueError, "%s: s (%zd elements) and bias (%zd) are not whole rows of %zd", b.kernel, n,
                      bias ? nb : 0, cols);
-        release(&b);
-        return NULL;
+        return fail(&b);
     }
-    Py_BEGIN_ALLOW_THREADS
-    softmax_loop(s, bias, n / cols, cols, bias ? nb / cols : 1);
-    Py_END_ALLOW_THREADS
-    release(&b);
+    RUN(b, softmax_loop(s, bias, n / cols, cols, bias ? nb / cols : 1));
     Py_RETURN_NONE;
 }
 
@@ -347,7 +344,7 @@ HOT static void softmax_bwd_loop(float *ds, const float *p, Py_ssize_t rows, Py_
 }
 
 /* softmax_backward_rows(ds, p, cols): ds = p * (ds - rowsum(ds * p)), in place. */
-static PyObject *k_softmax_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_softmax_backward_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "softmax_backward_rows"};
     Py_ssize_t n, np_, cols;
     if (check_nargs(b.kernel, nargs, 3) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
@@ -356,13 +353,9 @@ static PyObject *k_softmax_bwd(PyObject *self, PyObject *const *args, Py_ssize_t
     if (!p || check_len(&b, "p", np_, n) || n % cols) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: %zd elements are not whole rows of %zd", b.kernel, n, cols);
-        release(&b);
-        return NULL;
+        return fail(&b);
     }
-    Py_BEGIN_ALLOW_THREADS
-    softmax_bwd_loop(ds, p, n / cols, cols);
-    Py_END_ALLOW_THREADS
-    release(&b);
+    RUN(b, softmax_bwd_loop(ds, p, n / cols, cols));
     Py_RETURN_NONE;
 }
 
@@ -412,7 +405,7 @@ HOT static void maxpool_fwd_loop(const float *x, float *y, int16_t *arg, PoolGeo
 }
 
 /* maxpool2d_forward(x (N, Hp, Wp, C), y (N, ho, wo, C), arg int16 (N, ho, wo, C), *geometry) */
-static PyObject *k_maxpool_fwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_maxpool2d_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "maxpool2d_forward"};
     PoolGeom g;
     Py_ssize_t nx, ny, na;
@@ -423,14 +416,9 @@ static PyObject *k_maxpool_fwd(PyObject *self, PyObject *const *args, Py_ssize_t
     int16_t *arg = y ? take(&b, args[2], 'h', 1, 0, "arg", &na) : NULL;
     Py_ssize_t out = g.n * g.ho * g.wo * g.c;
     if (!arg || check_len(&b, "x", nx, g.n * g.hp * g.wp * g.c) || check_len(&b, "y", ny, out)
-        || check_len(&b, "arg", na, out)) {
-        release(&b);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    maxpool_fwd_loop(x, y, arg, g);
-    Py_END_ALLOW_THREADS
-    release(&b);
+        || check_len(&b, "arg", na, out))
+        return fail(&b);
+    RUN(b, maxpool_fwd_loop(x, y, arg, g));
     Py_RETURN_NONE;
 }
 
@@ -460,7 +448,7 @@ HOT static void maxpool_bwd_loop(const float *dy, const int16_t *arg, float *dx,
 /* maxpool2d_backward(dy (N, ho, wo, C), arg, dx (N, Hp, Wp, C), overwrite, *geometry): dx += dy at each argmax.
  * overwrite = 1 (only where the windows tile dx exactly: kernel = stride, no dilation, ho * sh = Hp,
  * wo * sw = Wp) writes every cell of dx, so it need not be zeroed; else dx must come zeroed (or accumulating). */
-static PyObject *k_maxpool_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_maxpool2d_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "maxpool2d_backward"};
     PoolGeom g;
     Py_ssize_t ny, na, nx, overwrite;
@@ -475,10 +463,8 @@ static PyObject *k_maxpool_bwd(PyObject *self, PyObject *const *args, Py_ssize_t
     float *dx = arg ? take(&b, args[2], 'f', 1, 0, "dx", &nx) : NULL;
     Py_ssize_t out = g.n * g.ho * g.wo * g.c;
     if (!dx || check_len(&b, "dy", ny, out) || check_len(&b, "arg", na, out)
-        || check_len(&b, "dx", nx, g.n * g.hp * g.wp * g.c)) {
-        release(&b);
-        return NULL;
-    }
+        || check_len(&b, "dx", nx, g.n * g.hp * g.wp * g.c))
+        return fail(&b);
     for (Py_ssize_t i = 0; i < na; i++)
         if (arg[i] < 0 || arg[i] >= g.kh * g.kw) {
             release(&b);
@@ -538,10 +524,8 @@ static PyObject *cols_kernel(const char *name, int back, PyObject *const *args, 
     float *x = take(&b, args[0], 'f', back, 0, "x", &nx);
     float *cols = x ? take(&b, args[1], 'f', !back, 0, "cols", &nc) : NULL;
     if (!cols || check_len(&b, "x", nx, g.n * g.hp * g.wp * g.c)
-        || check_len(&b, "cols", nc, g.n * g.ho * g.wo * g.kh * g.kw * g.c)) {
-        release(&b);
-        return NULL;
-    }
+        || check_len(&b, "cols", nc, g.n * g.ho * g.wo * g.kh * g.kw * g.c))
+        return fail(&b);
     Py_BEGIN_ALLOW_THREADS
     if (back)
         col2im_loop(cols, x, g);
@@ -568,21 +552,16 @@ HOT static void relu_bwd_loop(const float *dy, const float *y, float *dx, Py_ssi
 }
 
 /* relu_backward(dy, y, dx): dx = dy * (y > 0) (a NaN in dy stays NaN, as the NumPy multiply) */
-static PyObject *k_relu_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_relu_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "relu_backward"};
     Py_ssize_t n, ny, nx;
     if (check_nargs(b.kernel, nargs, 3) < 0) return NULL;
     const float *dy = take(&b, args[0], 'f', 0, 0, "dy", &n);
     const float *y = dy ? take(&b, args[1], 'f', 0, 0, "y", &ny) : NULL;
     float *dx = y ? take(&b, args[2], 'f', 1, 0, "dx", &nx) : NULL;
-    if (!dx || check_len(&b, "y", ny, n) || check_len(&b, "dx", nx, n)) {
-        release(&b);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    relu_bwd_loop(dy, y, dx, n);
-    Py_END_ALLOW_THREADS
-    release(&b);
+    if (!dx || check_len(&b, "y", ny, n) || check_len(&b, "dx", nx, n))
+        return fail(&b);
+    RUN(b, relu_bwd_loop(dy, y, dx, n));
     Py_RETURN_NONE;
 }
 
@@ -618,7 +597,7 @@ HOT static void lstm_fwd_loop(float *a, const float *rec, const float *c_prev, f
 
 /* lstm_cell_forward(a (N, 4H), rec (N, 4H)|None, c_prev (N, H)|None, c, tc, h (N, H), H): rec (the recurrent
  * GEMM's h_{t-1} W_hh^T) is added to a first */
-static PyObject *k_lstm_fwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_lstm_cell_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "lstm_cell_forward"};
     Py_ssize_t na, nr, np_, nc, nt, nh, hid;
     if (check_nargs(b.kernel, nargs, 7) < 0 || ints(b.kernel, args + 6, 1, &hid, 1) < 0) return NULL;
@@ -634,13 +613,9 @@ static PyObject *k_lstm_fwd(PyObject *self, PyObject *const *args, Py_ssize_t na
         || check_len(&b, "tc", nt, n * hid) || check_len(&b, "h", nh, n * hid)) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: a has %zd elements, not rows of 4 * %zd", b.kernel, na, hid);
-        release(&b);
-        return NULL;
+        return fail(&b);
     }
-    Py_BEGIN_ALLOW_THREADS
-    lstm_fwd_loop(a, rec, cp, c, tc, h, n, hid);
-    Py_END_ALLOW_THREADS
-    release(&b);
+    RUN(b, lstm_fwd_loop(a, rec, cp, c, tc, h, n, hid));
     Py_RETURN_NONE;
 }
 
@@ -669,7 +644,7 @@ HOT static void lstm_bwd_loop(const float *dh_out, const float *dh_rec, float *d
 
 /* lstm_cell_backward(dh_out (N, H), dh_rec (N, H)|None, dc (N, H) in/out, act (N, 4H), c_prev (N, H)|None,
  * tc (N, H), dz (N, 4H) out, H) */
-static PyObject *k_lstm_bwd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_lstm_cell_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "lstm_cell_backward"};
     Py_ssize_t nho, nhr, ndc, nact, ncp, ntc, ndz, hid;
     if (check_nargs(b.kernel, nargs, 8) < 0 || ints(b.kernel, args + 7, 1, &hid, 1) < 0) return NULL;
@@ -685,13 +660,9 @@ static PyObject *k_lstm_bwd(PyObject *self, PyObject *const *args, Py_ssize_t na
         || check_len(&b, "tc", ntc, nho) || check_len(&b, "dz", ndz, 4 * nho) || nho % hid) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: dh_out has %zd elements, not rows of %zd", b.kernel, nho, hid);
-        release(&b);
-        return NULL;
+        return fail(&b);
     }
-    Py_BEGIN_ALLOW_THREADS
-    lstm_bwd_loop(ho, hr, dc, act, cp, tc, dz, nho / hid, hid);
-    Py_END_ALLOW_THREADS
-    release(&b);
+    RUN(b, lstm_bwd_loop(ho, hr, dc, act, cp, tc, dz, nho / hid, hid));
     Py_RETURN_NONE;
 }
 
@@ -708,7 +679,7 @@ HOT static void sgd_momentum_loop(float *p, const float *d, float *buf, Py_ssize
 }
 
 /* sgd_momentum(param, d, buf, lr, momentum, 1 - dampening): buf = momentum buf + (1 - dampening) d; param -= lr buf */
-static PyObject *k_sgd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *k_sgd_momentum(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "sgd_momentum"};
     Py_ssize_t n, nd, nb;
     if (check_nargs(b.kernel, nargs, 6) < 0) return NULL;
@@ -717,14 +688,9 @@ static PyObject *k_sgd(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     float *p = take(&b, args[0], 'f', 1, 0, "param", &n);
     const float *d = p ? take(&b, args[1], 'f', 0, 0, "d", &nd) : NULL;
     float *buf = d ? take(&b, args[2], 'f', 1, 0, "buf", &nb) : NULL;
-    if (!buf || check_len(&b, "d", nd, n) || check_len(&b, "buf", nb, n)) {
-        release(&b);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    sgd_momentum_loop(p, d, buf, n, (float)lr, (float)mom, (float)keep);
-    Py_END_ALLOW_THREADS
-    release(&b);
+    if (!buf || check_len(&b, "d", nd, n) || check_len(&b, "buf", nb, n))
+        return fail(&b);
+    RUN(b, sgd_momentum_loop(p, d, buf, n, (float)lr, (float)mom, (float)keep));
     Py_RETURN_NONE;
 }
 
@@ -754,44 +720,30 @@ static PyObject *k_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const float *d = p ? take(&b, args[1], 'f', 0, 0, "d", &nd) : NULL;
     float *m = d ? take(&b, args[2], 'f', 1, 0, "exp_avg", &nm) : NULL;
     float *v = m ? take(&b, args[3], 'f', 1, 0, "exp_avg_sq", &nv) : NULL;
-    if (!v || check_len(&b, "d", nd, n) || check_len(&b, "exp_avg", nm, n) || check_len(&b, "exp_avg_sq", nv, n)) {
-        release(&b);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    adam_loop(p, d, m, v, n, (float)c[0], c[0] < 0.5, (float)c[1], (float)c[2], (float)c[3], (float)c[4], (float)c[5]);
-    Py_END_ALLOW_THREADS
-    release(&b);
+    if (!v || check_len(&b, "d", nd, n) || check_len(&b, "exp_avg", nm, n) || check_len(&b, "exp_avg_sq", nv, n))
+        return fail(&b);
+    RUN(b, adam_loop(p, d, m, v, n, (float)c[0], c[0] < 0.5, (float)c[1], (float)c[2], (float)c[3], (float)c[4], (float)c[5]));
     Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------------------------------------ module */
+/* k_NAME is exported as NAME; arguments are positional (METH_FASTCALL), in the order its docstring gives */
+#define KERNEL(fn, signature) {#fn, (PyCFunction)(void (*)(void))k_##fn, METH_FASTCALL, #fn signature}
 static PyMethodDef methods[] = {
-    {"gelu", (PyCFunction)(void (*)(void))k_gelu, METH_FASTCALL, "gelu(x, y, slope, c, k)"},
-    {"layer_norm_forward", (PyCFunction)(void (*)(void))k_ln_fwd, METH_FASTCALL,
-     "layer_norm_forward(x, w, b, y, xhat, invstd, k, eps)"},
-    {"layer_norm_backward", (PyCFunction)(void (*)(void))k_ln_bwd, METH_FASTCALL,
-     "layer_norm_backward(dy, xhat, invstd, w, dx, dw, db, k)"},
-    {"softmax_rows", (PyCFunction)(void (*)(void))k_softmax, METH_FASTCALL, "softmax_rows(s, bias, cols)"},
-    {"softmax_backward_rows", (PyCFunction)(void (*)(void))k_softmax_bwd, METH_FASTCALL,
-     "softmax_backward_rows(ds, p, cols)"},
-    {"maxpool2d_forward", (PyCFunction)(void (*)(void))k_maxpool_fwd, METH_FASTCALL,
-     "maxpool2d_forward(x, y, arg, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
-    {"maxpool2d_backward", (PyCFunction)(void (*)(void))k_maxpool_bwd, METH_FASTCALL,
-     "maxpool2d_backward(dy, arg, dx, overwrite, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
-    {"im2col", (PyCFunction)(void (*)(void))k_im2col, METH_FASTCALL,
-     "im2col(x, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
-    {"col2im", (PyCFunction)(void (*)(void))k_col2im, METH_FASTCALL,
-     "col2im(dx, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"},
-    {"relu_backward", (PyCFunction)(void (*)(void))k_relu_bwd, METH_FASTCALL, "relu_backward(dy, y, dx)"},
-    {"lstm_cell_forward", (PyCFunction)(void (*)(void))k_lstm_fwd, METH_FASTCALL,
-     "lstm_cell_forward(a, rec, c_prev, c, tc, h, H)"},
-    {"lstm_cell_backward", (PyCFunction)(void (*)(void))k_lstm_bwd, METH_FASTCALL,
-     "lstm_cell_backward(dh_out, dh_rec, dc, act, c_prev, tc, dz, H)"},
-    {"sgd_momentum", (PyCFunction)(void (*)(void))k_sgd, METH_FASTCALL,
-     "sgd_momentum(param, d, buf, lr, momentum, keep)"},
-    {"adam", (PyCFunction)(void (*)(void))k_adam, METH_FASTCALL,
-     "adam(param, d, exp_avg, exp_avg_sq, w1, beta2, w2, c2, eps, step)"},
+    KERNEL(gelu, "(x, y, slope, c, k)"),
+    KERNEL(layer_norm_forward, "(x, w, b, y, xhat, invstd, k, eps)"),
+    KERNEL(layer_norm_backward, "(dy, xhat, invstd, w, dx, dw, db, k)"),
+    KERNEL(softmax_rows, "(s, bias, cols)"),
+    KERNEL(softmax_backward_rows, "(ds, p, cols)"),
+    KERNEL(maxpool2d_forward, "(x, y, arg, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
+    KERNEL(maxpool2d_backward, "(dy, arg, dx, overwrite, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
+    KERNEL(im2col, "(x, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
+    KERNEL(col2im, "(dx, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
+    KERNEL(relu_backward, "(dy, y, dx)"),
+    KERNEL(lstm_cell_forward, "(a, rec, c_prev, c, tc, h, H)"),
+    KERNEL(lstm_cell_backward, "(dh_out, dh_rec, dc, act, c_prev, tc, dz, H)"),
+    KERNEL(sgd_momentum, "(param, d, buf, lr, momentum, keep)"),
+    KERNEL(adam, "(param, d, exp_avg, exp_avg_sq, w1, beta2, w2, c2, eps, step)"),
     {NULL, NULL, 0, NULL},
 };
 
