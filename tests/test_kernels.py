@@ -102,11 +102,11 @@ def test_gelu_kernel_equals_the_numpy_formula_with_edge_values():
 
 
 # ------------------------------------------------------------------------------------------- LayerNorm
-@pytest.mark.parametrize("shape, normalized, affine", [((6, 5, 32), (32,), True), ((4, 3, 8), (3, 8), True),
-                                                       ((7, 16), (16,), False)])
-def test_layer_norm_matches_torch(spy, shape, normalized, affine):
-    compare_with_torch(rd.nn.LayerNorm(normalized, elementwise_affine=affine),
-                       torch.nn.LayerNorm(normalized, elementwise_affine=affine), shape, F32)
+@pytest.mark.parametrize("shape, normalized, kw", [((6, 5, 32), (32,), {}), ((4, 3, 8), (3, 8), {}),
+                                                  ((7, 16), (16,), dict(elementwise_affine=False)),
+                                                  ((5, 16), (16,), dict(bias=False, eps=1e-3))])
+def test_layer_norm_matches_torch(spy, shape, normalized, kw):
+    compare_with_torch(rd.nn.LayerNorm(normalized, **kw), torch.nn.LayerNorm(normalized, **kw), shape, F32)
     assert spy.calls["layer_norm_forward"] == 1 and spy.calls["layer_norm_backward"] == 1
 
 
@@ -147,6 +147,20 @@ def test_attention_softmax_matches_torch(spy, mask_shape, causal):
     assert spy.calls.get("softmax_backward_rows", 0) == 1
 
 
+def test_attention_with_dropout_equals_the_numpy_path():
+    """Dropout after the compiled softmax: the same seed gives the same mask, so both paths agree."""
+    rng = np.random.default_rng(12)
+    q, k, v = (rng.standard_normal((2, 3, 6, 4)).astype(F32) for _ in range(3))
+
+    def run():
+        rd.manual_seed(3)
+        return _grads(lambda *t: F.scaled_dot_product_attention(*t, dropout_p=0.3, is_causal=True), q, k, v)
+    on, off = _both_paths(run)
+    assert (on[0] == 0).any()                                   # dropout did drop
+    for a, b in zip(on, off):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_softmax_kernel_masked_rows_and_extremes():
     """Fully masked rows give zeros, +inf gives NaN where torch's exact softmax does, large scores don't overflow."""
     s = np.array([[-np.inf, -np.inf, -np.inf], [1e30, 0.0, -1e30], [np.inf, 1.0, 0.0], [np.nan, 0.0, 1.0],
@@ -183,6 +197,12 @@ def test_transformer_layer_float32_matches_torch(spy):
                                     dict(kernel_size=3, stride=2, ceil_mode=True)])
 def test_max_pool_matches_torch(spy, kwargs):
     compare_with_torch(rd.nn.MaxPool2d(**kwargs), torch.nn.MaxPool2d(**kwargs), (2, 5, 9, 8), F32)
+    assert spy.calls["maxpool2d_forward"] == 1 and spy.calls["maxpool2d_backward"] == 1
+
+
+def test_max_pool1d_matches_torch(spy):
+    compare_with_torch(rd.nn.MaxPool1d(3, stride=2, padding=1), torch.nn.MaxPool1d(3, stride=2, padding=1), (2, 5, 11),
+                       F32)
     assert spy.calls["maxpool2d_forward"] == 1 and spy.calls["maxpool2d_backward"] == 1
 
 
