@@ -134,6 +134,8 @@ def header_lines(info, args):
         lines.append(f"  {pool.get('internal_api')}" + (f" ({detail})" if detail else "")
                      + f": {threads if threads is not None else '?'} threads"
                      + (f"  [{pool['file']}]" if pool.get("file") else ""))
+    if info.get("redes_kernels"):
+        lines.append(f"  redes: {info['redes_kernels']}")
     if "torch_threads" in info:
         t = info["torch_threads"]
         lines.append(f"  torch: {t['intra_op']} intra-op / {t['inter_op']} inter-op threads, "

@@ -101,8 +101,22 @@ def system_info():
             info["libs"][name] = getattr(module, "__version__", "present")
         except Exception as exc:  # a half-written redes must not break the header
             info["libs"][name] = f"missing ({_describe(exc)})"
+    info["redes_kernels"] = redes_kernels()
     info["blas"] = _blas_pools(numpy)
     return info
+
+
+def redes_kernels():
+    """Whether redes runs its compiled float32 kernels (docs/kernels.md): they change what is measured."""
+    try:
+        from redes import backend
+    except Exception as exc:  # a half-written redes must not break the header
+        return f"unknown ({_describe(exc)})"
+    if backend.kernels is not None:
+        return "compiled kernels on (redes/_kernels.c)"
+    if backend._compiled is not None:
+        return "compiled kernels built but off (REDES_KERNELS=0 or set_kernels(False)): NumPy code only"
+    return "compiled kernels not built (no C compiler at install): NumPy code only"
 
 
 def _blas_pools(numpy):

@@ -24,10 +24,8 @@ erf = _numpy_erf
 
 
 def _load_kernels():
-    """The compiled float32 kernels (redes/_kernels.c), or None: not built (no C compiler at install), or
-    turned off with REDES_KERNELS=0. Every op that uses one keeps its NumPy code as the fallback."""
-    if os.environ.get("REDES_KERNELS", "1") == "0":
-        return None
+    """The compiled float32 kernels (redes/_kernels.c), or None where the install could not build them (no C
+    compiler). Every op that uses one keeps its NumPy code as the fallback."""
     try:
         from . import _kernels
     except ImportError:
@@ -36,8 +34,8 @@ def _load_kernels():
 
 
 _compiled = _load_kernels()
-_enabled = True
-kernels = _compiled             # what ops use: None on the CuPy backend or when turned off
+_enabled = os.environ.get("REDES_KERNELS", "1") != "0"           # REDES_KERNELS=0: NumPy code only
+kernels = _compiled if _enabled else None       # what ops use: None on the CuPy backend or when turned off
 
 
 def set_kernels(enabled: bool) -> bool:

@@ -48,3 +48,19 @@ def test_the_machine_probe_reports_gemm_speedup_and_exp_time():
     line = main.probe_line("start", probe)
     assert line.startswith("machine probe at start: (256x512)@(512x512) float32 GEMM") and "np.exp over 1M" in line
     assert "unavailable" in main.probe_line("end", {"status": "error", "error": "worker timed out"})
+
+
+def test_the_header_says_whether_redes_runs_its_compiled_kernels(monkeypatch):
+    import argparse
+    from bench import __main__ as bench_main
+    from bench import worker
+    from redes import backend
+    monkeypatch.setattr(backend, "kernels", backend._compiled)
+    assert worker.redes_kernels() == "compiled kernels on (redes/_kernels.c)"
+    monkeypatch.setattr(backend, "kernels", None)
+    assert "built but off" in worker.redes_kernels()
+    monkeypatch.setattr(backend, "_compiled", None)
+    assert "not built" in worker.redes_kernels()
+    args = argparse.Namespace(unset_openblas_coretype=False, device="cpu", rounds=1, seconds=1.0, compile=False)
+    lines = bench_main.header_lines({"redes_kernels": worker.redes_kernels()}, args)
+    assert "  redes: compiled kernels not built (no C compiler at install): NumPy code only" in lines

@@ -252,7 +252,7 @@ def test_cnn_block_float32_matches_torch(spy):
     assert spy.calls["relu_backward"] == 2 and spy.calls["maxpool2d_backward"] == 2 and spy.calls["col2im"] == 1
 
 
-def test_relu_backward_kernel_keeps_nan_and_layout():
+def test_relu_backward_kernel_keeps_nan_and_layout(spy):
     y = np.random.default_rng(7).standard_normal((4, 8, 16, 16)).astype(F32).transpose(0, 3, 1, 2)   # NHWC memory
     dy = np.ascontiguousarray(np.random.default_rng(8).standard_normal(y.shape).astype(F32).transpose(0, 2, 3, 1)
                               ).transpose(0, 3, 1, 2)
@@ -264,6 +264,7 @@ def test_relu_backward_kernel_keeps_nan_and_layout():
     np.testing.assert_array_equal(dx, dy * (y > 0))
     assert _relu_backward_compiled(np.ascontiguousarray(dy), y) is None      # layouts differ: NumPy path
     np.testing.assert_array_equal(ReLU.backward(None, ArrayMath, dy, y, y)[0], dy * (y > 0))
+    assert spy.calls["relu_backward"] == 2
 
 
 # ------------------------------------------------------------------------------------------------ LSTM
