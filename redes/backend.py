@@ -47,19 +47,22 @@ def set_kernels(enabled: bool) -> bool:
     return was
 
 
+_F32 = numpy.dtype(numpy.float32)         # native byte order: a '>f4' array compares unequal and stays on NumPy
+
+
 def fused(*arrays):
     """The kernel module when every array is a C-contiguous float32 NumPy array (None entries allowed), else None."""
     if kernels is None:
         return None
     for a in arrays:
-        if a is not None and (type(a) is not numpy.ndarray or a.dtype.char != "f" or not a.flags.c_contiguous):
+        if a is not None and (type(a) is not numpy.ndarray or a.dtype != _F32 or not a.flags.c_contiguous):
             return None
     return kernels
 
 
 def fused_copy(a):
     """(kernels, a C-contiguous copy-or-view of a) for a float32 NumPy array, else (None, a)."""
-    if kernels is None or type(a) is not numpy.ndarray or a.dtype.char != "f":
+    if kernels is None or type(a) is not numpy.ndarray or a.dtype != _F32:
         return None, a
     return kernels, numpy.ascontiguousarray(a)
 

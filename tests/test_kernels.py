@@ -63,6 +63,14 @@ def test_set_kernels_switches_the_fast_path(numpy_path):
     B.set_kernels(False)
 
 
+def test_non_native_byte_order_stays_on_numpy(spy):
+    """A big-endian float32 array has dtype.char 'f' too: the ops must not hand it to a kernel."""
+    x = (np.random.default_rng(13).standard_normal((3, 70)) * 2).astype(">f4")
+    ref = tF.gelu(torch.tensor(x.astype(F32))).numpy()
+    np.testing.assert_allclose(F.gelu(rd.tensor(x)).numpy(), ref, rtol=1e-5, atol=2e-6)
+    assert B.fused(x) is None and B.fused_copy(x)[0] is None and "gelu" not in spy.calls
+
+
 def _both_paths(fn):
     """fn() with kernels on, then off: both results as NumPy arrays."""
     out = []

@@ -76,7 +76,7 @@ def _compiled_softmax(qs, k, bias):
     pass), or None where it does not apply: not float32 NumPy, or a bias that is not a contiguous block
     repeating over s's leading rows (e.g. the (L, S) causal mask)."""
     kern = B.fused(bias)                  # q and k may be any layout: the kernel reads only s = q k^T, a new array
-    if (kern is None or type(qs) is not np.ndarray or qs.dtype.char != "f" or k.dtype != qs.dtype or qs.ndim < 2
+    if (kern is None or type(qs) is not np.ndarray or qs.dtype != np.float32 or k.dtype != qs.dtype or qs.ndim < 2
             or k.ndim < 2 or 0 in qs.shape[-2:] or 0 in k.shape[-2:]):
         return None
     shape = np.broadcast_shapes(qs.shape[:-2], k.shape[:-2]) + (qs.shape[-2], k.shape[-2])     # host-side
