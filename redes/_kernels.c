@@ -106,9 +106,10 @@ static int ints(const char *kernel, PyObject *const *args, Py_ssize_t count, Py_
 
 /* ------------------------------------------------------------------------------- vectorisable math */
 /* exp(x) for float32 in plain arithmetic (the compiler vectorises it; a libm call would stop that).
- * x = n ln2 + r, |r| <= ln2 / 2: 2^n from the exponent bits, exp(r) by its Taylor series to r^7 (relative
- * error below 1e-8 before rounding). Below -87.3 the result is 0 (exp(-inf) = 0 for masked scores), above
- * 88.7 it is inf, and NaN stays NaN. */
+ * x = n ln2 + r, |r| <= ln2 / 2: exp(r) by its Taylor series to r^7 (relative error below 1e-8 before
+ * rounding), times 2^n built from exponent bits in two halves, so that n from -150 to 128 stays in range (the
+ * results near overflow and the subnormal ones come out right). Below -104 the result is 0 (exp(-inf) = 0
+ * for masked scores), above 88.8 it is inf, and NaN stays NaN. */
 static inline float exp_f32(float x) {
     const float shifter = 12582912.0f;                     /* 1.5 * 2^23: adding it rounds to an integer */
     float t = x * 1.44269504f + shifter;
@@ -120,12 +121,13 @@ static inline float exp_f32(float x) {
     r = r - nf * 1.42860677e-6f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f + r * (8.33333333e-3f
               + r * (1.38888889e-3f + r * 1.98412698e-4f))))));
-    int32_t eb = (n + 127) << 23;
-    float scale;
-    memcpy(&scale, &eb, 4);
-    float y = p * scale;
-    y = x < -87.3f ? 0.0f : y;
-    y = x > 88.7f ? INFINITY : y;
+    int32_t n1 = n / 2, e1 = (n1 + 127) << 23, e2 = (n - n1 + 127) << 23;
+    float s1, s2;
+    memcpy(&s1, &e1, 4);
+    memcpy(&s2, &e2, 4);
+    float y = p * s1 * s2;
+    y = x < -104.0f ? 0.0f : y;
+    y = x > 88.8f ? INFINITY : y;
     return x != x ? x : y;
 }
 

@@ -313,6 +313,30 @@ def test_lstm_kernel_saturated_gates_match_the_numpy_path():
 
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_kernel_sigmoid_and_tanh_accuracy():
+    """The vectorised math inside the kernels (exp, sigmoid, tanh), read back through lstm_cell_forward, which
+    writes the gate activations into its input: i, f, o = sigmoid(2 z), g = tanh(z), against float64 math."""
+    z = np.concatenate([np.linspace(-60, 60, 400001), np.geomspace(1e-30, 0.3, 2001), -np.geomspace(1e-30, 0.3, 2001),
+                        [0.0, np.inf, -np.inf, np.nan]]).astype(F32)
+    hid = z.size
+    a = np.tile(z, 4)                                        # one row: the four gates read the same z
+    c, tc, h = (np.empty(hid, F32) for _ in range(3))
+    B._compiled.lstm_cell_forward(a, None, None, c, tc, h, hid)
+    zd = z.astype(np.float64)
+    with np.errstate(over="ignore"):
+        sig = 1 / (1 + np.exp(-2 * zd))
+    normal = sig > np.finfo(F32).tiny                         # below, float32 holds subnormals (or 0)
+    for gate in (0, 1, 3):
+        got = a[gate * hid:(gate + 1) * hid]
+        np.testing.assert_allclose(got[normal], sig[normal], rtol=3e-7, atol=0, err_msg=f"gate {gate}")
+        assert (np.abs(got[~normal & ~np.isnan(zd)]) <= np.finfo(F32).tiny).all()
+        assert np.isnan(got[-1])
+    g = a[2 * hid:3 * hid]
+    np.testing.assert_allclose(g[:-1], np.tanh(zd[:-1]), rtol=3e-7, atol=0)
+    assert np.isnan(g[-1]) and g[-3] == 1 and g[-2] == -1
+    np.testing.assert_allclose(tc[:-1], np.tanh((a[:hid] * g)[:-1].astype(np.float64)), rtol=3e-7, atol=0)
+
+
 def test_lstm_with_projection_uses_the_numpy_backward(spy):
     kw = dict(proj_size=3)
     ours, ref = rd.nn.LSTM(4, 6, **kw), torch.nn.LSTM(4, 6, **kw)
