@@ -312,7 +312,6 @@ def test_lstm_kernel_saturated_gates_match_the_numpy_path():
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 def test_kernel_sigmoid_and_tanh_accuracy():
     """The vectorised math inside the kernels (exp, sigmoid, tanh), read back through lstm_cell_forward, which
     writes the gate activations into its input: i, f, o = sigmoid(2 z), g = tanh(z), against float64 math."""
@@ -337,6 +336,7 @@ def test_kernel_sigmoid_and_tanh_accuracy():
     np.testing.assert_allclose(tc[:-1], np.tanh((a[:hid] * g)[:-1].astype(np.float64)), rtol=3e-7, atol=0)
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 def test_lstm_with_projection_uses_the_numpy_backward(spy):
     kw = dict(proj_size=3)
     ours, ref = rd.nn.LSTM(4, 6, **kw), torch.nn.LSTM(4, 6, **kw)
