@@ -172,7 +172,8 @@ def _conv_dinput(dy2, w, x_hw, out_hw, stride, pads, dil, g, n):
     (pt, pb), (pl, pr) = pads
     c = cg * g
     dxp = B.xp.zeros((n, h + pt + pb, wd + pl + pr, c), dy2.dtype)
-    kern = B.fused(dy2) if g == 1 and c >= 4 else None     # with fewer, per-pixel loops cost more than slices
+    # (dy2 only feeds the GEMMs, in any layout; the kernel writes dxp.) With fewer channels, slices are faster.
+    kern = B.fused(dxp) if g == 1 and c >= 4 else None
     if kern is not None:            # a few images at a time: one GEMM for all taps, then col2im (a smaller buffer)
         wm = _weight_matrix(w, 1)[0]                                   # (O, kh*kw*C)
         per = max(1, _CHUNK_ROWS // (ho * wo))
