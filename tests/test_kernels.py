@@ -92,6 +92,70 @@ def _grads(f, *arrays):
     return [y.numpy()] + [t.grad.numpy() for t in ts]
 
 
+# --------------------------------------------------------------------------- finite differences, in float32
+def _fd_check(spy, kernels, fn, shapes, eps=1e-2, seed=14, samples=40):
+    """The kernel path's gradients against central differences of the same float32 function, at `samples`
+    random elements of each input.
+
+    float64 gradchecks (rd.gradcheck) run the NumPy code, so this one stays in float32: a step of 1e-2 and the
+    weighted sum taken in float64 keep the difference quotient within ~1e-3 of the derivative, enough to catch
+    a wrong formula, factor or transposition."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(shape).astype(F32) for shape in shapes]
+    ts = [rd.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    w = rng.uniform(0.5, 1.5, out.shape)
+    (out * rd.tensor(w.astype(F32))).sum().backward()
+    assert set(kernels) <= set(spy.calls), f"kernels not run: {set(kernels) - set(spy.calls)}"
+
+    def loss(values):
+        with rd.no_grad():
+            return float((fn(*[rd.tensor(v) for v in values]).numpy().astype(np.float64) * w).sum())
+    for i, (a, t) in enumerate(zip(arrays, ts)):
+        where = rng.choice(a.size, min(samples, a.size), replace=False)
+        numeric = np.empty(where.size)
+        for n, j in enumerate(where):
+            hi, lo = [v.copy() for v in arrays], [v.copy() for v in arrays]
+            hi[i].flat[j] += eps
+            lo[i].flat[j] -= eps
+            numeric[n] = (loss(hi) - loss(lo)) / (2 * eps)
+        np.testing.assert_allclose(t.grad.numpy().reshape(-1)[where], numeric, rtol=2e-2, atol=2e-3,
+                                   err_msg=f"input {i} vs central differences")
+
+
+def _lstm_out(x):
+    rd.manual_seed(2)
+    return rd.nn.LSTM(3, 4)(x)[0]
+
+
+_W = np.random.default_rng(15).standard_normal((2, 4, 3, 3)).astype(F32)
+
+
+def _conv_relu_pool(x):
+    """ReLU's dy and y both in the conv's NHWC layout. The weights are constants: nudging a weight moves
+    thousands of pre-activations across ReLU's and the pool's kinks, where differences say nothing."""
+    return F.max_pool2d(F.relu(F.conv2d(x, rd.tensor(_W), padding=1)), 2)
+
+
+FD_CASES = [
+    ("gelu", ["gelu"], lambda x: F.gelu(x * 2), [(3, 5)]),
+    ("layer_norm", ["layer_norm_forward", "layer_norm_backward"],
+     lambda x, w, b: F.layer_norm(x, (6,), w, b), [(4, 6), (6,), (6,)]),
+    ("attention", ["softmax_rows", "softmax_backward_rows"],
+     lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), [(1, 2, 3, 2)] * 3),
+    ("max_pool", ["maxpool2d_forward", "maxpool2d_backward"], lambda x: F.max_pool2d(x, 2), [(1, 2, 4, 4)]),
+    ("conv", ["im2col", "col2im"], lambda x, w: F.conv2d(x, w, stride=(1, 2), padding=1), [(2, 4, 5, 6), (3, 4, 3, 3)]),
+    ("conv_relu_pool", ["im2col", "col2im", "relu_backward", "maxpool2d_backward"], _conv_relu_pool,
+     [(2, 4, 30, 35)]),
+    ("lstm", ["lstm_cell_forward", "lstm_cell_backward"], _lstm_out, [(3, 2, 3)]),
+]
+
+
+@pytest.mark.parametrize("kernels, fn, shapes", [c[1:] for c in FD_CASES], ids=[c[0] for c in FD_CASES])
+def test_kernel_paths_match_central_differences(spy, kernels, fn, shapes):
+    _fd_check(spy, kernels, fn, shapes)
+
+
 # ------------------------------------------------------------------------------------------------ GELU
 @pytest.mark.parametrize("shape", [(4, 37), (2, 3, 70001), ()])
 def test_gelu_matches_torch(spy, shape):
