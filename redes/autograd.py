@@ -78,7 +78,7 @@ class Function:
         arrays, needs, any_need = [], [], False          # one loop: two comprehensions cost twice as much
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                arrays.append(a.array)
                 needs.append(a.requires_grad)
                 any_need = any_need or a.requires_grad
             else:
@@ -105,20 +105,20 @@ class Function:
         """
         # NOTE: the two operands are unrolled on purpose: a helper call per operand costs as much as the arithmetic
         if isinstance(a, Tensor):
-            ad, ra = a.data, a.requires_grad
+            ad, ra = a.array, a.requires_grad
             if type(ad) is _ndarray and not ad.shape:
                 ad = ad[()]
         else:
             ad, ra = a, False
         if isinstance(b, Tensor):
-            bd, rb = b.data, b.requires_grad
+            bd, rb = b.array, b.requires_grad
             if type(bd) is _ndarray and not bd.shape:
                 bd = bd[()]
         else:
             bd, rb = b, False
         fn = _new(cls)
         out = _new(Tensor)
-        out.data = fn.forward(ad, bd)          # a backend array or NumPy scalar: an operand is one
+        out.array = fn.forward(ad, bd)          # a backend array or NumPy scalar: an operand is one
         out.grad = out.grad_fn = out.name = None
         out._retain = False
         if (ra or rb) and state.grad_enabled:
@@ -371,14 +371,14 @@ def _seed_grads(outputs, grad_outputs, create_graph, caller):
                                "(was it computed under no_grad, or from tensors without requires_grad=True?)")
         g = grad_outputs[i] if grad_outputs is not None else None
         if g is None:
-            if t.data.size != 1:
+            if t.array.size != 1:
                 raise RuntimeError(f"{caller}: grad can be implicitly created only for scalar outputs, but "
                                    f"outputs[{i}] has shape {tuple(t.shape)}; pass gradient= (or grad_outputs=) "
                                    "of that shape, or reduce it first (e.g. .sum())")
-            g = B.xp.array(1, dtype=t.data.dtype).reshape(t.data.shape)
+            g = B.xp.array(1, dtype=t.array.dtype).reshape(t.array.shape)
         else:
-            g = g.data if isinstance(g, Tensor) else B.xp.asarray(g, dtype=t.data.dtype)
-            if g.shape != t.data.shape:
+            g = g.array if isinstance(g, Tensor) else B.xp.asarray(g, dtype=t.array.dtype)
+            if g.shape != t.array.shape:
                 raise RuntimeError(f"{caller}: gradient for outputs[{i}] has shape {tuple(g.shape)}, "
                                    f"expected the output's shape {tuple(t.shape)}")
         seeds.append((t, Tensor._wrap(g) if create_graph else g))
@@ -412,10 +412,10 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
         elif create_graph:
             x.grad = dx if x.grad is None else x.grad + dx
         else:
-            if dx.dtype != x.data.dtype:
-                dx = dx.astype(x.data.dtype)
+            if dx.dtype != x.array.dtype:
+                dx = dx.astype(x.array.dtype)
             if x.grad is not None:
-                x.grad = wrap(x.grad.data + dx)              # a new array, never in place
+                x.grad = wrap(x.grad.array + dx)              # a new array, never in place
             elif type(dx) is not _ndarray:
                 x.grad = wrap(dx)                            # a NumPy scalar: immutable, nothing to share
             else:
@@ -464,20 +464,20 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                                        "higher-order gradients through it are not supported")
                 dxs = fn.backward(m, g, t, *fn.inputs)
             else:
-                dxs = fn.backward(m, g, t.data, *fn.arrays)
+                dxs = fn.backward(m, g, t.array, *fn.arrays)
             if anomaly:
                 _anomaly_backward(fn, dxs)
             check = anomaly or fn._check_shapes
             for x, need, dx in zip(fn.inputs, fn.needs, dxs):
                 if need and dx is not None:
-                    if check and dx.shape != x.data.shape:
+                    if check and dx.shape != x.array.shape:
                         raise RuntimeError(f"{fn.op} backward gave a gradient of shape {tuple(dx.shape)} for an "
-                                           f"input of shape {tuple(x.data.shape)} (a bug in this op)")
+                                           f"input of shape {tuple(x.array.shape)} (a bug in this op)")
                     fx = x.grad_fn
                     if fx is None:
-                        if plain and x.grad is None and type(dx) is not _ndarray and dx.dtype is x.data.dtype:
+                        if plain and x.grad is None and type(dx) is not _ndarray and dx.dtype is x.array.dtype:
                             x.grad = gx = _new(Tensor)  # to_leaf's first visit with a NumPy scalar, _wrap inlined
-                            gx.data, gx.grad = dx, None
+                            gx.array, gx.grad = dx, None
                             gx.grad_fn = gx.name = None
                             gx.requires_grad = gx._retain = False
                             gx._seq = 0
@@ -507,9 +507,9 @@ def _accumulate(t, g, create_graph):
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
         return
-    if g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
-    t.grad = Tensor._wrap(g) if t.grad is None else Tensor._wrap(t.grad.data + g)
+    if g.dtype != t.array.dtype:
+        g = g.astype(t.array.dtype)
+    t.grad = Tensor._wrap(g) if t.grad is None else Tensor._wrap(t.grad.array + g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -577,12 +577,12 @@ class AnomalyError(RuntimeError):
 
 def _anomaly_forward(fn, out, args):
     fn.path = _module_path()
-    bad = _bad_values(out.data)
+    bad = _bad_values(out.array)
     if bad is not None:
-        inputs_bad = any(_bad_values(a.data if isinstance(a, Tensor) else a) is not None for a in args)
+        inputs_bad = any(_bad_values(a.array if isinstance(a, Tensor) else a) is not None for a in args)
         if not inputs_bad:
             raise AnomalyError(f"detect_anomaly: forward of '{fn.op}'{_where(fn)} produced NaN/Inf "
-                               f"from finite inputs ({_shapes([a.data if isinstance(a, Tensor) else a for a in args])}); "
+                               f"from finite inputs ({_shapes([a.array if isinstance(a, Tensor) else a for a in args])}); "
                                f"offending values: {bad}")
 
 
@@ -590,7 +590,7 @@ def _anomaly_backward(fn, dxs):
     for i, dx in enumerate(dxs):
         if dx is None:
             continue
-        bad = _bad_values(dx.data if isinstance(dx, Tensor) else dx)
+        bad = _bad_values(dx.array if isinstance(dx, Tensor) else dx)
         if bad is not None:
             raise AnomalyError(f"detect_anomaly: backward of '{fn.op}'{_where(fn)} produced NaN/Inf in the gradient "
                                f"of input {i} (inputs: {_shapes(fn.arrays)}); offending values: {bad}")

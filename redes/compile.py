@@ -49,7 +49,7 @@ class _Recorder:
 
     def __init__(self, args):
         self.args = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
-        self.arg_data = {id(a.data): i for i, a in enumerate(args) if isinstance(a, Tensor)}
+        self.arg_data = {id(a.array): i for i, a in enumerate(args) if isinstance(a, Tensor)}
         self.ops, self.out_index, self.leaves, self.leaf_index = [], {}, [], {}
         self.modules = {}               # id -> (module, its .training when recorded): train()/eval() re-records
         self.made = set()               # ids of tensors created during the call
@@ -129,7 +129,7 @@ class _Plan:
 
     def __init__(self, rec, out_k, arg_tensors):
         self.ops, self.leaves, self.out = rec.ops, rec.leaves, out_k
-        self.leaf_flags = [(t.requires_grad, t.data.shape, t.data.dtype) for t in rec.leaves]
+        self.leaf_flags = [(t.requires_grad, t.array.shape, t.array.dtype) for t in rec.leaves]
         self.modules = list(rec.modules.values())
         # Which inputs get gradients (a leaf or an argument that requires grad), numbered for the node's inputs.
         grad_inputs, index = [], {}
@@ -155,7 +155,7 @@ class _Plan:
     def fresh(self):
         """False when a parameter changed shape, dtype or requires_grad, or a module train()/eval(), since recording."""
         return (all(m.training == training for m, training in self.modules)
-                and all((t.requires_grad, t.data.shape, t.data.dtype) == f for t, f in zip(self.leaves, self.leaf_flags)))
+                and all((t.requires_grad, t.array.shape, t.array.dtype) == f for t, f in zip(self.leaves, self.leaf_flags)))
 
     def run(self, args):
         """Replay the forward on arrays; the output Tensor (with one node when gradients are needed)."""
@@ -166,13 +166,13 @@ class _Plan:
                 if kind == _OP:
                     a = values[payload]
                 elif kind == _LEAF:
-                    a = leaves[payload].data
+                    a = leaves[payload].array
                 elif kind == _ARG:
-                    a = args[payload].data
+                    a = args[payload].array
                 elif kind == _CONST:
                     a = payload
                 else:
-                    a = args[payload[0]].data.reshape(payload[1])
+                    a = args[payload[0]].array.reshape(payload[1])
                 if binary and type(a) is np.ndarray and not a.shape:
                     a = a[()]                                  # as Function.apply2 reads 0-d arrays
                 arrays.append(a)
@@ -180,7 +180,7 @@ class _Plan:
             fn.needs = needs
             y = fn.forward(*arrays, **options)
             if type(y) is not np.ndarray and not isinstance(y, np.generic):
-                y = Tensor._wrap(y).data                       # as Function.run stores it
+                y = Tensor._wrap(y).array                       # as Function.run stores it
             values.append(y)
             fns.append(fn)
             inputs.append(arrays)
@@ -188,7 +188,7 @@ class _Plan:
         if self.grad_leaves and state.grad_enabled:
             node = _Replayed()
             node.inputs = tuple(leaves[j] if kind == _LEAF else args[j] for kind, j in self.grad_leaves)
-            node.arrays = tuple(t.data for t in node.inputs)
+            node.arrays = tuple(t.array for t in node.inputs)
             node.needs, node.module, node.pending = (True,) * len(node.inputs), None, None
             node.plan, node.fns, node.inputs_of, node.values = self, fns, inputs, values
             out.grad_fn, out.requires_grad, out._seq = node, True, next(_ag._seq)
@@ -260,7 +260,7 @@ class compile:  # noqa: A001  (named as torch.compile)
         rng.state = before
         out = plan.run(args)
         if (isinstance(eager, Tensor) and eager.shape == out.shape and eager.dtype == out.dtype
-                and np.array_equal(B.to_numpy(eager.data), B.to_numpy(out.data), equal_nan=True)):
+                and np.array_equal(B.to_numpy(eager.array), B.to_numpy(out.array), equal_nan=True)):
             self.plans[key] = plan
             return out
         self._give_up("a replay gave another result than running the function (its ops depend on values, "
@@ -277,7 +277,7 @@ def _signature(args):
     parts = [state.grad_enabled]
     for a in args:
         if isinstance(a, Tensor):
-            parts.append((a.data.shape, a.data.dtype.str, a.requires_grad))
+            parts.append((a.array.shape, a.array.dtype.str, a.requires_grad))
         else:
             try:
                 hash(a)

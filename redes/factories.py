@@ -15,7 +15,7 @@ from .tensor import Tensor, _shape_arg
 def _to_array(data, dtype=None):
     dtype = _dt.as_dtype(dtype)
     if isinstance(data, Tensor):
-        return B.xp.array(data.data, dtype=dtype)            # a copy, always a real array
+        return B.xp.array(data.array, dtype=dtype)            # a copy, always a real array
     if isinstance(data, (np.ndarray, np.generic)) or type(data).__module__.startswith("cupy"):
         return B.xp.array(data, dtype=dtype)              # keeps a NumPy array's dtype, as torch.tensor
     try:

@@ -22,8 +22,9 @@ class Tensor:
     """An n-dimensional array that records the operations applied to it, for backward().
 
     Create tensors with `rd.tensor(data)` (or the factories `rd.zeros`, `rd.randn`, ...).
-    `.data` is the backend array; `.grad` is a Tensor filled by backward(); `.grad_fn` is the node
-    (op) that computed this tensor, None for leaves.
+    `.array` is the backend array (NumPy today); `.data` is, as in torch, a Tensor sharing that array outside the
+    graph (`p.data.add_(...)` updates p); `.grad` is a Tensor filled by backward(); `.grad_fn` is the node (op)
+    that computed this tensor, None for leaves.
 
     Example:
         >>> import redes as rd
@@ -32,12 +33,12 @@ class Tensor:
         >>> x.grad
         tensor([2., 4.])
     """
-    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "_seq", "_retain", "name", "__weakref__")
+    __slots__ = ("array", "grad", "grad_fn", "requires_grad", "_seq", "_retain", "name", "__weakref__")
     __array_priority__ = 1000        # numpy_array * tensor -> Tensor.__rmul__, not an object array
 
     def __init__(self, data, requires_grad=False, dtype=None):
         from .factories import _to_array
-        self.data = _to_array(data, dtype)
+        self.array = _to_array(data, dtype)
         self.grad = self.grad_fn = self.name = None
         self._seq, self._retain, self.requires_grad = 0, False, False
         if requires_grad:
@@ -53,7 +54,7 @@ class Tensor:
         t = _new(Tensor)
         if type(array) is not B.xp.ndarray and not isinstance(array, _generic):
             array = B.xp.asarray(array)
-        t.data = array
+        t.array = array
         t.grad = t.grad_fn = t.name = None
         t.requires_grad = t._retain = False
         t._seq = 0
@@ -62,15 +63,15 @@ class Tensor:
     # ------------------------------------------------------------------ attributes
     @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def device(self):
@@ -88,30 +89,40 @@ class Tensor:
     def mT(self):
         return self.transpose(-2, -1)
 
+    @property
+    def data(self):
+        """A Tensor sharing this tensor's array, outside the graph (torch's `.data`): writes through it reach self."""
+        return Tensor._wrap(self._own())
+
+    @data.setter
+    def data(self, value):
+        # NOTE: as torch, `p.data = t` swaps the storage (the shape may change) and keeps p's identity and grad flag
+        self.array = value.array if isinstance(value, Tensor) else B.xp.asarray(value)
+
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self.array.size)
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[_dim(dim, self.ndim, "size")]
+        return self.array.shape if dim is None else self.array.shape[_dim(dim, self.ndim, "size")]
 
     def element_size(self):
-        return self.data.itemsize
+        return self.array.itemsize
 
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
     def __array__(self, dtype=None, copy=None):
-        a = B.to_numpy(self.data)
+        a = B.to_numpy(self.array)
         return a.astype(dtype, copy=False) if dtype is not None else a
 
     def numpy(self):
@@ -119,18 +130,18 @@ class Tensor:
         return B.to_numpy(self._own())
 
     def _own(self):
-        """self.data as a real (writable) array: a 0-D result held as a NumPy scalar becomes a 0-d array."""
-        if type(self.data) is not B.xp.ndarray:
-            self.data = B.xp.asarray(self.data)
-        return self.data
+        """self.array as a real (writable) array: a 0-D result held as a NumPy scalar becomes a 0-d array."""
+        if type(self.array) is not B.xp.ndarray:
+            self.array = B.xp.asarray(self.array)
+        return self.array
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"item: a Tensor with {self.data.size} elements cannot be converted to a Python number")
-        return self.data.item()
+        if self.array.size != 1:
+            raise RuntimeError(f"item: a Tensor with {self.array.size} elements cannot be converted to a Python number")
+        return self.array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -139,20 +150,20 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
+        if self.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of a Tensor with {self.data.size} elements is ambiguous; "
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of a Tensor with {self.array.size} elements is ambiguous; "
                                "use .any() or .all()")
-        return builtins.bool(self.data)
+        return builtins.bool(self.array)
 
     __hash__ = object.__hash__       # == is elementwise, so identity hashing, as torch
 
     def __repr__(self):
-        a = B.to_numpy(self.data)
+        a = B.to_numpy(self.array)
         finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
         fixed = a.dtype.kind == "f" and builtins.bool((finite != np.round(finite)).any())   # torch: 1.5000, but 1.
         body = np.array2string(a, separator=", ", precision=4, prefix="tensor(",
@@ -201,7 +212,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self.array)
 
     def detach_(self):
         self.grad_fn, self.requires_grad = None, False
@@ -233,7 +244,7 @@ class Tensor:
             return self
         if self.requires_grad and dtype.kind in "fc":
             return _ew.Cast.apply(self, dtype=dtype)
-        return Tensor._wrap(self.data.astype(dtype))
+        return Tensor._wrap(self.array.astype(dtype))
 
     def astype(self, dtype):
         return self.to(dtype)
@@ -270,7 +281,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
-        if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
+        if type(other) is Tensor and self.array.dtype is other.array.dtype:     # the common case, without _promote
             return _add2(self, other)
         return _add2(*_promote(self, other))
 
@@ -278,7 +289,7 @@ class Tensor:
         return _add2(*_promote(other, self))
 
     def __sub__(self, other):
-        if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
+        if type(other) is Tensor and self.array.dtype is other.array.dtype:     # the common case, without _promote
             return _sub2(self, other)
         return _sub2(*_promote(self, other))
 
@@ -286,7 +297,7 @@ class Tensor:
         return _sub2(*_promote(other, self))
 
     def __mul__(self, other):
-        if type(other) is Tensor and self.data.dtype is other.data.dtype:     # the common case, without _promote
+        if type(other) is Tensor and self.array.dtype is other.array.dtype:     # the common case, without _promote
             return _mul2(self, other)
         return _mul2(*_promote(self, other))
 
@@ -393,10 +404,10 @@ class Tensor:
         return _nograd(B.xp.isfinite, self)
 
     def equal(self, other):
-        return builtins.bool(self.shape == other.shape and (self.data == other.data).all())
+        return builtins.bool(self.shape == other.shape and (self.array == other.array).all())
 
     def allclose(self, other, rtol=1e-5, atol=1e-8):
-        return builtins.bool(B.xp.allclose(self.data, _arr(other), rtol=rtol, atol=atol))
+        return builtins.bool(B.xp.allclose(self.array, _arr(other), rtol=rtol, atol=atol))
 
     def any(self, dim=None, keepdim=False):
         return _nograd(lambda a: B.xp.any(a, axis=_dims(dim, self.ndim, "any"), keepdims=keepdim), self)
@@ -602,7 +613,7 @@ class Tensor:
     # ------------------------------------------------------------------ movement
     def reshape(self, *shape):
         shape = _shape_arg(shape)
-        if shape == self.data.shape:
+        if shape == self.array.shape:
             return self
         return _mv.Reshape.apply(self, shape=shape)
 
@@ -777,22 +788,22 @@ class Tensor:
 
     def zero_(self):
         self._inplace("zero_")
-        self.data[...] = 0
+        self.array[...] = 0
         return self
 
     def fill_(self, value):
         self._inplace("fill_")
-        self.data[...] = _arr(value)
+        self.array[...] = _arr(value)
         return self
 
     def copy_(self, src):
         self._inplace("copy_")
-        self.data[...] = _arr(src)
+        self.array[...] = _arr(src)
         return self
 
     def add_(self, other, alpha=1):
         self._inplace("add_")
-        self.data += _arr(other) * alpha if alpha != 1 else _arr(other)
+        self.array += _arr(other) * alpha if alpha != 1 else _arr(other)
         return self
 
     def sub_(self, other, alpha=1):
@@ -800,35 +811,35 @@ class Tensor:
 
     def mul_(self, other):
         self._inplace("mul_")
-        self.data *= _arr(other)
+        self.array *= _arr(other)
         return self
 
     def div_(self, other):
         self._inplace("div_")
-        self.data /= _arr(other)
+        self.array /= _arr(other)
         return self
 
     def clamp_(self, min=None, max=None):
         self._inplace("clamp_")
-        B.xp.clip(self.data, min, max, out=self.data)
+        B.xp.clip(self.array, min, max, out=self.array)
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         from .random import default_rng
         self._inplace("uniform_")
-        self.data[...] = B.xp.asarray((generator or default_rng()).uniform(a, b, self.shape))
+        self.array[...] = B.xp.asarray((generator or default_rng()).uniform(a, b, self.shape))
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         from .random import default_rng
         self._inplace("normal_")
-        self.data[...] = B.xp.asarray((generator or default_rng()).normal(mean, std, self.shape))
+        self.array[...] = B.xp.asarray((generator or default_rng()).normal(mean, std, self.shape))
         return self
 
 
 # ---------------------------------------------------------------------- helpers for the methods above
 def _arr(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _kind(x):
@@ -847,16 +858,16 @@ def _promote(a, b):
     """
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:                                   # the common case first: two tensors of one dtype
-        if a.data.dtype is not b.data.dtype:
-            ka, kb = a.data.dtype.kind, b.data.dtype.kind
+        if a.array.dtype is not b.array.dtype:
+            ka, kb = a.array.dtype.kind, b.array.dtype.kind
             if ka == "f" and kb in "iub":
-                b = b.to(a.data.dtype)
+                b = b.to(a.array.dtype)
             elif kb == "f" and ka in "iub":
-                a = a.to(b.data.dtype)
+                a = a.to(b.array.dtype)
         return a, b
-    if type(b) is builtins.float and ta and a.data.dtype.kind in "iub":
+    if type(b) is builtins.float and ta and a.array.dtype.kind in "iub":
         a = a.to(_dt.get_default_dtype())
-    elif type(a) is builtins.float and tb and b.data.dtype.kind in "iub":
+    elif type(a) is builtins.float and tb and b.array.dtype.kind in "iub":
         b = b.to(_dt.get_default_dtype())
     elif isinstance(b, np.generic) or isinstance(a, np.generic):
         return _promote(a.item() if isinstance(a, np.generic) else a, b.item() if isinstance(b, np.generic) else b)
@@ -865,7 +876,7 @@ def _promote(a, b):
 
 def _floaty(x):
     """Integer tensors become the default float before a transcendental op, as in torch."""
-    return x if x.data.dtype.kind in "fc" else x.to(_dt.get_default_dtype())
+    return x if x.array.dtype.kind in "fc" else x.to(_dt.get_default_dtype())
 
 
 def _nograd(func, *args):
@@ -932,12 +943,12 @@ def _max_dim(op, result, x, dim, keepdim):
 
 def _argext(func, x, dim, keepdim):
     if dim is None:
-        idx = func(x.data.reshape(-1))
+        idx = func(x.array.reshape(-1))
         return Tensor._wrap(B.xp.asarray(idx, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
     d = _dim(dim, x.ndim, func.__name__)
     if x.ndim == 0:
         return Tensor._wrap(B.xp.asarray(0))
-    idx = func(x.data, axis=d)
+    idx = func(x.array, axis=d)
     return Tensor._wrap((B.xp.expand_dims(idx, d) if keepdim else idx).astype(np.int64))
 
 
@@ -960,7 +971,7 @@ def _index(index):
 
 def _index_item(i):
     if isinstance(i, Tensor):
-        return i.data
+        return i.array
     if isinstance(i, list):
         return B.xp.asarray(i)
     return i

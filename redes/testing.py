@@ -40,7 +40,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     for x in _as_tuple(inputs):
         if isinstance(x, Tensor):
             check = x.requires_grad and x.dtype.kind == "f"
-            x = Tensor._wrap(x.data.astype(np.float64)) if x.dtype.kind == "f" else x
+            x = Tensor._wrap(x.array.astype(np.float64)) if x.dtype.kind == "f" else x
         else:
             a = B.xp.asarray(x)
             check = a.dtype.kind == "f"
@@ -60,9 +60,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
                             retain_graph=True, allow_unused=True)
         for i, g in zip(checked, analytic):
             x = xs[i]
-            g = B.xp.zeros_like(x.data) if g is None else g.data
-            numeric = B.xp.zeros_like(x.data)
-            flat = x.data.reshape(-1)
+            g = B.xp.zeros_like(x.array) if g is None else g.array
+            numeric = B.xp.zeros_like(x.array)
+            flat = x.array.reshape(-1)
             for j in range(flat.size):
                 old = flat[j]
                 flat[j] = old + eps
@@ -88,4 +88,4 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
 def scalar_k(fn, xs, k, w):
     """The k-th output of fn(*xs), reduced with weights w, as a Python float."""
     out = _as_tuple(fn(*xs))[k]
-    return float((out.data.astype(np.float64) * w).sum())
+    return float((out.array.astype(np.float64) * w).sum())

@@ -345,3 +345,24 @@ def test_inplace_methods():
     with rd.no_grad():
         p.sub_(rd.tensor([0.5, 0.25]))
     assert p.tolist() == [0.5, 0.75]
+
+
+def test_data_is_a_tensor_view_outside_the_graph_as_in_torch():
+    """`.data` is a Tensor sharing storage, without grad: p.data.add_(), .copy_(), .normal_() update p, as torch's do."""
+    torch = pytest.importorskip("torch")
+    for lib in (rd, torch):
+        p = lib.nn.Parameter(lib.tensor([1.0, 2.0, 3.0]))
+        d = p.data
+        assert isinstance(d, lib.Tensor) and not d.requires_grad
+        d.add_(lib.tensor([1.0, 1.0, 1.0]))
+        p.data.mul_(2.0)
+        np.testing.assert_array_equal(p.detach().numpy(), [4.0, 6.0, 8.0], err_msg=lib.__name__)
+        p.data = lib.tensor([7.0, 8.0])                 # swapping the storage keeps the parameter, shape may change
+        assert tuple(p.shape) == (2,) and p.requires_grad
+        np.testing.assert_array_equal(p.detach().numpy(), [7.0, 8.0])
+
+
+def test_data_of_a_0d_result_shares_storage():
+    x = (rd.tensor(2.0) * 1).detach().requires_grad_()
+    x.data.add_(rd.tensor(1.0))
+    assert x.item() == 3.0

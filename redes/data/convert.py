@@ -49,8 +49,8 @@ def to_numpy(value, name="value"):
     """
     if isinstance(value, np.ndarray):
         return value
-    # A redes.Tensor keeps its array in .data (which, on NumPy objects, is a memoryview).
-    data = value if isinstance(value, np.generic) else getattr(value, "data", value)
+    # A redes.Tensor keeps its array in .array (its .data is a Tensor view, as in torch).
+    data = value if isinstance(value, np.generic) else getattr(value, "array", value)
     if isinstance(data, np.ndarray):
         return data
     if hasattr(data, "get") and not isinstance(data, dict):  # a CuPy array

@@ -44,7 +44,7 @@ def default_collate(samples):
                              f"{sorted(sizes)}")
         fields = [default_collate([s[i] for s in samples]) for i in range(len(first))]
         return fields if isinstance(first, list) else tuple(fields)
-    if isinstance(first, (np.ndarray, np.generic, numbers.Number)) or hasattr(first, "data"):
+    if isinstance(first, (np.ndarray, np.generic, numbers.Number)) or hasattr(first, "array"):
         arrays = [to_numpy(s, name="default_collate") for s in samples]
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:

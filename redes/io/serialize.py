@@ -18,7 +18,7 @@ FORMAT = "redes/1"
 
 
 def _numpy(v):
-    a = v.data if isinstance(v, Tensor) else v
+    a = v.array if isinstance(v, Tensor) else v
     if hasattr(a, "detach"):                      # a torch tensor
         a = a.detach().cpu().numpy()
     return np.ascontiguousarray(B.to_numpy(B.xp.asarray(a)))

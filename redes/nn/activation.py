@@ -180,7 +180,7 @@ class PReLU(Module):
         self.weight = Parameter(Tensor._wrap(B.xp.full((num_parameters,), init, dtype)))
 
     def reset_parameters(self):
-        self.weight.data[...] = self.init
+        self.weight.array[...] = self.init
 
     def forward(self, input):
         return F.prelu(input, self.weight)

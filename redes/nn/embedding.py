@@ -51,7 +51,7 @@ class Embedding(Module):
     def reset_parameters(self, rng=None):
         init.normal_(self.weight, generator=rng)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
 
     def forward(self, input):
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,

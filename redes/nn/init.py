@@ -70,7 +70,7 @@ def _calculate_correct_fan(tensor, mode):
 
 def _fill(tensor, values):
     """Write host values into the tensor's array, in its dtype (no graph: init is not differentiable)."""
-    tensor.data[...] = B.xp.asarray(np.asarray(values), dtype=tensor.dtype)
+    tensor.array[...] = B.xp.asarray(np.asarray(values), dtype=tensor.dtype)
     return tensor
 
 
@@ -102,7 +102,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
 def constant_(tensor, val):
     """Fill with the value val."""
-    tensor.data[...] = val
+    tensor.array[...] = val
     return tensor
 
 
@@ -182,10 +182,10 @@ def orthogonal_(tensor, gain=1, generator=None):
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
                          f"{tuple(tensor.shape)}")
-    if tensor.data.size == 0:
+    if tensor.array.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor.array.size // rows
     flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T

@@ -25,12 +25,12 @@ class Parameter(Tensor):
         if data is None:
             data = B.xp.zeros(0, _dt.get_default_dtype())
         if isinstance(data, Tensor):
-            array = B.xp.asarray(data.data)
+            array = B.xp.asarray(data.array)
         else:
             array = B.xp.asarray(data)
             if array.dtype.kind == "f" and array.dtype != _dt.get_default_dtype():
                 array = array.astype(_dt.get_default_dtype())
-        self.data = array
+        self.array = array
         self.grad = self.grad_fn = self.name = None
         self._seq, self._retain, self.requires_grad = 0, False, False
         self.requires_grad_(requires_grad)
@@ -220,7 +220,7 @@ class Module:
             if tuple(array.shape) != tuple(target.shape):
                 raise RuntimeError(f"load_state_dict: size mismatch for {key}: the checkpoint has shape "
                                    f"{tuple(array.shape)}, this module has {tuple(target.shape)}")
-            target.data = B.xp.array(array, dtype=target.dtype)
+            target.array = B.xp.array(array, dtype=target.dtype)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ modes and conversions
@@ -242,7 +242,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = Tensor._wrap(B.xp.zeros_like(p.data))
+                p.grad = Tensor._wrap(B.xp.zeros_like(p.array))
 
     def apply(self, fn):
         """fn(module) on every sub-module, children first, then self (as torch)."""
@@ -264,9 +264,9 @@ class Module:
             dtype = _dt.as_dtype(dtype)
             for t in list(self.parameters()) + list(self.buffers()):
                 if t.dtype.kind == "f":
-                    t.data = t.data.astype(dtype)
+                    t.array = t.array.astype(dtype)
                     if t.grad is not None:
-                        t.grad = Tensor._wrap(t.grad.data.astype(dtype))
+                        t.grad = Tensor._wrap(t.grad.array.astype(dtype))
         return self
 
     def float(self):
@@ -296,7 +296,7 @@ class Module:
 def _as_array(value):
     """NumPy/backend array from a Tensor, a NumPy array, or anything array-like (a torch tensor included)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach") and hasattr(value, "cpu"):          # a torch.Tensor, without importing torch
         return value.detach().cpu().numpy()
     return B.xp.asarray(value)

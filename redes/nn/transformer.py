@@ -50,7 +50,7 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     if is_causal is None and mask is not None:
         sz = size if size is not None else mask.shape[-2]
         if tuple(mask.shape) == (sz, sz):
-            data = mask.data if isinstance(mask, Tensor) else B.xp.asarray(mask)
+            data = mask.array if isinstance(mask, Tensor) else B.xp.asarray(mask)
             causal = causal_bias(sz, sz, data.dtype if data.dtype.kind == "f" else B.xp.float32)
             if data.dtype.kind == "b":
                 causal = causal != 0

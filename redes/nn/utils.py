@@ -62,7 +62,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     if not tensors:
         return Tensor._wrap(B.xp.asarray(0.0, dtype=_dt.get_default_dtype()))
     xp = B.xp
-    norms = [_vector_norm(t.data, norm_type) for t in tensors]
+    norms = [_vector_norm(t.array, norm_type) for t in tensors]
     total = _vector_norm(xp.stack([xp.asarray(n, dtype=xp.result_type(*norms)) for n in norms]), norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
@@ -74,14 +74,14 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Scale every p.grad by min(1, max_norm / (total_norm + 1e-6)) (rebinding p.grad; the arrays are not touched)."""
     parameters = _as_list(parameters, "clip_grads_with_norm_")
-    total = total_norm.data if isinstance(total_norm, Tensor) else B.xp.asarray(total_norm)
+    total = total_norm.array if isinstance(total_norm, Tensor) else B.xp.asarray(total_norm)
     coef = min(float(max_norm) / (float(total) + 1e-6), 1.0)
     if coef == 1.0:
         return                                   # x * 1.0 == x exactly: skip the copies
     with np.errstate(invalid="ignore"):                 # an infinite gradient times 0 is nan, as in torch
         for p in parameters:
             if p.grad is not None:
-                g = p.grad.data
+                g = p.grad.array
                 p.grad = Tensor._wrap(g * g.dtype.type(coef))
 
 
@@ -123,7 +123,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     v = float(clip_value)
     for p in parameters:
         if p.grad is not None:
-            p.grad = Tensor._wrap(B.xp.clip(p.grad.data, -v, v))
+            p.grad = Tensor._wrap(B.xp.clip(p.grad.array, -v, v))
 
 
 def parameters_to_vector(parameters):
@@ -136,7 +136,7 @@ def parameters_to_vector(parameters):
 
 
 def vector_to_parameters(vec, parameters):
-    """Make each parameter's .data a view of its slice of `vec` (the inverse of parameters_to_vector).
+    """Make each parameter's .array a view of its slice of `vec` (the inverse of parameters_to_vector).
 
     As in torch, the parameters then share memory with vec.
     """
@@ -150,5 +150,5 @@ def vector_to_parameters(vec, parameters):
     start = 0
     for p in parameters:
         n = p.numel()
-        p.data = vec.data[start:start + n].reshape(p.shape)
+        p.array = vec.array[start:start + n].reshape(p.shape)
         start += n

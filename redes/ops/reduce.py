@@ -64,7 +64,7 @@ class Prod(Function):
         dyk = _expand(m, dy, x.shape, self.axis, self.keepdim)
         if m.__name__ == "ArrayMath":
             return (dyk * _prod_of_others(x, self.axis),)
-        if not (x.data == 0).any():                      # graph mode: y / x is exact when no x is 0
+        if not (x.array == 0).any():                      # graph mode: y / x is exact when no x is 0
             return (dyk * _kept(m, y, x.shape, self.axis, self.keepdim) / x,)
         return (dyk * _prod_of_others_graph(x, self.axis),)
 

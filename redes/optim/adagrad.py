@@ -51,7 +51,7 @@ class Adagrad(Optimizer):
         return ("sum",)
 
     def _new_state(self, p, group):
-        return {"step": 0, "sum": Tensor._wrap(B.xp.full_like(p.data, group["initial_accumulator_value"]))}
+        return {"step": 0, "sum": Tensor._wrap(B.xp.full_like(p.array, group["initial_accumulator_value"]))}
 
     def _update(self, group, param, grad, bufs, step, first):
         adagrad_update(param, grad, bufs["sum"], step=step, lr=group["lr"], lr_decay=group["lr_decay"],

@@ -5,10 +5,10 @@ A subclass checks its hyperparameters, says which arrays its state holds (`_new_
 writes into the parameter's array in place and never into a gradient (gradient arrays may be shared).
 
 Fast path. When every parameter of a group has a gradient and they share one float dtype, the group is
-"flattened" on its first step: the parameters' `.data` become views into one contiguous buffer, and so
+"flattened" on its first step: the parameters' `.array` become views into one contiguous buffer, and so
 does each state array. A step is then one concatenate (of the gradients) plus one update on the whole
 buffer: a handful of NumPy calls for the model, instead of a handful per parameter. Every step first
-checks that each `p.data` and each state Tensor is still the view it was given; if anything was replaced
+checks that each `p.array` and each state Tensor is still the view it was given; if anything was replaced
 (module.load_state_dict, module.to(dtype), optimizer.load_state_dict, vector_to_parameters, ...), the
 group is flattened again from the current values, so replacing arrays is always safe. Parameters
 without a gradient, mixed dtypes or unequal step counts take the per-parameter path, which runs the
@@ -123,7 +123,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    p.grad = None if set_to_none else Tensor._wrap(B.xp.zeros_like(p.grad.data))
+                    p.grad = None if set_to_none else Tensor._wrap(B.xp.zeros_like(p.grad.array))
 
     # ------------------------------------------------------------------ the step
     def step(self, closure=None):
@@ -141,7 +141,7 @@ class Optimizer:
         """The state of a parameter on its first step: {'step': 0} and zeros for each of _state_names."""
         state = {"step": 0}
         for name in self._state_names(group):
-            state[name] = Tensor._wrap(B.xp.zeros_like(p.data))
+            state[name] = Tensor._wrap(B.xp.zeros_like(p.array))
         return state
 
     def _state_names(self, group):
@@ -175,8 +175,8 @@ class Optimizer:
             if g.shape != p.shape:
                 raise RuntimeError(f"{type(self).__name__}: a gradient has shape {tuple(g.shape)} but its parameter "
                                    f"has shape {tuple(p.shape)}")
-            bufs = {name: st[name].data for name in names}
-            self._update(group, p.data, g.data, bufs, st.get("step"), first)
+            bufs = {name: st[name].array for name in names}
+            self._update(group, p.array, g.array, bufs, st.get("step"), first)
 
     # ------------------------------------------------------------------ saving and loading
     def state_dict(self):
@@ -260,8 +260,8 @@ class _FlatGroup:
         """Flatten a group from the parameters' and state's current values; None if it cannot be flattened."""
         xp = B.xp
         params = group["params"]
-        dtype = params[0].data.dtype
-        if dtype.kind != "f" or any(p.data.dtype != dtype for p in params):
+        dtype = params[0].array.dtype
+        if dtype.kind != "f" or any(p.array.dtype != dtype for p in params):
             return None
         names = opt._state_names(group)
         fresh = [not opt.state.get(p) for p in params]
@@ -273,25 +273,25 @@ class _FlatGroup:
             if any(name not in opt.state[p] for name in names):
                 return None                                       # state edited by hand: per parameter
         self = cls()
-        n = sum(p.data.size for p in params)
-        self.data = xp.empty(n, dtype)
+        n = sum(p.array.size for p in params)
+        self.array = xp.empty(n, dtype)
         self.bufs = {name: xp.empty(n, dtype) for name in names}
         self.params, self.names, self.views, self.checks = list(params), names, [], []
         start = 0
         for p in params:
-            shape, end = p.data.shape, start + p.data.size
+            shape, end = p.array.shape, start + p.array.size
             st = opt.state[p]
             for name in names:
                 t = st[name]
                 if t.shape != shape:
                     raise RuntimeError(f"{type(opt).__name__}: state '{name}' has shape {tuple(t.shape)} but its "
                                        f"parameter has shape {tuple(shape)}")
-                self.bufs[name][start:end] = t.data.reshape(-1)
-                t.data = self.bufs[name][start:end].reshape(shape)
-                self.checks.append((st, name, t, t.data))
-            self.data[start:end] = p.data.reshape(-1)
-            p.data = self.data[start:end].reshape(shape)
-            self.views.append(p.data)
+                self.bufs[name][start:end] = t.array.reshape(-1)
+                t.array = self.bufs[name][start:end].reshape(shape)
+                self.checks.append((st, name, t, t.array))
+            self.array[start:end] = p.array.reshape(-1)
+            p.array = self.array[start:end].reshape(shape)
+            self.views.append(p.array)
             start = end
         self.states = [opt.state[p] for p in params]
         self.fresh = fresh[0]                                     # every state is new: this is their first step
@@ -303,8 +303,8 @@ class _FlatGroup:
         else:
             self.slices, start = [], 0
             for p in params:
-                end = start + p.data.size
-                self.slices.append((self.data[start:end], {k: b[start:end] for k, b in self.bufs.items()}))
+                end = start + p.array.size
+                self.slices.append((self.array[start:end], {k: b[start:end] for k, b in self.bufs.items()}))
                 start = end
         return self
 
@@ -314,10 +314,10 @@ class _FlatGroup:
         if len(params) != len(self.params) or opt._state_names(group) != self.names:
             return False
         for p, q, v, st in zip(params, self.params, self.views, self.states):
-            if p is not q or p.data is not v or state.get(p) is not st:
+            if p is not q or p.array is not v or state.get(p) is not st:
                 return False
         for st, name, t, v in self.checks:
-            if st.get(name) is not t or t.data is not v:
+            if st.get(name) is not t or t.array is not v:
                 return False
         return True
 
@@ -328,19 +328,19 @@ class _FlatGroup:
         if step is not None and any(st["step"] != step for st in states):
             return False
         for g, v in zip(grads, self.views):
-            if g.data.shape != v.shape:
+            if g.array.shape != v.shape:
                 return False
         if step is not None:
             step += 1
             for st in states:
                 st["step"] = step
         if self.slices is not None:
-            dtype = self.data.dtype
+            dtype = self.array.dtype
             for g, (data, bufs) in zip(grads, self.slices):
-                opt._update(group, data, g.data.reshape(-1).astype(dtype, copy=False), bufs, step, self.fresh)
+                opt._update(group, data, g.array.reshape(-1).astype(dtype, copy=False), bufs, step, self.fresh)
         else:
-            B.xp.concatenate([g.data.reshape(-1) for g in grads], out=self.grad, casting="same_kind")
-            opt._update(group, self.data, self.grad, self.bufs, step, self.fresh)
+            B.xp.concatenate([g.array.reshape(-1) for g in grads], out=self.grad, casting="same_kind")
+            opt._update(group, self.array, self.grad, self.bufs, step, self.fresh)
         self.fresh = False
         return True
 

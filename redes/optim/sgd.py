@@ -81,7 +81,7 @@ class SGD(Optimizer):
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
     def _new_state(self, p, group):
-        return {"momentum_buffer": Tensor._wrap(B.xp.zeros_like(p.data))} if group["momentum"] != 0 else {}
+        return {"momentum_buffer": Tensor._wrap(B.xp.zeros_like(p.array))} if group["momentum"] != 0 else {}
 
     def _update(self, group, param, grad, bufs, step, first):
         sgd_update(param, grad, bufs.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"],

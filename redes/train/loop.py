@@ -55,7 +55,7 @@ def as_loader(data, batch_size, shuffle, name="data"):
     if isinstance(data, Table):
         data = data.dataset()
     elif isinstance(data, (tuple, list)):
-        data = TensorDataset(*[d.data if isinstance(d, Tensor) else np.asarray(d) for d in data])
+        data = TensorDataset(*[d.array if isinstance(d, Tensor) else np.asarray(d) for d in data])
     if not isinstance(data, Dataset) and not (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
         raise TypeError(f"fit: {name} must be a DataLoader, Dataset, Table or an (X, y) tuple, "
                         f"got {type(data).__name__}")
@@ -140,7 +140,7 @@ class Trainer:
                                          "lower the learning rate, or run under rd.detect_anomaly() to find the op")
             total, count = total + value * n, count + n
             for m in self.metrics:
-                m.update(B.to_numpy(out.data), B.to_numpy(target.data))
+                m.update(B.to_numpy(out.array), B.to_numpy(target.array))
             self._call("on_batch_end", i, {"loss": value})
             if hasattr(batches, "set_postfix"):
                 batches.set_postfix(loss=f"{total / count:.4f}")
@@ -239,7 +239,7 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
                     total += loss_fn(out, target).item() * len(target)
                 count += len(target)
                 for m in metrics:
-                    m.update(B.to_numpy(out.data), B.to_numpy(target.data))
+                    m.update(B.to_numpy(out.array), B.to_numpy(target.array))
     finally:
         model.train(was_training)
     result = {"loss": total / max(count, 1)} if loss_fn is not None else {}
@@ -260,7 +260,7 @@ def predict(model, data, *, batch_size=256):
         outputs = predict(model, pre.transform(data, extra="ignore"), batch_size=batch_size)
         return pre.inverse_targets(outputs, as_frame=True)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, (np.ndarray,)) or hasattr(data, "__cuda_array_interface__"):
         data = TensorDataset(B.to_numpy(data) if isinstance(data, np.ndarray) else data)
     loader = as_loader(data, batch_size, False)
@@ -272,7 +272,7 @@ def predict(model, data, *, batch_size=256):
             for batch in loader:
                 inputs = batch[:-1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else \
                     (batch[0] if isinstance(batch, (tuple, list)) else batch,)
-                outs.append(B.to_numpy(model(*inputs).data))
+                outs.append(B.to_numpy(model(*inputs).array))
     finally:
         model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0,))

@@ -50,13 +50,13 @@ class GradientStats:
         if self._step % self.every:
             self._pending = None
             return
-        self._pending = [(name, p, None if p.grad is None else _norm(p.grad.data), B.to_numpy(p.data).copy())
+        self._pending = [(name, p, None if p.grad is None else _norm(p.grad.array), B.to_numpy(p.array).copy())
                          for name, p in self._params(trainer)]
 
     def _after(self):
         """The update just made: one record per parameter."""
         for name, p, gn, w0 in self._pending or ():
-            w = B.to_numpy(p.data)
+            w = B.to_numpy(p.array)
             wn, un = _norm(w), _norm(w - w0)
             self.records.append({"step": self._step, "epoch": self._epoch, "name": name, "ndim": p.ndim,
                                  "grad_norm": gn, "weight_norm": wn, "update_norm": un,

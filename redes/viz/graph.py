@@ -46,7 +46,7 @@ class Scene:
         self.scalars = False            # the numbers scale: every node is a number, so say "float32", not "scalar"
 
     def value(self, t):
-        return B.to_numpy(t.data)
+        return B.to_numpy(t.array)
 
     def grad(self, t):
         return self.grads.get(id(t))
@@ -204,7 +204,7 @@ def gradients(scene, grads):
     """id -> gradient array. grads=True: dE/dx of every node via rd.grad (E must be one scalar);
     grads=False: only the `.grad` already held by leaves (and retained intermediates)."""
     outs = scene.outputs
-    scalar = len(outs) == 1 and outs[0].data.size == 1 and outs[0].requires_grad
+    scalar = len(outs) == 1 and outs[0].array.size == 1 and outs[0].requires_grad
     if grads is None:
         grads = scalar and outs[0].grad_fn is not None
     found = {}
@@ -217,11 +217,11 @@ def gradients(scene, grads):
         gs = _ag.grad(outs[0], targets, retain_graph=True, allow_unused=True)
         for t, g in zip(targets, gs):
             if g is not None:
-                found[id(t)] = B.to_numpy(g.data)
+                found[id(t)] = B.to_numpy(g.array)
     else:
         for t in scene.tensors:
             if t.grad is not None:
-                found[id(t)] = B.to_numpy(t.grad.data)
+                found[id(t)] = B.to_numpy(t.grad.array)
     return found
 
 

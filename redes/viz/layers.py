@@ -50,7 +50,7 @@ def _is_recurrent(module):
 
 
 def _param_count(params):
-    return sum(int(p.data.size) for p in params)
+    return sum(int(p.array.size) for p in params)
 
 
 def collapse(scene, model=None, depth=None):

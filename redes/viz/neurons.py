@@ -32,7 +32,7 @@ def _layers(scene):
                              f"the previous layer's activations); linear layer {len(chain)} takes another tensor. "
                              "Use scale='layers' for other architectures")
         w = fn.inputs[1]
-        weight = w.data if fn.op == "linear" else w.data.T
+        weight = w.array if fn.op == "linear" else w.array.T
         bias = fn.inputs[2] if fn.op == "linear" and len(fn.inputs) > 2 else None
         a, acts = z, []
         while len(scene.consumers.get(id(a), ())) == 1:
@@ -72,7 +72,7 @@ def draw_neurons(scene, sample=0, title=None, max_units=400, max_synapses=5000, 
         values = _row(scene.value(a), sample)
         g = scene.grad(a)
         grads = _row(g, sample) if g is not None else None
-        bias = np.asarray(bt.data) if bt is not None else None
+        bias = np.asarray(bt.array) if bt is not None else None
         last = k == len(chain) - 1
         what = "input" if k == 0 else ("output" if last else f"hidden {k}")
         kind = "input" if k == 0 else ("output" if last else "hidden")

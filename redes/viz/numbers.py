@@ -147,10 +147,10 @@ def _count(tensors):
     """How many scalar nodes the expansion makes (elements, plus the products of matmul/linear)."""
     n = 0
     for t in tensors:
-        n += t.data.size
+        n += t.array.size
         fn = t.grad_fn
         if fn is not None and fn.op in ("matmul", "linear"):
-            n += t.data.size * fn.inputs[0].shape[-1]
+            n += t.array.size * fn.inputs[0].shape[-1]
     return n
 
 
@@ -160,7 +160,7 @@ def expand(outputs, max_nodes=500, model=None):
     tensors, _ = collect(outputs)
     n = _count(tensors)
     if n > max_nodes:
-        biggest = max(tensors, key=lambda t: t.data.size)
+        biggest = max(tensors, key=lambda t: t.array.size)
         raise ValueError(f"graph(scale='numbers'): this graph expands to about {n} scalar nodes, more than "
                          f"max_nodes={max_nodes} (largest tensor: {tuple(biggest.shape)}). Draw a smaller example "
                          "(fewer rows or units), raise max_nodes, or use scale='tensors'")
@@ -172,7 +172,7 @@ def expand(outputs, max_nodes=500, model=None):
             arr = _objects(t.shape)
             kind = "param" if isinstance(t, Parameter) else "input"
             for idx in np.ndindex(*t.shape):
-                s = Tensor._wrap(t.data[idx])
+                s = Tensor._wrap(t.array[idx])
                 s.requires_grad = t.requires_grad
                 arr[idx] = s
                 names[id(s)] = base[id(t)] + (f"[{','.join(map(str, idx))}]" if idx else "")
@@ -187,8 +187,8 @@ def expand(outputs, max_nodes=500, model=None):
         args = [twin[id(a)] if isinstance(a, Tensor) else (B.to_numpy(a) if hasattr(a, "shape") else a)
                 for a in fn.inputs]
         arr = np.asarray(how(fn, t, args), dtype=object).reshape(t.shape)
-        values = np.array([s.data for s in arr.flat], dtype=t.dtype).reshape(t.shape)
-        if not np.allclose(values, B.to_numpy(t.data), rtol=1e-4, atol=1e-6, equal_nan=True):
+        values = np.array([s.array for s in arr.flat], dtype=t.dtype).reshape(t.shape)
+        if not np.allclose(values, B.to_numpy(t.array), rtol=1e-4, atol=1e-6, equal_nan=True):
             raise RuntimeError(f"graph(scale='numbers'): the scalar expansion of '{fn.op}' does not reproduce its "
                                "values (a bug in redes.viz.numbers)")
         if t.name is not None:

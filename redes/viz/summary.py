@@ -22,7 +22,7 @@ def op_macs(t):
     """Multiply-adds of the op that made tensor t (0 for ops that are not products with weights)."""
     fn = t.grad_fn
     op, ins = fn.op, fn.inputs
-    out = int(t.data.size)
+    out = int(t.array.size)
     if op == "matmul":
         return out * int(ins[0].shape[-1])
     if op == "linear":
@@ -32,7 +32,7 @@ def op_macs(t):
     if op.startswith("conv") and len(ins) > 1 and hasattr(ins[1], "shape") and len(ins[1].shape) >= 3:
         w = ins[1].shape
         if "transpose" in op:
-            return int(ins[0].data.size) * _prod(w[1:])
+            return int(ins[0].array.size) * _prod(w[1:])
         return out * _prod(w[1:])
     return 0
 
@@ -42,7 +42,7 @@ def _recurrent_macs(module, inputs):
     x = next((a for a in inputs if isinstance(a, Tensor)), None)
     if x is None:
         return 0
-    weights = sum(int(p.data.size) for p in module.parameters() if p.ndim == 2)
+    weights = sum(int(p.array.size) for p in module.parameters() if p.ndim == 2)
     if hasattr(module, "num_layers"):                   # a sequence layer: (T, B, I), (B, T, I) or (T, I)
         return _prod(x.shape[:-1]) * weights            # (both directions' weights are in the sum)
     return _prod(x.shape[:-1]) * weights               # a cell: (B, I) or (I,)
@@ -159,7 +159,7 @@ def summary(model, input_shape=None, dtype=None, input_data=None):
     for t in tensors:
         if t.grad_fn is None:
             continue
-        activation_bytes += int(t.data.nbytes)
+        activation_bytes += int(t.array.nbytes)
         m = t.grad_fn.module
         macs[id(m)] = macs.get(id(m), 0) + op_macs(t)
     recurrent = {}
@@ -179,9 +179,9 @@ def summary(model, input_shape=None, dtype=None, input_data=None):
         shared = [p for p in own if id(p) in seen]
         seen.update(id(p) for p in own)
         children = next(iter(m.children()), None) is not None
-        n_new, n_shared = sum(int(p.data.size) for p in new), sum(int(p.data.size) for p in shared)
+        n_new, n_shared = sum(int(p.array.size) for p in new), sum(int(p.array.size) for p in shared)
         if children and not own:
-            total = sum(int(p.data.size) for p in m.parameters())
+            total = sum(int(p.array.size) for p in m.parameters())
             params_text = f"({total:,})" if total else "—"
         else:
             params_text = f"{n_new:,}" + (f" +{n_shared:,}*" if n_shared else "") if own else "—"
@@ -197,15 +197,15 @@ def summary(model, input_shape=None, dtype=None, input_data=None):
                      "mult_adds": subtree_macs(m) if children else recurrent.get(id(m), macs.get(id(m), 0))})
     unique = list(model.parameters())
     totals = {
-        "total_params": sum(int(p.data.size) for p in unique),
-        "trainable_params": sum(int(p.data.size) for p in unique if p.requires_grad),
-        "frozen_params": sum(int(p.data.size) for p in unique if not p.requires_grad),
+        "total_params": sum(int(p.array.size) for p in unique),
+        "trainable_params": sum(int(p.array.size) for p in unique if p.requires_grad),
+        "frozen_params": sum(int(p.array.size) for p in unique if not p.requires_grad),
         "shared_params": sum(r["shared_params"] for r in rows),
         "mult_adds": sum(recurrent.get(id(m), 0) for _, m in mods) + sum(
             v for k, v in macs.items() if k not in recurrent),
-        "param_bytes": sum(int(p.data.nbytes) for p in unique) + sum(int(b.data.nbytes) for b in model.buffers()),
+        "param_bytes": sum(int(p.array.nbytes) for p in unique) + sum(int(b.array.nbytes) for b in model.buffers()),
         "activation_bytes": activation_bytes,
-        "input_bytes": sum(int(t.data.nbytes) for t in inputs if isinstance(t, Tensor)),
+        "input_bytes": sum(int(t.array.nbytes) for t in inputs if isinstance(t, Tensor)),
     }
     return ModelSummary(type(model).__name__, rows, totals)
 

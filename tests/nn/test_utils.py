@@ -53,7 +53,7 @@ def test_clip_rebinds_gradients_instead_of_writing_shared_arrays():
     a.grad = b.grad = rd.from_numpy(shared)               # one gradient array seen by two parameters
     rd.nn.utils.clip_grad_norm_([a], 1.0)
     np.testing.assert_array_equal(shared, [3.0, 4.0])     # b's gradient is untouched
-    assert b.grad.data is shared and a.grad.data is not shared
+    assert b.grad.array is shared and a.grad.array is not shared
     np.testing.assert_allclose(a.grad.numpy(), np.array([3.0, 4.0]) / (5.0 + 1e-6))
     rd.nn.utils.clip_grad_value_([a, b], 3.5)
     np.testing.assert_array_equal(shared, [3.0, 4.0])

@@ -175,7 +175,7 @@ def test_replacing_parameter_arrays_is_safe():
     init, grads = _data()
     twin = Twin("Adam", dict(lr=0.01, amsgrad=True), init)
     twin.run(grads[:5])
-    assert twin.ps[0][0].data.base is twin.ps[0][1].data.base is not None, "the group should be flattened"
+    assert twin.ps[0][0].array.base is twin.ps[0][1].array.base is not None, "the group should be flattened"
     for ps, ts in zip(twin.ps, twin.ts):                 # what Module.load_state_dict does
         for p, t in zip(ps, ts):
             new = np.sin(p.numpy()) * 2

@@ -84,7 +84,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    x = input.data
+    x = input.array
     inside = (x > min_val) & (x < max_val)
     # NOTE: clamp's gradient includes the bounds; torch's hardtanh excludes them, hence where(inside, x, const)
     return _Where.apply(inside, input, B.xp.clip(x, min_val, max_val))
@@ -106,7 +106,7 @@ def prelu(input, weight):
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     elif weight.ndim:
         weight = weight.reshape(())
-    return _Where.apply(input.data > 0, input, weight * input)
+    return _Where.apply(input.array > 0, input, weight * input)
 
 
 def _softmax_dim(name, ndim, stacklevel):

@@ -90,7 +90,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise RuntimeError(f"{name}: attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to the "
                                f"scores' shape {expected} (batch dims + (L={L}, S={S}))")
         if attn_mask.dtype.kind == "b":
-            bias = B.xp.where(attn_mask.data, 0.0, -math.inf).astype(query.dtype)
+            bias = B.xp.where(attn_mask.array, 0.0, -math.inf).astype(query.dtype)
         elif _is_float(attn_mask):
             bias = attn_mask.to(query.dtype)
         else:
@@ -127,7 +127,7 @@ def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_
         warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. "
                       "Use same type for both instead.", stacklevel=3)
     if mask.dtype.kind == "b":
-        return Tensor._wrap(B.xp.where(mask.data, -math.inf, 0.0).astype(target_type))
+        return Tensor._wrap(B.xp.where(mask.array, -math.inf, 0.0).astype(target_type))
     return mask
 
 

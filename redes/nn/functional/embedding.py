@@ -12,13 +12,13 @@ def _renorm_(weight, idx, max_norm, norm_type):
     _ag.side_effect("embedding with max_norm rescales weight rows in place outside its op")
     xp = B.xp
     rows = xp.unique(idx)
-    w = weight.data[rows]
+    w = weight.array[rows]
     if norm_type == float("inf"):
         norms = xp.abs(w).max(axis=1)
     else:
         norms = (xp.abs(w) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
-    weight.data[rows] = w * scale[:, None]
+    weight.array[rows] = w * scale[:, None]
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
@@ -40,7 +40,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise RuntimeError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got "
                            f"{getattr(weight, 'shape', type(weight).__name__)}")
-    idx = input.data if isinstance(input, Tensor) else B.xp.asarray(input)
+    idx = input.array if isinstance(input, Tensor) else B.xp.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor (int64 or int32), got {idx.dtype}")
     n = weight.shape[0]

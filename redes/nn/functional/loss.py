@@ -88,7 +88,7 @@ def _weight_array(name, weight, input, arg="weight"):
     if not ok:
         raise ValueError(f"{name}: {arg} has shape {tuple(weight.shape)}, which does not broadcast to the input "
                          f"shape {tuple(input.shape)}")
-    return weight.data.astype(input.dtype, copy=False)
+    return weight.array.astype(input.dtype, copy=False)
 
 
 def _reduce(loss, reduction):
@@ -189,7 +189,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _float_input(name, input)
     target = _like_input(name, input, target)
     _same_shape(name, input, target)
-    x = input.data
+    x = input.array
     if x.size:
         lo, hi = float(x.min()), float(x.max())
         if lo < 0 or hi > 1:
@@ -233,10 +233,10 @@ def _class_layout(name, input, target):
         raise ValueError(f"{name}: target has shape {tuple(target.shape)} but expected {expected} for input "
                          f"{tuple(input.shape)} with class indices")
     if input.ndim == 1:
-        return input.reshape(1, c), target.data.reshape(1), expected
+        return input.reshape(1, c), target.array.reshape(1), expected
     if input.ndim > 2:                                    # classes last, then one row per (sample, position)
         input = input.permute(0, *range(2, input.ndim), 1).reshape(-1, c)
-    return input, target.data.reshape(-1), expected
+    return input, target.array.reshape(-1), expected
 
 
 def _class_weight(name, weight, input):
@@ -246,7 +246,7 @@ def _class_weight(name, weight, input):
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
     if tuple(weight.shape) != (c,):
         raise ValueError(f"{name}: weight has shape {tuple(weight.shape)}, expected ({c},): one weight per class")
-    return weight.data.astype(input.dtype, copy=False)
+    return weight.array.astype(input.dtype, copy=False)
 
 
 def _check_index_target(name, target):
@@ -342,7 +342,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         loss = target.exp() * (target - input)
     else:
         from ...functions import where
-        zero = target.data == 0
+        zero = target.array == 0
         safe = where(Tensor._wrap(zero), 1.0, target)      # log(1) = 0 where target = 0, and no nan gradient
         loss = where(Tensor._wrap(zero), 0.0, target * safe.log()) - target * input
     if reduction == "batchmean":
@@ -371,7 +371,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     dim = input1.ndim - 1
     eps = 1e-12
     cos = (input1 * input2).sum(dim) / (((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)).sqrt()
-    t = target.data
+    t = target.array
     pos = where(Tensor._wrap(t == 1), 1.0 - cos, 0.0)
     neg = where(Tensor._wrap(t == -1), (cos - margin).clamp_min(0.0), 0.0)
     loss = pos + neg

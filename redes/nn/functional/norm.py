@@ -36,8 +36,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
-        return _N.BatchNormEval.apply(input, weight, bias, mean=running_mean.data, var=running_var.data, eps=eps)
-    count = input.data.size // c
+        return _N.BatchNormEval.apply(input, weight, bias, mean=running_mean.array, var=running_var.array, eps=eps)
+    count = input.array.size // c
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{tuple(input.shape)}")
@@ -47,11 +47,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _ag.side_effect("batch_norm in training mode updates running statistics outside its op")
         with _ag.no_grad():
             if running_mean is not None:
-                running_mean.data *= 1.0 - momentum
-                running_mean.data += momentum * fn.mean
+                running_mean.array *= 1.0 - momentum
+                running_mean.array += momentum * fn.mean
             if running_var is not None:
-                running_var.data *= 1.0 - momentum
-                running_var.data += (momentum * count / (count - 1)) * fn.var     # unbiased, as torch
+                running_var.array *= 1.0 - momentum
+                running_var.array += (momentum * count / (count - 1)) * fn.var     # unbiased, as torch
     return y
 
 
