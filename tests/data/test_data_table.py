@@ -170,9 +170,10 @@ def test_string_target_is_classification():
 
 
 def test_integer_target_with_few_values_is_classification(tmp_path):
-    t = read_table(write(tmp_path, "x,k\n0.5,3\n1.5,1\n2.5,3\n3.5,2\n"), "k")
+    t = read_table(write(tmp_path, "x,k\n0.5,3\n1.5,1\n2.5,3\n3.5,2\n4.5,2\n5.5,1\n"), "k")
     assert t.task == "classification" and t.classes == [1, 2, 3]
-    assert t.y.tolist() == [2, 0, 2, 1]
+    assert t.y.tolist() == [2, 0, 2, 1, 1, 0]
+    assert t.preprocessor.task_reason == "the target 'k' holds 3 different whole numbers (at most 20) in 6 rows"
     assert t.preprocessor.transform_targets({"x": [1.0, 2.0], "k": [2, 3]}).tolist() == [1, 2]
     with pytest.raises(UnknownCategoryError, match="column 'k', row 1: class 7"):
         t.preprocessor.transform_targets({"x": [1.0], "k": [7]})
@@ -180,6 +181,15 @@ def test_integer_target_with_few_values_is_classification(tmp_path):
     assert read_table(many, "k").task == "regression"
     floats = pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": [0.5, 1.5, 0.5]})
     assert read_table(floats, "k").task == "regression"
+
+
+def test_few_rows_of_whole_numbers_are_regression_and_say_why():
+    """3 rows of 1, 2, 3 would be three classes seen once each: numbers, and the reason is given."""
+    t = read_table(pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": [1, 2, 3]}), "k")
+    assert t.task == "regression"
+    assert "3 different whole numbers in only 3 rows" in t.preprocessor.task_reason
+    assert read_table(pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": [1, 2, 3]}), "k",
+                      task="classification").preprocessor.task_reason == "given"
 
 
 def test_task_can_be_forced():
