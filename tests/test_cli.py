@@ -63,7 +63,7 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     model = folder / "students.model"
     result = redes("train", STUDENTS, "--target", "N1", "N2", "--epochs", 3, "--hidden", 16, 16, "--lr", 0.01,
-                   "--quiet", "--out", model, cwd=folder)
+                   "--ensemble", 1, "--quiet", "--out", model, cwd=folder)
     return folder, model, result
 
 
@@ -76,7 +76,7 @@ def test_train_writes_model_curves_and_report(trained):
     assert (folder / "students.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = result.stdout
     assert "regression of N1, N2" in out and "validation metrics" in out
-    assert "370 parameters" in out                    # (3*16+16) + (16*16+16) + (16*2+2)
+    assert "378 parameters" in out                    # MLP (3*16+16) + (16*16+16) + (16*2+2), skip path 3*2+2
     assert "3 epochs" in out and "model saved to" in out
     assert "epoch 1/3" not in result.stderr           # --quiet: no per-epoch lines
     assert "Traceback" not in result.stderr
@@ -116,7 +116,7 @@ def test_predict_evaluate_summary(trained):
     assert 0 < float(rows["all"][0]) < 5                     # MAE in grade points, not standardised units
 
     assert summary.returncode == 0, summary.stderr
-    assert "Linear" in summary.stdout and "370" in summary.stdout
+    assert "Linear" in summary.stdout and "378" in summary.stdout
     assert "inputs (3): Estudio, Edad, Promedio" in summary.stdout
     assert "outputs (2, regression): N1, N2" in summary.stdout
 
