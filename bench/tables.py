@@ -151,7 +151,7 @@ def summary_lines(results):
                      + (f", categorical: {', '.join(r['categorical'])}" if r["categorical"] else "")
                      + f"; {r['metric']}, test 20%, {len(r['scores']['redes default'])} seeds)")
         width = max(map(len, r["scores"]))
-        digits = 3 if r["task"] == "regression" else 1
+        digits = 3 if r["task"] == "regression" else 2
         for name, values in r["scores"].items():
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
             lines.append(f"  {name:<{width}}  {statistics.mean(values):7.{digits}f} +- {sd:5.{digits}f}"

@@ -31,11 +31,11 @@ def _atomic_write(path, write):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=folder)
     os.close(fd)
-    umask = os.umask(0o22)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes 0600; the file is the user's, readable as any other
     try:
         write(tmp)
+        umask = os.umask(0o22)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp's 0600 -> what open() would give: readable like other files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

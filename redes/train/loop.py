@@ -222,7 +222,21 @@ def fit(model, train_data, *, loss, optimizer="adam", lr=1e-3, epochs=10, batch_
 
 
 def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
-    """Mean loss (if given) and metrics of `model` on `data`, in eval mode and without a graph."""
+    """Mean loss (if given) and metrics of `model` on `data`, in eval mode and without a graph.
+
+    For a model trained from a table (it has `.preprocessor`), `data` may be a labelled CSV path or
+    DataFrame: the result is its loss and metrics in the original units (as `redes evaluate` prints).
+
+    Example:
+        >>> rd.evaluate(model, (X_val, y_val), loss="cross_entropy", metrics=["accuracy"])
+        >>> rd.evaluate(table_model, "test.csv")              # {'loss': ..., 'mae': ..., 'r2': ...}
+    """
+    pre = getattr(model, "preprocessor", None)
+    if pre is not None and (isinstance(data, (str, os.PathLike)) or hasattr(data, "columns")):
+        from ..data import read_table
+        from .tabular import report_metrics
+        table = read_table(os.fspath(data) if isinstance(data, os.PathLike) else data, preprocessor=pre)
+        return report_metrics(model, table, np.arange(len(table)))
     loader = as_loader(data, batch_size, False)
     loss_fn = get_loss(loss) if loss is not None else None
     metrics = [get_metric(m) for m in metrics]

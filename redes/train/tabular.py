@@ -121,20 +121,25 @@ def _splits(n, val_split, ensemble, seed):
 
 
 def report_metrics(model, table, rows, outputs=None):
-    """Metrics on `rows` of the table, in the original units (regression) or on class labels.
+    """Loss and metrics on `rows` of the table, in the original units (regression) or on class labels.
+
+    'loss' is the default training loss: cross-entropy, or the MSE of the standardised targets.
 
     `outputs` (model outputs for those rows) skips the forward pass, e.g. for out-of-fold predictions.
     """
     if len(rows) == 0:
         return {}
-    out = predict(model, table.X[rows]) if outputs is None else outputs
+    out = np.asarray(predict(model, table.X[rows]) if outputs is None else outputs, dtype=np.float64)
     pre = table.preprocessor
     if table.task == "classification":
         y = table.y[rows]
-        return _computed(("accuracy", "f1"), out, y)
+        z = out - out.max(1, keepdims=True)                # cross-entropy, as the training loss
+        loss = float(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]))
+        return {"loss": loss, **_computed(("accuracy", "f1"), out, y)}
+    loss = float(np.mean((out.reshape(table.y[rows].shape) - table.y[rows]) ** 2))   # MSE, standardised units
     pred = pre.inverse_targets(out)
     true = pre.inverse_targets(table.y[rows])
-    result = _computed(("mae", "rmse", "r2"), pred, true)
+    result = {"loss": loss, **_computed(("mae", "rmse", "r2"), pred, true)}
     if len(table.target_names) > 1:
         for j, name in enumerate(table.target_names):
             result.update({f"{k}_{name}": v
@@ -188,14 +193,15 @@ class EpochProgress(Callback):
 
 
 DEFAULTS = dict(hidden=(64, 64), activation="relu", skip=True, optimizer="adamw", lr=1e-3, weight_decay=1e-2,
-                epochs=200, batch_size=32, val_split=0.2, patience=20, ensemble=5)
+                epochs=200, batch_size=32, val_split=0.2, patience=20, ensemble=5, lr_schedule=None)
 
 
 def fit_table(source, targets, *, features=None, task=None, categorical=None, read_options=None,
               hidden=DEFAULTS["hidden"], activation=DEFAULTS["activation"], skip=DEFAULTS["skip"], loss=None,
               optimizer=DEFAULTS["optimizer"], lr=DEFAULTS["lr"], weight_decay=DEFAULTS["weight_decay"],
               epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], val_split=DEFAULTS["val_split"],
-              patience=DEFAULTS["patience"], ensemble=DEFAULTS["ensemble"], seed=0, verbose=None, callbacks=()):
+              patience=DEFAULTS["patience"], ensemble=DEFAULTS["ensemble"], lr_schedule=DEFAULTS["lr_schedule"],
+              seed=0, verbose=None, callbacks=()):
     """Read a table, train a network on it, and return (model, history, report).
 
     Numeric columns are standardised and text columns one-hot encoded (redes.data.read_table); missing
@@ -247,7 +253,8 @@ def fit_table(source, targets, *, features=None, task=None, categorical=None, re
         opt = _optimizer(optimizer, model, lr, weight_decay)
         history = fit(model, (table.X[train_rows], table.y[train_rows]), loss=loss, optimizer=opt,
                       epochs=epochs, batch_size=batch_size, val_data=val, metrics=metrics,
-                      callbacks=[*callbacks, *extra], verbose=bool(verbose))
+                      callbacks=[*callbacks, *extra], scheduler=_scheduler(lr_schedule, opt, epochs, val),
+                      verbose=bool(verbose))
         members.append(model)
         histories.append(history)
         stoppers.append(stopper)
@@ -278,6 +285,18 @@ def fit_table(source, targets, *, features=None, task=None, categorical=None, re
               "val_metrics": report_metrics(model, table, rows, outputs) if len(rows) else {},
               "seconds": time.perf_counter() - start}
     return model, history, report
+
+
+def _scheduler(name, opt, epochs, val):
+    """None, 'plateau' (lr x0.3 after 5 epochs without a better validation loss) or 'cosine' (to lr/100)."""
+    from .. import optim
+    if name is None or name == "none":
+        return None
+    if name == "plateau":
+        return optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=5)
+    if name == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=opt.param_groups[0]["lr"] / 100)
+    raise ValueError(f"fit_table: lr_schedule must be None, 'plateau' or 'cosine', got {name!r}")
 
 
 def _optimizer(name, model, lr, weight_decay):
