@@ -192,7 +192,7 @@ class EpochProgress(Callback):
             self._bar.close()
 
 
-DEFAULTS = dict(hidden=(64, 64), activation="relu", skip=True, optimizer="adamw", lr=1e-3, weight_decay=1e-2,
+DEFAULTS = dict(hidden=(64, 64), activation="relu", skip=True, optimizer="adamw", lr=2e-3, weight_decay=0.1,
                 epochs=200, batch_size=32, val_split=0.2, patience=20, ensemble=5, lr_schedule=None)
 
 
