@@ -2,6 +2,7 @@
 
     python -m bench [--only NAME[,NAME]] [--rounds N] [--seconds S] [--json] [--threads N]
                     [--unset-openblas-coretype]
+    python -m bench tables [--only DATASET[,...]] [--seeds N]     # model quality vs scikit-learn (bench/tables.py)
 
 For each workload and round, runs `python -m bench.worker` for redes, then for torch (A B A B ...),
 and reports medians over rounds, the spread of the per-round redes/torch ratios, and peak RSS.
@@ -208,6 +209,10 @@ def table_lines(results):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["tables"]:                  # `python -m bench tables`: model quality on tables, not speed
+        from bench.tables import main as tables_main
+        return tables_main(argv[1:])
     args = parse_args(argv)
     env = child_env(args.unset_openblas_coretype, args.threads)
     log = (lambda msg: print(msg, file=sys.stderr, flush=True))

@@ -86,8 +86,13 @@ def main(argv=None):
     assert len(counts) == 1, f"the two networks should have the same budget, got {counts}"
     (shallow, s), (deep, d) = results.items()
     ratio = s["test_mse"] / d["test_mse"]
-    print(f"same budget ({counts.pop()} parameters): the deep network's error is "
-          + (f"{ratio:.1f}x smaller" if ratio >= 1 else f"{1 / ratio:.1f}x larger (train longer: --full)"))
+    if abs(ratio - 1) < 0.05:                    # "1.0x smaller" says nothing: call a tie a tie
+        verdict = f"about the same as the wide one's ({d['test_mse']:.4g} vs {s['test_mse']:.4g})"
+    elif ratio > 1:
+        verdict = f"{ratio:.1f}x smaller"
+    else:
+        verdict = f"{1 / ratio:.1f}x larger (train longer: --full)"
+    print(f"same budget ({counts.pop()} parameters): the deep network's error is {verdict}")
 
     _plot(results, x_test, y_test, out / "depth.png", args.teeth)
     print(f"plot in {out}/depth.png")

@@ -63,7 +63,7 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     model = folder / "students.model"
     result = redes("train", STUDENTS, "--target", "N1", "N2", "--epochs", 3, "--hidden", 16, 16, "--lr", 0.01,
-                   "--quiet", "--out", model, cwd=folder)
+                   "--ensemble", 1, "--quiet", "--out", model, cwd=folder)
     return folder, model, result
 
 
@@ -76,7 +76,7 @@ def test_train_writes_model_curves_and_report(trained):
     assert (folder / "students.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = result.stdout
     assert "regression of N1, N2" in out and "validation metrics" in out
-    assert "370 parameters" in out                    # (3*16+16) + (16*16+16) + (16*2+2)
+    assert "378 parameters" in out                    # MLP (3*16+16) + (16*16+16) + (16*2+2), skip path 3*2+2
     assert "3 epochs" in out and "model saved to" in out
     assert "epoch 1/3" not in result.stderr           # --quiet: no per-epoch lines
     assert "Traceback" not in result.stderr
@@ -110,13 +110,13 @@ def test_predict_evaluate_summary(trained):
     lines = evaluated.stdout.splitlines()
     assert "1000 rows, regression" in lines[0]
     header = lines[1].split()
-    assert header == ["mae", "rmse", "r2"]
+    assert header == ["loss", "mae", "rmse", "r2"]
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert set(rows) == {"N1", "N2", "all"}
-    assert 0 < float(rows["all"][0]) < 5                     # MAE in grade points, not standardised units
+    assert 0 < float(rows["all"][1]) < 5                     # MAE in grade points, not standardised units
 
     assert summary.returncode == 0, summary.stderr
-    assert "Linear" in summary.stdout and "370" in summary.stdout
+    assert "Linear" in summary.stdout and "378" in summary.stdout
     assert "inputs (3): Estudio, Edad, Promedio" in summary.stdout
     assert "outputs (2, regression): N1, N2" in summary.stdout
 
@@ -156,6 +156,9 @@ def bad_tables(tmp_path_factory):
     new = pd.read_csv(NEW).astype(object)
     new.loc[2, "Promedio"] = "16,5"                         # decimal comma, data row 3
     new.to_csv(folder / "bad_new.csv", index=False)
+    (folder / "empty.csv").write_text("")
+    (folder / "header_only.csv").write_text("Estudio,Edad,Promedio,N1,N2\n")
+    pd.read_csv(NEW).drop(columns=["Edad"]).to_csv(folder / "no_edad.csv", index=False)
     return folder
 
 
@@ -174,6 +177,10 @@ def test_bad_inputs_exit_1_with_one_line(bad_tables, trained):
         (["evaluate", model, NEW], ["'N1'", "not found"]),
         (["predict", STUDENTS, NEW], ["not a readable"]),
         (["train", STUDENTS, "--target", "N1", "--activation", "nope", "--out", out], ["activation", "'nope'"]),
+        (["train", bad_tables / "empty.csv", "--target", "N1", "--out", out], ["empty.csv", "is empty"]),
+        (["train", bad_tables / "header_only.csv", "--target", "N1", "--out", out], ["header_only.csv", "no data rows"]),
+        (["predict", model, bad_tables / "no_edad.csv"], ["feature column 'Edad' not found"]),
+        (["train", STUDENTS, "--target", "N1", "--hidden", "8", "x", "--out", out], ["--hidden", "'8 x'"]),
     ]
     results = redes_many([args for args, _ in cases], cwd=bad_tables)
     for (args, words), result in zip(cases, results):
@@ -211,6 +218,114 @@ def test_out_is_a_folder(tmp_path, capsys):
 def test_traceback_flag_reraises():
     with pytest.raises(FileNotFoundError):
         cli.main(["--traceback", "predict", "missing.model", str(NEW)])
+    with pytest.raises(FileNotFoundError):                       # a global flag after the command works too
+        cli.main(["predict", "missing.model", str(NEW), "--traceback"])
+    assert cli.main(["predict", "missing.model", str(NEW)]) == 1  # and stays off unless given
+
+
+# ------------------------------------------------------------------------------- smaller things users meet
+
+def test_one_target_regression_train_summary_evaluate(tmp_path):
+    """The most common use: one numeric target. The metric table used to crash (TypeError) after saving."""
+    model = tmp_path / "n1.model"
+    train = redes("train", STUDENTS, "--target", "N1", "--epochs", 20, "--out", model, cwd=tmp_path)
+    assert train.returncode == 0 and "Traceback" not in train.stderr, train.stderr
+    assert "task: regression, because the target 'N1' holds numbers with fractions" in train.stdout
+    assert "--task classification to change it" in train.stdout
+    assert "early stopping kept epoch" in train.stdout
+    assert [line.split()[0] for line in train.stdout.splitlines() if line.startswith("  ")] == \
+        ["loss", "mae", "rmse", "r2"]
+    summary, evaluated = redes_many([["summary", model], ["evaluate", model, STUDENTS]], cwd=tmp_path)
+    assert summary.returncode == 0 and "outputs (1, regression): N1" in summary.stdout, summary.stderr
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "loss is the mean squared error of standardised targets" in evaluated.stdout
+    values = dict(line.split() for line in evaluated.stdout.splitlines()[1:])
+    assert set(values) == {"loss", "mae", "rmse", "r2"} and float(values["r2"]) > 0.8
+    assert (model.stat().st_mode & 0o777) == 0o666 & ~_umask()        # 0644 under umask 022, not 0600
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_two_targets_show_rmse_per_target(trained):
+    _, model, _ = trained
+    out = io.StringIO()
+    from contextlib import redirect_stdout
+    with redirect_stdout(out):
+        assert cli.main(["evaluate", str(model), str(STUDENTS)]) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[1].split() == ["loss", "mae", "rmse", "r2"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    assert set(rows) == {"N1", "N2", "all"}
+    assert "-" not in rows["N1"][1:] and "-" not in rows["N2"][1:]  # every target has every metric but the loss
+
+
+def test_semicolon_table_with_decimal_commas(tmp_path, capsys):
+    """--sep/--decimal at training; predict and evaluate reuse them from the model file."""
+    frame = pd.read_csv(STUDENTS)
+    frame.to_csv(tmp_path / "notas.csv", sep=";", decimal=",", index=False)
+    frame.drop(columns=["N1"]).head(5).to_csv(tmp_path / "nuevas.csv", sep=";", decimal=",", index=False)
+    model = tmp_path / "notas.model"
+    assert cli.main(["train", str(tmp_path / "notas.csv"), "--target", "N1", "--sep", ";", "--decimal", ",",
+                     "--epochs", "5", "--ensemble", "1", "--quiet", "--plot", "none", "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert cli.main(["predict", str(model), str(tmp_path / "nuevas.csv"), "--out", str(tmp_path / "p.csv")]) == 0
+    assert list(pd.read_csv(tmp_path / "p.csv").columns) == ["Estudio", "Edad", "Promedio", "N2", "N1"]
+    assert cli.main(["evaluate", str(model), str(tmp_path / "notas.csv")]) == 0
+    assert "1000 rows" in capsys.readouterr().out
+    # Without --sep the semicolon file is one column: the error says which columns it did find.
+    assert cli.main(["train", str(tmp_path / "notas.csv"), "--target", "N1", "--out", str(model)]) == 1
+    assert "'N1' not found" in capsys.readouterr().err
+
+
+def test_hidden_none_categorical_task_and_patience(tmp_path, capsys):
+    model = tmp_path / "lin.model"
+    assert cli.main(["train", str(CAT), "--target", "Edad", "--task", "regression", "--categorical", "Carrera",
+                     "--hidden", "none", "--patience", "0", "--ensemble", "1", "--epochs", "3", "--quiet",
+                     "--plot", "none", "--out", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "task: " not in out                                  # given, not guessed: nothing to explain
+    assert "early stopping" not in out and "3 epochs" in out
+    loaded = rd.load(model)
+    assert isinstance(loaded, rd.nn.Sequential) and len(loaded) == 1        # --hidden none: one Linear
+    assert loaded.preprocessor.task == "regression"
+    assert any(name.startswith("Carrera=") for name in loaded.preprocessor.feature_names)
+
+
+def test_three_rows_of_whole_numbers(tmp_path, capsys):
+    """A tiny table with an integer target is regression, and the report says why; no crash."""
+    (tmp_path / "tiny.csv").write_text("x,k\n1.0,1\n2.0,2\n3.0,3\n")
+    assert cli.main(["train", str(tmp_path / "tiny.csv"), "--target", "k", "--epochs", "3", "--quiet",
+                     "--plot", "none", "--out", str(tmp_path / "tiny.model")]) == 0
+    out = capsys.readouterr().out
+    assert "task: regression, because the target 'k' holds 3 different whole numbers in only 3 rows" in out
+    assert "--task classification to change it" in out
+
+
+def test_progress_lines(tmp_path):
+    """Default: a line every tenth of the epochs (stderr is not a terminal here); --verbose: every epoch."""
+    default, verbose = redes_many([
+        ["train", STUDENTS, "--target", "N1", "--epochs", 20, "--patience", 0, "--ensemble", 1, "--plot", "none",
+         "--out", tmp_path / "a.model"],
+        ["train", STUDENTS, "--target", "N1", "--epochs", 20, "--patience", 0, "--ensemble", 1, "--plot", "none",
+         "--verbose", "--out", tmp_path / "b.model"]], cwd=tmp_path)
+    lines = [line.split()[1] for line in default.stderr.splitlines() if line.startswith("epoch ")]
+    assert lines == ["1/20", "2/20", "4/20", "6/20", "8/20", "10/20", "12/20", "14/20", "16/20", "18/20", "20/20"]
+    assert len([line for line in verbose.stderr.splitlines() if line.startswith("epoch ")]) == 20
+
+
+def test_predict_proba_columns(tmp_path):
+    model = tmp_path / "aprobado.model"
+    assert cli.main(["train", str(CAT), "--target", "Aprobado", "--epochs", "5", "--quiet", "--plot", "none",
+                     "--out", str(model)]) == 0
+    assert cli.main(["predict", str(model), str(CAT), "--proba", "--out", str(tmp_path / "p.csv")]) == 0
+    preds = pd.read_csv(tmp_path / "p.csv")
+    assert list(preds.columns)[-3:] == ["Aprobado_pred", "Aprobado_proba_no", "Aprobado_proba_si"]
+    np.testing.assert_allclose(preds[["Aprobado_proba_no", "Aprobado_proba_si"]].sum(axis=1), 1.0, rtol=1e-5)  # %.6g
+    assert ((preds["Aprobado_proba_si"] > 0.5) == (preds["Aprobado_pred"] == "si")).all()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")

@@ -107,11 +107,12 @@ class Column:
         raise MissingValueError(f"{self.where}: column {self.name!r}, row {row}: {role} is "
                                 f"missing (empty cell or NaN)", column=self.name, row=row)
 
-    def numeric(self, role="value"):
+    def numeric(self, role="value", missing_ok=False):
         """The column as finite float64 numbers.
 
         Args:
             role: ``'value'`` or ``'target value'``, for messages.
+            missing_ok: leave missing cells as NaN instead of raising.
 
         Returns:
             A float64 NumPy array.
@@ -121,7 +122,7 @@ class Column:
             BadValueError: a cell that is not a finite number (the first one).
         """
         values, missing = self.numbers, self.missing
-        problems = missing | ~np.isfinite(values)
+        problems = (~missing if missing_ok else True) & (missing | ~np.isfinite(values))
         if problems.any():
             row = int(np.flatnonzero(problems)[0]) + 1
             if missing[row - 1]:
@@ -131,20 +132,20 @@ class Column:
             kind = "not a number" if np.isnan(values[row - 1]) else "not a finite number"
             raise BadValueError(f"{self.where}: column {self.name!r}, row {row}: {role} "
                                 f"{raw!r} is {kind}", column=self.name, row=row, value=raw)
-        return values
+        return np.where(missing, np.nan, values) if missing_ok else values
 
-    def categories(self, role="value"):
-        """The column as stripped text, a NumPy ``str`` array.
+    def categories(self, role="value", missing_ok=False):
+        """The column as stripped text, a NumPy ``str`` array (``''`` where missing, with ``missing_ok``).
 
         Raises:
-            MissingValueError: an empty cell or NaN (the first one, by row).
+            MissingValueError: an empty cell or NaN (the first one, by row), unless ``missing_ok``.
         """
-        if self.missing.any():
+        if not missing_ok and self.missing.any():
             self._raise_missing(int(np.flatnonzero(self.missing)[0]) + 1, role)
         return self.text
 
 
-def parse_numeric(series, column, where, role="value"):
+def parse_numeric(series, column, where, role="value", missing_ok=False):
     """The column as float64, raising on the first missing or non-numeric cell.
 
     Args:
@@ -164,10 +165,10 @@ def parse_numeric(series, column, where, role="value"):
         >>> parse_numeric(pd.Series(["1", " 2.5"]), "Edad", "read_table").tolist()
         [1.0, 2.5]
     """
-    return Column(series, column, where).numeric(role)
+    return Column(series, column, where).numeric(role, missing_ok)
 
 
-def parse_categories(series, column, where, role="value"):
+def parse_categories(series, column, where, role="value", missing_ok=False):
     """The column as an array of stripped strings, raising on a missing cell.
 
     Returns:
@@ -181,4 +182,4 @@ def parse_categories(series, column, where, role="value"):
         >>> parse_categories(pd.Series([" a", 3]), "Carrera", "read_table").tolist()
         ['a', '3']
     """
-    return Column(series, column, where).categories(role)
+    return Column(series, column, where).categories(role, missing_ok)

@@ -11,6 +11,12 @@ Fitting learns, from the training table only:
 * a classification target: the sorted list of classes (labels become int64
   indices into it).
 
+Missing cells (empty, NaN) in feature columns are imputed by default
+(``missing='impute'``): a numeric cell gets the column's training mean (0 after
+standardising), a categorical cell all zeros in its one-hot block (a pattern
+no seen category has, so the model can tell it apart). ``missing='error'``
+raises :class:`MissingValueError` instead. Missing targets always raise.
+
 A category not seen at fit time raises :class:`UnknownCategoryError` by
 default (``unknown='error'``): a prediction for an unseen category would
 silently be a guess. With ``unknown='ignore'`` it is encoded as all zeros and
@@ -42,8 +48,10 @@ from .reading import load_frame
 TASKS = ("regression", "classification")
 UNKNOWN_POLICIES = ("error", "ignore")
 EXTRA_POLICIES = ("error", "ignore")
-#: A single integer target with at most this many distinct values is
-#: inferred to be a classification target (force with ``task=``).
+MISSING_POLICIES = ("impute", "error")
+#: A single integer target with at most this many distinct values (and at
+#: least two rows per value on average) is inferred to be a classification
+#: target (force with ``task=``).
 MAX_CLASSES = 20
 FORMAT = "redes.data.Preprocessor"
 VERSION = 1
@@ -103,6 +111,8 @@ class Preprocessor:
             left out (dropped silently by :meth:`transform`).
         unknown: ``'error'`` or ``'ignore'``: what :meth:`transform` does
             with an unseen category.
+        missing: ``'impute'`` or ``'error'``: what :meth:`transform` does
+            with a missing feature cell.
 
     Example:
         >>> import pandas as pd
@@ -117,10 +127,12 @@ class Preprocessor:
         [[12.5]]
     """
 
-    def __init__(self, features, targets, task, *, ignored_columns=(), unknown="error"):
+    def __init__(self, features, targets, task, *, ignored_columns=(), unknown="error", missing="impute"):
         where = "Preprocessor"
         self.task = _check_choice(task, TASKS, "task", where)
         self.unknown = _check_choice(unknown, UNKNOWN_POLICIES, "unknown", where)
+        self.missing = _check_choice(missing, MISSING_POLICIES, "missing", where)
+        self.task_reason = None           # why fit() chose the task (not saved: the training report keeps it)
         self._features = [self._check_spec(f, ("numeric", "categorical"), "features")
                           for f in features]
         target_kinds = ("class",) if task == "classification" else ("numeric",)
@@ -162,7 +174,7 @@ class Preprocessor:
 
     @classmethod
     def fit(cls, table, targets, features=None, task=None, *, categorical=None,
-            unknown="error", where="Preprocessor.fit"):
+            unknown="error", missing="impute", where="Preprocessor.fit"):
         """Learn the transformation from a training table.
 
         Args:
@@ -178,6 +190,8 @@ class Preprocessor:
                 hold numbers (text columns are always categorical).
             unknown: ``'error'`` (default) or ``'ignore'``, for unseen
                 categories at transform time.
+            missing: ``'impute'`` (default) or ``'error'``, for missing
+                feature cells (here and at transform time).
             where: function name used in error messages.
 
         Returns:
@@ -214,11 +228,15 @@ class Preprocessor:
         if task is not None:
             _check_choice(task, TASKS, "task", where)
         _check_choice(unknown, UNKNOWN_POLICIES, "unknown", where)
+        _check_choice(missing, MISSING_POLICIES, "missing", where)
 
-        feature_specs = [cls._fit_feature(Column(frame[name], name, where), name in categorical)
-                         for name in features]
+        feature_specs = [cls._fit_feature(Column(frame[name], name, where), name in categorical,
+                                          missing == "impute") for name in features]
         target_columns = [Column(frame[name], name, where) for name in targets]
-        task = task or cls._infer_task(target_columns, where)
+        if task is None:
+            task, reason = cls._infer_task(target_columns, where)
+        else:
+            reason = "given"
         if task == "classification":
             if len(targets) != 1:
                 raise ValueError(f"{where}: classification needs exactly one target column, "
@@ -231,30 +249,46 @@ class Preprocessor:
                 target_specs.append({"name": column.name, "kind": "numeric", "mean": mean,
                                      "std": std})
         ignored = [c for c in frame.columns if c not in features and c not in targets]
-        return cls(feature_specs, target_specs, task, ignored_columns=ignored, unknown=unknown)
+        pre = cls(feature_specs, target_specs, task, ignored_columns=ignored, unknown=unknown,
+                  missing=missing)
+        pre.task_reason = reason
+        return pre
 
     @staticmethod
-    def _fit_feature(column, force_categorical):
+    def _fit_feature(column, force_categorical, missing_ok):
+        if column.missing.all() and missing_ok:        # nothing to learn from: a constant 0 input
+            return {"name": column.name, "kind": "numeric", "mean": 0.0, "std": 1.0}
         if force_categorical or not column.looks_numeric():
-            categories = sorted(set(column.categories().tolist()))
+            categories = sorted(set(column.categories(missing_ok=missing_ok)[~column.missing].tolist()))
             return {"name": column.name, "kind": "categorical", "categories": categories}
-        mean, std = _scale(column.numeric())
+        values = column.numeric(missing_ok=missing_ok)
+        mean, std = _scale(values[~np.isnan(values)])
         return {"name": column.name, "kind": "numeric", "mean": mean, "std": std}
 
     @staticmethod
     def _infer_task(columns, where):
+        """(task, reason): the guess and one sentence saying why, for the user to check."""
         text = [c.name for c in columns if not c.looks_numeric()]
         if len(columns) > 1:
             if text:
                 raise ValueError(f"{where}: target column {text[0]!r} is not numeric; several "
                                  f"targets are only supported for regression")
-            return "regression"
+            return "regression", f"{len(columns)} numeric target columns"
+        name = columns[0].name
         if text:
-            return "classification"
+            return "classification", f"the target {name!r} holds text"
         values = columns[0].numeric("target value")
-        if columns[0].is_integral() and len(np.unique(values)) <= MAX_CLASSES:
-            return "classification"
-        return "regression"
+        n_values = len(np.unique(values))
+        if not columns[0].is_integral():
+            return "regression", f"the target {name!r} holds numbers with fractions"
+        if n_values > MAX_CLASSES:
+            return "regression", (f"the target {name!r} holds {n_values} different whole numbers "
+                                  f"(more than {MAX_CLASSES})")
+        if 2 * n_values > len(values):           # classes need examples: 3 rows of 1, 2, 3 are numbers
+            return "regression", (f"the target {name!r} holds {n_values} different whole numbers in only "
+                                  f"{len(values)} rows (too few rows per value for classes)")
+        return "classification", (f"the target {name!r} holds {n_values} different whole numbers "
+                                  f"(at most {MAX_CLASSES}) in {len(values)} rows")
 
     @staticmethod
     def _fit_classes(column):
@@ -349,21 +383,25 @@ class Preprocessor:
                     f"{where}: column {unexpected[0]!r} was not in the table the preprocessor "
                     f"was fitted on (features: {self.input_features}); pass extra='ignore' "
                     f"to drop it", column=unexpected[0])
-        blocks = [self._encode(frame[f["name"]], f, unknown, where) for f in self._features]
+        blocks = [self._encode(frame[f["name"]], f, unknown, self.missing == "impute", where)
+                  for f in self._features]
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
     @staticmethod
-    def _encode(series, spec, unknown, where):
+    def _encode(series, spec, unknown, missing_ok, where):
         name = spec["name"]
         if spec["kind"] == "numeric":
-            values = parse_numeric(series, name, where)
-            return ((values - spec["mean"]) / spec["std"])[:, None]
+            values = parse_numeric(series, name, where, missing_ok=missing_ok)
+            scaled = (values - spec["mean"]) / spec["std"]
+            return np.where(np.isnan(scaled), 0.0, scaled)[:, None]     # a missing cell: the mean
         import pandas as pd
 
         categories = spec["categories"]
-        values = parse_categories(series, name, where)
-        codes = pd.Index(categories).get_indexer(values).astype(np.int64)  # -1: unseen
-        unseen = codes < 0
+        column = Column(series, name, where)
+        values = column.categories(missing_ok=missing_ok)
+        codes = pd.Index(categories).get_indexer(values).astype(np.int64)  # -1: unseen (or missing)
+        unseen = (codes < 0) & ~column.missing
+        codes[column.missing] = -1
         if unseen.any():
             row = int(np.flatnonzero(unseen)[0]) + 1
             value = str(values[row - 1])
@@ -376,7 +414,8 @@ class Preprocessor:
                           f"seen when fitting ({int(unseen.sum())} rows); encoded as all zeros",
                           UnknownCategoryWarning, stacklevel=4)
         onehot = np.zeros((len(values), len(categories)))
-        onehot[np.flatnonzero(~unseen), codes[~unseen]] = 1.0
+        known = codes >= 0
+        onehot[np.flatnonzero(known), codes[known]] = 1.0
         return onehot
 
     def transform_targets(self, table):
@@ -490,6 +529,7 @@ class Preprocessor:
             "version": VERSION,
             "task": self.task,
             "unknown": self.unknown,
+            "missing": self.missing,
             "features": [dict(f) for f in self._features],
             "targets": [dict(t) for t in self._targets],
             "ignored_columns": list(self.ignored_columns),
@@ -521,7 +561,8 @@ class Preprocessor:
                 raise ValueError(f"{where}: missing key {key!r}")
         return cls(d["features"], d["targets"], d["task"],
                    ignored_columns=d.get("ignored_columns", []),
-                   unknown=d.get("unknown", "error"))
+                   unknown=d.get("unknown", "error"),
+                   missing=d.get("missing", "error"))     # files from before imputation raised
 
     def save(self, path):
         """Write :meth:`to_dict` as JSON to ``path``."""

@@ -75,7 +75,7 @@ class Table:
 
 
 def read_table(source, targets=None, features=None, task=None, *, categorical=None,
-               unknown=None, preprocessor=None, **read_options):
+               unknown=None, missing="impute", preprocessor=None, **read_options):
     """Read a table and turn it into model-ready arrays.
 
     Numeric feature columns are standardised with this table's mean and std;
@@ -96,11 +96,16 @@ def read_table(source, targets=None, features=None, task=None, *, categorical=No
         features: feature columns in order; ``None`` for all non-target columns.
         task: ``'regression'``, ``'classification'``, or ``None`` to infer
             (classification for a single text target, or a single integer
-            target with at most 20 distinct values; else regression).
+            target with at most 20 distinct values and at least two rows per
+            value on average; else regression). ``Table.preprocessor.task_reason``
+            says which rule decided.
         categorical: numeric-looking feature columns to one-hot encode anyway.
         unknown: ``'error'`` (the default) or ``'ignore'``: what the
             preprocessor does at predict time with a category not seen here.
             With ``preprocessor``, overrides its policy for this table only.
+        missing: ``'impute'`` (the default: a missing numeric cell gets the
+            column's mean, a missing category all zeros) or ``'error'``,
+            for missing feature cells; a missing target always raises.
         preprocessor: an already fitted :class:`~redes.data.Preprocessor`
             (e.g. the training table's) to apply instead of fitting a new one:
             use it to read a labelled test table.
@@ -136,7 +141,7 @@ def read_table(source, targets=None, features=None, task=None, *, categorical=No
                              f"names); the table has columns {list(frame.columns)}")
         preprocessor = Preprocessor.fit(frame, targets, features, task,
                                         categorical=categorical, unknown=unknown or "error",
-                                        where=where)
+                                        missing=missing, where=where)
     else:
         if not isinstance(preprocessor, Preprocessor):
             raise TypeError(f"{where}: preprocessor must be a Preprocessor, got "

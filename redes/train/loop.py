@@ -55,7 +55,7 @@ def as_loader(data, batch_size, shuffle, name="data"):
     if isinstance(data, Table):
         data = data.dataset()
     elif isinstance(data, (tuple, list)):
-        data = TensorDataset(*[d.array if isinstance(d, Tensor) else np.asarray(d) for d in data])
+        data = TensorDataset(*[d.data if isinstance(d, Tensor) else np.asarray(d) for d in data])
     if not isinstance(data, Dataset) and not (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
         raise TypeError(f"fit: {name} must be a DataLoader, Dataset, Table or an (X, y) tuple, "
                         f"got {type(data).__name__}")
@@ -127,6 +127,11 @@ class Trainer:
             inputs, target = _split_batch(batch)
             out = model(*inputs)
             loss = self.loss_fn(out, target)
+            value, n = loss.item(), len(target)
+            if not math.isfinite(value):          # before the step: the weights stay those of the last good batch
+                raise FloatingPointError(f"fit: the loss became {value} at epoch {self.epoch + 1}, batch {i + 1}; "
+                                         "the weights are those before this batch's step; lower the learning "
+                                         "rate, or run under rd.detect_anomaly() to find the op")
             (loss / acc if acc > 1 else loss).backward()
             if (i + 1) % acc == 0 or i + 1 == n_batches:
                 if self.grad_clip is not None:
@@ -134,13 +139,9 @@ class Trainer:
                     clip_grad_norm_(model.parameters(), self.grad_clip)
                 opt.step()
                 opt.zero_grad()
-            value, n = loss.item(), len(target)
-            if not math.isfinite(value):
-                raise FloatingPointError(f"fit: the loss became {value} at epoch {self.epoch + 1}, batch {i + 1}; "
-                                         "lower the learning rate, or run under rd.detect_anomaly() to find the op")
             total, count = total + value * n, count + n
             for m in self.metrics:
-                m.update(B.to_numpy(out.array), B.to_numpy(target.array))
+                m.update(out.numpy(), target.numpy())
             self._call("on_batch_end", i, {"loss": value})
             if hasattr(batches, "set_postfix"):
                 batches.set_postfix(loss=f"{total / count:.4f}")
@@ -221,7 +222,21 @@ def fit(model, train_data, *, loss, optimizer="adam", lr=1e-3, epochs=10, batch_
 
 
 def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
-    """Mean loss (if given) and metrics of `model` on `data`, in eval mode and without a graph."""
+    """Mean loss (if given) and metrics of `model` on `data`, in eval mode and without a graph.
+
+    For a model trained from a table (it has `.preprocessor`), `data` may be a labelled CSV path or
+    DataFrame: the result is its loss and metrics in the original units (as `redes evaluate` prints).
+
+    Example:
+        >>> rd.evaluate(model, (X_val, y_val), loss="cross_entropy", metrics=["accuracy"])
+        >>> rd.evaluate(table_model, "test.csv")              # {'loss': ..., 'mae': ..., 'r2': ...}
+    """
+    pre = getattr(model, "preprocessor", None)
+    if pre is not None and (isinstance(data, (str, os.PathLike)) or hasattr(data, "columns")):
+        from ..data import read_table
+        from .tabular import report_metrics
+        table = read_table(os.fspath(data) if isinstance(data, os.PathLike) else data, preprocessor=pre)
+        return report_metrics(model, table, np.arange(len(table)))
     loader = as_loader(data, batch_size, False)
     loss_fn = get_loss(loss) if loss is not None else None
     metrics = [get_metric(m) for m in metrics]
@@ -239,7 +254,7 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
                     total += loss_fn(out, target).item() * len(target)
                 count += len(target)
                 for m in metrics:
-                    m.update(B.to_numpy(out.array), B.to_numpy(target.array))
+                    m.update(out.numpy(), target.numpy())
     finally:
         model.train(was_training)
     result = {"loss": total / max(count, 1)} if loss_fn is not None else {}
@@ -247,20 +262,43 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
     return result
 
 
-def predict(model, data, *, batch_size=256):
+def predict(model, data, *, batch_size=256, proba=False):
     """Model outputs for `data` (arrays/Tensor/Dataset/DataLoader) as a NumPy array.
 
+    Every element of a batch is an input: a tuple (X1, X2) of arrays, or a Dataset whose items are
+    (x1, x2), calls model(x1, x2). (A Table gives its X; for a labelled Dataset use rd.evaluate.)
     For a model trained from a table (it has `.preprocessor`), `data` may be a CSV path or a DataFrame of
     new rows: the saved preprocessing is applied and a DataFrame of predictions in the original units
-    (or class labels) is returned.
+    (or class labels) is returned; with proba=True (classification) it also has one column
+    TARGET_proba_CLASS per class, the softmax of the outputs.
+
+    Example:
+        >>> rd.predict(model, X_test).argmax(1)                  # class indices
+        >>> rd.predict(two_input_model, (X1, X2))                 # model(x1, x2) per batch
     """
     pre = getattr(model, "preprocessor", None)
+    if proba and (pre is None or not (isinstance(data, (str, os.PathLike)) or hasattr(data, "columns"))):
+        raise ValueError("predict: proba=True is for a model trained from a table, given a path or DataFrame "
+                         "of rows; for raw outputs take rd.nn.functional.softmax of the result")
     if pre is not None and (isinstance(data, (str, os.PathLike)) or hasattr(data, "columns")):
         data = os.fspath(data) if isinstance(data, os.PathLike) else data
         outputs = predict(model, pre.transform(data, extra="ignore"), batch_size=batch_size)
-        return pre.inverse_targets(outputs, as_frame=True)
+        frame = pre.inverse_targets(outputs, as_frame=True)
+        if proba:
+            if pre.task != "classification":
+                raise ValueError("predict: proba=True needs a classification model; this one does regression "
+                                 f"of {pre.target_names}")
+            z = np.exp(outputs - outputs.max(1, keepdims=True))
+            p = z / z.sum(1, keepdims=True)
+            for j, c in enumerate(pre.classes):
+                frame[f"{pre.target_names[0]}_proba_{c}"] = p[:, j]
+        return frame
+    if isinstance(data, Table):
+        data = data.X
+    if isinstance(data, tuple) and all(isinstance(d, (np.ndarray, Tensor)) for d in data):
+        data = TensorDataset(*[d.numpy() if isinstance(d, Tensor) else d for d in data])
     if isinstance(data, Tensor):
-        data = data.array
+        data = data.numpy()
     if isinstance(data, (np.ndarray,)) or hasattr(data, "__cuda_array_interface__"):
         data = TensorDataset(B.to_numpy(data) if isinstance(data, np.ndarray) else data)
     loader = as_loader(data, batch_size, False)
@@ -270,9 +308,8 @@ def predict(model, data, *, batch_size=256):
     try:
         with no_grad():
             for batch in loader:
-                inputs = batch[:-1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else \
-                    (batch[0] if isinstance(batch, (tuple, list)) else batch,)
-                outs.append(B.to_numpy(model(*inputs).array))
+                inputs = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)   # all inputs, no target
+                outs.append(model(*inputs).numpy())
     finally:
         model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0,))

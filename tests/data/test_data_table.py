@@ -170,9 +170,10 @@ def test_string_target_is_classification():
 
 
 def test_integer_target_with_few_values_is_classification(tmp_path):
-    t = read_table(write(tmp_path, "x,k\n0.5,3\n1.5,1\n2.5,3\n3.5,2\n"), "k")
+    t = read_table(write(tmp_path, "x,k\n0.5,3\n1.5,1\n2.5,3\n3.5,2\n4.5,2\n5.5,1\n"), "k")
     assert t.task == "classification" and t.classes == [1, 2, 3]
-    assert t.y.tolist() == [2, 0, 2, 1]
+    assert t.y.tolist() == [2, 0, 2, 1, 1, 0]
+    assert t.preprocessor.task_reason == "the target 'k' holds 3 different whole numbers (at most 20) in 6 rows"
     assert t.preprocessor.transform_targets({"x": [1.0, 2.0], "k": [2, 3]}).tolist() == [1, 2]
     with pytest.raises(UnknownCategoryError, match="column 'k', row 1: class 7"):
         t.preprocessor.transform_targets({"x": [1.0], "k": [7]})
@@ -180,6 +181,15 @@ def test_integer_target_with_few_values_is_classification(tmp_path):
     assert read_table(many, "k").task == "regression"
     floats = pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": [0.5, 1.5, 0.5]})
     assert read_table(floats, "k").task == "regression"
+
+
+def test_few_rows_of_whole_numbers_are_regression_and_say_why():
+    """3 rows of 1, 2, 3 would be three classes seen once each: numbers, and the reason is given."""
+    t = read_table(pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": [1, 2, 3]}), "k")
+    assert t.task == "regression"
+    assert "3 different whole numbers in only 3 rows" in t.preprocessor.task_reason
+    assert read_table(pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": [1, 2, 3]}), "k",
+                      task="classification").preprocessor.task_reason == "given"
 
 
 def test_task_can_be_forced():
@@ -262,7 +272,29 @@ def test_non_numeric_value_names_column_and_row(tmp_path):
 def test_row_is_the_position_not_the_index_label():
     df = pd.DataFrame({"x": [1.0, 2.0, np.nan], "y": [1.0, 2.0, 3.0]}, index=[10, 20, 30])
     with pytest.raises(MissingValueError, match="column 'x', row 3: value is missing"):
-        read_table(df, targets="y")
+        read_table(df, targets="y", missing="error")
+
+
+def test_missing_feature_cells_are_imputed(tmp_path):
+    """A missing number becomes the training mean (0 once standardised); a missing category all zeros."""
+    path = write(tmp_path, "x,c,y\n1,a,1\n,b,2\n3,,3\n5,a,4\n")
+    t = read_table(path, targets="y")
+    mean, std = np.mean([1.0, 3.0, 5.0]), np.std([1.0, 3.0, 5.0])
+    assert t.feature_names == ["x", "c=a", "c=b"]
+    np.testing.assert_allclose(t.X, [[(1 - mean) / std, 1, 0], [0, 0, 1], [0, 0, 0], [(5 - mean) / std, 1, 0]],
+                               rtol=1e-6)
+    assert t.preprocessor.missing == "impute"
+    new = t.preprocessor.transform({"x": [None, 3.0], "c": ["b", None]})
+    np.testing.assert_allclose(new, [[0, 0, 1], [0, 0, 0]])
+    with pytest.raises(BadValueError, match="row 2: value 'abc' is not a number"):    # text is still an error
+        t.preprocessor.transform({"x": [1.0, "abc"], "c": ["a", "a"]})
+    again = Preprocessor.from_dict(json.loads(json.dumps(t.preprocessor.to_dict())))
+    assert again.missing == "impute" and again == t.preprocessor
+    old = {k: v for k, v in t.preprocessor.to_dict().items() if k != "missing"}    # a file from before imputation
+    with pytest.raises(MissingValueError, match="column 'x', row 1"):
+        Preprocessor.from_dict(old).transform({"x": [None], "c": ["a"]})
+    empty = read_table(pd.DataFrame({"x": [1.0, 2.0], "e": [None, None], "y": [1.0, 2.0]}), targets="y")
+    assert empty.X[:, 1].tolist() == [0.0, 0.0]                  # an all-empty column: a constant 0 input
 
 
 def test_empty_file_and_header_only(tmp_path):
@@ -325,8 +357,9 @@ def test_bad_values_at_predict_time():
     with pytest.raises(BadValueError,
                        match=r"Preprocessor.transform: column 'Estudio', row 2: value 'doce'"):
         pre.transform(rows)
+    strict = read_table(DATA / "students.csv", targets=["N1", "N2"], missing="error").preprocessor
     with pytest.raises(MissingValueError, match="column 'Promedio', row 1"):
-        pre.transform({"Estudio": [1.0], "Edad": [20], "Promedio": [None]})
+        strict.transform({"Estudio": [1.0], "Edad": [20], "Promedio": [None]})
 
 
 def test_unknown_class_in_labelled_test_table():

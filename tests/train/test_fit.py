@@ -163,3 +163,56 @@ def test_bad_arguments_are_clear():
         rd.fit(nn.Linear(4, 1), (X, y), loss="mse", optimizer="adamm")
     with pytest.raises(TypeError, match="train_data"):
         rd.fit(nn.Linear(4, 1), 42, loss="mse")
+
+
+def test_nan_loss_stops_before_the_step():
+    """The loss is checked before opt.step(): the weights stay those before the bad batch; the error names
+    the epoch and the batch."""
+    X, y = regression_data(32)
+    y = y.copy()
+    y[20] = np.nan                                         # batch 3 of 4 (batches of 8, no shuffle)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1))
+    seen = {}
+
+    class Snapshot(rd.train.Callback):
+        def on_batch_end(self, trainer, batch, logs):
+            seen[batch] = [p.numpy().copy() for p in trainer.model.parameters()]
+
+    with pytest.raises(FloatingPointError, match="epoch 1, batch 3"):
+        rd.fit(model, (X, y), loss="mse", lr=0.1, epochs=2, batch_size=8, shuffle=False, callbacks=[Snapshot()],
+               verbose=False)
+    assert sorted(seen) == [0, 1]
+    for after_batch_2, now in zip(seen[1], model.parameters()):
+        np.testing.assert_array_equal(after_batch_2, now.numpy())     # no step was taken on the NaN
+        assert np.isfinite(now.numpy()).all()
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 2), nn.Linear(5, 2)
+
+    def forward(self, x1, x2):
+        return self.a(x1) * self.b(x2)
+
+
+def test_predict_passes_every_input_of_a_batch():
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(10, 3)).astype(np.float32), rng.normal(size=(10, 5)).astype(np.float32)
+    model = _TwoInputs()
+    expected = model(rd.tensor(x1), rd.tensor(x2)).numpy()
+    np.testing.assert_allclose(rd.predict(model, (x1, x2), batch_size=4), expected, rtol=1e-6)
+    dataset = rd.data.TensorDataset(x1, x2)              # a Dataset of (x1, x2) items: both are inputs too
+    np.testing.assert_allclose(rd.predict(model, dataset, batch_size=3), expected, rtol=1e-6)
+
+
+def test_early_stopping_restores_the_best_epoch():
+    X, y = regression_data(64)
+    Xv, yv = regression_data(32, seed=1)
+    model = nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 1))
+    stopper = rd.train.EarlyStopping(patience=3)
+    h = rd.fit(model, (X, y), loss="mse", lr=0.05, epochs=200, batch_size=8, val_data=(Xv, yv),
+               callbacks=[stopper], verbose=False, seed=0)
+    best = int(np.argmin(h["val_loss"]))
+    assert stopper.best_epoch == best and len(h.epoch) == best + 4 < 200
+    assert rd.evaluate(model, (Xv, yv), loss="mse")["loss"] == pytest.approx(h["val_loss"][best], rel=1e-5)

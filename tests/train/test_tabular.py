@@ -15,10 +15,11 @@ DATA = os.path.join(HERE, "..", "..", "examples", "data")
 
 def test_students_table_learns_and_predicts_new_rows(tmp_path):
     model, history, report = rd.train.fit_table(os.path.join(DATA, "students.csv"), ["N1", "N2"],
-                                                hidden=(32, 32), epochs=40, lr=3e-3, seed=0, verbose=False)
-    assert report["task"] == "regression" and report["val_rows"] == 200
+                                                hidden=(32, 32), epochs=40, lr=3e-3, seed=0, ensemble=1,
+                                                verbose=False)
+    assert report["task"] == "regression" and report["val_rows"] == 200 and report["train_rows"] == 800
     assert report["val_metrics"]["r2"] > 0.8, report
-    assert report["n_parameters"] == 3 * 32 + 32 + 32 * 32 + 32 + 32 * 2 + 2
+    assert report["n_parameters"] == 3 * 32 + 32 + 32 * 32 + 32 + 32 * 2 + 2 + (3 * 2 + 2)   # MLP + skip path
     preds = rd.predict(model, os.path.join(DATA, "students_new.csv"))
     assert list(preds.columns) == ["N1", "N2"] and len(preds) == len(pd.read_csv(os.path.join(DATA, "students_new.csv")))
     assert preds.to_numpy().min() > -5 and preds.to_numpy().max() < 25          # grades on a 0-20 scale
@@ -48,3 +49,63 @@ def test_bad_tables_are_clear(tmp_path):
         rd.train.fit_table(bad, ["N1", "N2"], epochs=1, verbose=False)
     with pytest.raises(ValueError, match="N3"):
         rd.train.fit_table(os.path.join(DATA, "students.csv"), ["N3"], epochs=1, verbose=False)
+
+
+def test_ensemble_is_kfold_and_its_report_is_out_of_fold(tmp_path):
+    frame = pd.read_csv(os.path.join(DATA, "students.csv"))
+    model, history, report = rd.train.fit_table(frame, ["N1", "N2"], hidden=(8,), epochs=15, ensemble=4,
+                                                verbose=False)
+    assert isinstance(model, rd.train.tabular.Ensemble) and len(model.members) == 4
+    assert report["n_models"] == 4 and report["val_rows"] == 1000 and report["train_rows"] == 750
+    assert len(report["best_epoch"]) == 4 and all(1 <= e <= 15 for e in report["best_epoch"])
+    # The out-of-fold R² is below the in-sample one (each row scored by a model that never saw it).
+    assert report["val_metrics"]["r2"] < rd.evaluate(model, frame)["r2"]
+    path = tmp_path / "ens.model"
+    rd.save(model, path)
+    again = rd.load(path)
+    np.testing.assert_allclose(rd.predict(again, frame).to_numpy(), rd.predict(model, frame).to_numpy(), rtol=1e-6)
+
+
+def test_ensemble_combines_probabilities():
+    """combine='probability': softmax of the output is the mean of the members' softmax."""
+    rd.manual_seed(0)
+    a, b = rd.nn.Linear(3, 4), rd.nn.Linear(3, 4)
+    x = rd.randn(5, 3)
+    ens = rd.train.tabular.Ensemble([a, b], combine="probability")
+    soft = lambda t: np.exp(t) / np.exp(t).sum(1, keepdims=True)
+    expected = (soft(a(x).numpy()) + soft(b(x).numpy())) / 2
+    np.testing.assert_allclose(soft(ens(x).numpy()), expected, rtol=1e-5)
+    np.testing.assert_allclose(rd.train.tabular.Ensemble([a, b])(x).numpy(), (a(x).numpy() + b(x).numpy()) / 2,
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="combine must be 'mean' or 'probability', got 'max'"):
+        rd.train.tabular.Ensemble([a], combine="max")
+
+
+def test_skip_mlp_is_mlp_plus_linear():
+    rd.manual_seed(0)
+    net = rd.train.tabular.SkipMLP(3, (4,), 2)
+    x = rd.randn(6, 3)
+    np.testing.assert_allclose(net(x).numpy(), net.mlp(x).numpy() + net.linear(x).numpy(), rtol=1e-6)
+
+
+def test_early_stopping_off_and_no_validation():
+    frame = pd.read_csv(os.path.join(DATA, "students.csv")).head(200)
+    _, history, report = rd.train.fit_table(frame, ["N1"], hidden=(8,), epochs=6, patience=0, ensemble=1,
+                                            verbose=False)
+    assert len(history.epoch) == 6 and report["early_stopping"] is False and report["val_rows"] == 40
+    _, history, report = rd.train.fit_table(frame, ["N1"], hidden=(8,), epochs=4, val_split=0, ensemble=1,
+                                            verbose=False)
+    assert len(history.epoch) == 4 and report["val_rows"] == 0 and report["val_metrics"] == {}
+    with pytest.raises(ValueError, match="patience must be a whole number >= 0"):
+        rd.train.fit_table(frame, ["N1"], patience=-1, verbose=False)
+    with pytest.raises(ValueError, match="ensemble must be a positive integer"):
+        rd.train.fit_table(frame, ["N1"], ensemble=0, verbose=False)
+
+
+def test_tiny_tables_train():
+    """1, 2 and 3 rows: no crash (no validation is possible with one row)."""
+    for n in (1, 2, 3):
+        frame = pd.DataFrame({"x": np.arange(n, dtype=float), "k": np.arange(1, n + 1)})
+        model, _, report = rd.train.fit_table(frame, "k", epochs=2, verbose=False)
+        assert report["task"] == "regression"
+        assert len(rd.predict(model, frame[["x"]])) == n
