@@ -1,0 +1,216 @@
+"""rd.onnx.export: a model's forward, recorded op by op, written as an ONNX graph with the `onnx` package.
+
+How it goes (compare redes/compile.py, which records a forward the same way to replay it):
+  1. the model is put in eval mode and run once under no_grad with a recorder installed in autograd's
+     `state.recorder`: every op (its Function object, holding what forward saved, its inputs and options,
+     its output and the module that ran it) is noted. Recurrent layers (RNN, LSTM, GRU) are recorded whole,
+     as one entry, because ONNX has those layers as single operators.
+  2. the forward runs a second time on other inputs: one longer along each axis `dynamic_axes` names, and
+     with floating values shifted. A dim that differs between the two runs is dynamic: Reshape targets
+     write it as 0 (copy) or -1 (infer), so the graph runs at any size. A value an op reads that was made
+     outside the recorded ops and differs between the runs (a comparison, a mask built in Python) would be
+     frozen as a constant: ExportError. So does a different sequence of ops (control flow on values).
+  3. each recorded op becomes ONNX nodes through the converter registered for its class (converters.py);
+     parameters and buffers become initializers named by their state_dict names.
+An op without a converter raises ExportError naming the op and the module path that ran it.
+"""
+import numpy as np
+
+from .. import backend as B
+from ..autograd import no_grad, state
+from ..tensor import Tensor
+from .converters import CONVERTERS, MODULE_CONVERTERS, ExportError, Graph
+
+
+class _Op:
+    __slots__ = ("fn", "args", "options", "outs", "module")
+
+    def __init__(self, fn, args, options, outs, module):
+        self.fn, self.args, self.options, self.outs, self.module = fn, args, options, outs, module
+
+
+class _ModuleCall:
+    """The Function-like entry of a module recorded whole (an LSTM): its converter is looked up by module class."""
+
+    def __init__(self, module, kwargs):
+        self.module, self.kwargs = module, kwargs
+
+
+class _Recorder:
+    def __init__(self):
+        self.ops, self.keep, self.made, self.paused = [], [], set(), 0
+
+    def record(self, fn, args, options, out, binary):
+        if not self.paused:
+            self.ops.append(_Op(fn, args, options, [out], state.module))
+            self.keep.append(out)
+
+
+def _flatten(out):
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flatten(o)]
+    if out is None:
+        return []
+    raise ExportError(f"export: the model returned a {type(out).__name__}; expected Tensors (or tuples of them)")
+
+
+def _record(model, args):
+    """Run model(*args) once in no_grad, recording every op; returns (recorder, flat outputs)."""
+    rec = _Recorder()
+    wrap, init = Tensor.__dict__["_wrap"], Tensor.__init__
+
+    def noting_wrap(array):                 # every Tensor made during the call, to catch values made outside ops
+        t = wrap.__func__(array)
+        rec.made.add(id(t))
+        rec.keep.append(t)
+        return t
+
+    def noting_init(t, *a, **k):
+        init(t, *a, **k)
+        rec.made.add(id(t))
+        rec.keep.append(t)
+
+    wrapped = []
+    for m in model.modules() if hasattr(model, "modules") else ():
+        if isinstance(m, tuple(MODULE_CONVERTERS)):
+            wrapped.append(m)
+            m.forward = _whole(m, type(m).forward.__get__(m), rec)
+    prev, state.recorder = state.recorder, rec
+    Tensor._wrap, Tensor.__init__ = staticmethod(noting_wrap), noting_init
+    try:
+        with no_grad():
+            out = model(*args)
+    finally:
+        state.recorder = prev
+        Tensor._wrap, Tensor.__init__ = wrap, init
+        for m in wrapped:
+            del m.forward
+    return rec, _flatten(out)
+
+
+def _whole(module, forward, rec):
+    def run(*args, **kwargs):
+        rec.paused += 1
+        try:
+            out = forward(*args, **kwargs)
+        finally:
+            rec.paused -= 1
+        outs = _flatten(out)
+        if not rec.paused:
+            rec.ops.append(_Op(_ModuleCall(module, kwargs), args, {}, outs, module))
+            rec.keep.extend(outs)
+        return out
+    return run
+
+
+def _second_inputs(args, dynamic):
+    """The second recording's inputs: one longer along each dynamic axis (the first slice repeated), floats shifted."""
+    out = []
+    for i, a in enumerate(args):
+        arr = B.to_numpy(a.array)
+        for axis in dynamic.get(i, {}):
+            arr = np.concatenate([arr, np.take(arr, [0], axis=axis)], axis=axis)
+        if arr.dtype.kind == "f":
+            arr = arr * 0.75 + 0.125            # finite values stay finite; -inf mask entries stay -inf
+        out.append(Tensor._wrap(B.xp.asarray(arr)))
+    return out
+
+
+def _dynamic_map(dynamic_axes, names, who):
+    """{position: {axis: dim name}} for the names in `names` (torch accepts {axis: name} or [axes])."""
+    out = {}
+    for name, axes in (dynamic_axes or {}).items():
+        if name not in names:
+            continue
+        if isinstance(axes, (list, tuple)):
+            axes = {int(a): f"{name}_dim{a}" for a in axes}
+        elif not isinstance(axes, dict):
+            raise TypeError(f"export: dynamic_axes[{name!r}] must be a dict {{axis: name}} or a list of axes, "
+                            f"got {type(axes).__name__}")
+        out[names.index(name)] = {int(a): str(n) for a, n in axes.items()}
+    unknown = [n for n in (dynamic_axes or {}) if n not in who]
+    if unknown:
+        raise ValueError(f"export: dynamic_axes names {unknown}, which are neither input_names nor output_names "
+                         f"({list(who)})")
+    return out
+
+
+def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None, opset_version=17,
+           export_params=True, verbose=False):
+    """Write `model` as an ONNX file, traced on `args`, with torch.onnx.export's argument names.
+
+    Args:
+        model: an nn.Module (or any callable of Tensors made of redes ops). Exported in eval mode.
+        args: a Tensor or a tuple of Tensors (integer Tensors for embeddings or class targets).
+        f: a path or a binary file object.
+        input_names / output_names: names of the graph's inputs and outputs (default input_0..., output_0...).
+        dynamic_axes: {name: {axis: "dim name"}} or {name: [axes]}: axes left free (e.g. the batch).
+        opset_version: ONNX opset, 17 or later (17 has LayerNormalization).
+        export_params: must be True (the weights are stored in the file as initializers).
+        verbose: print the graph.
+    Returns: the onnx.ModelProto written.
+    Example:
+        >>> rd.onnx.export(model, rd.randn(1, 3), "mlp.onnx", input_names=["x"], output_names=["y"],
+        ...                dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    """
+    import onnx
+    from onnx import helper
+
+    if not export_params:
+        raise ValueError("export: export_params=False is not supported; the weights are always stored in the file")
+    if not isinstance(opset_version, int) or not 17 <= opset_version <= onnx.defs.onnx_opset_version():
+        raise ValueError(f"export: opset_version must be an int from 17 to {onnx.defs.onnx_opset_version()}, "
+                         f"got {opset_version!r}")
+    args = (args,) if not isinstance(args, (tuple, list)) else tuple(args)
+    args = tuple(a if isinstance(a, Tensor) else Tensor(np.asarray(a)) if isinstance(a, np.ndarray) else a
+                 for a in args)
+    bad = [i for i, a in enumerate(args) if not isinstance(a, Tensor)]
+    if bad:
+        raise TypeError(f"export: args must be Tensors (or NumPy arrays), got {type(args[bad[0]]).__name__} "
+                        f"at position {bad[0]}")
+    input_names = list(input_names or [f"input_{i}" for i in range(len(args))])
+    if len(input_names) != len(args):
+        raise ValueError(f"export: {len(input_names)} input_names for {len(args)} inputs")
+
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+    for m, _ in modes:
+        m.training = False
+    try:
+        rec, outs = _record(model, args)
+        output_names = list(output_names or [f"output_{i}" for i in range(len(outs))])
+        if len(output_names) != len(outs):
+            raise ValueError(f"export: {len(output_names)} output_names for {len(outs)} outputs")
+        dyn_in = _dynamic_map(dynamic_axes, input_names, input_names + output_names)
+        dyn_out = _dynamic_map(dynamic_axes, output_names, input_names + output_names)
+        args2 = _second_inputs(args, dyn_in)
+        rec2, outs2 = _record(model, args2)
+    finally:
+        for m, training in modes:
+            m.training = training
+
+    if len(rec.ops) != len(rec2.ops) or any(type(a.fn) is not type(b.fn) for a, b in zip(rec.ops, rec2.ops)):
+        raise ExportError("export: the model ran other ops on other inputs (its ops depend on the input's values "
+                          "or size); export cannot capture that control flow")
+    g = Graph(model, opset_version)
+    for i, (a, a2, name) in enumerate(zip(args, args2, input_names)):
+        g.add_input(a, a2, name, dyn_in.get(i, {}))
+    for op, op2 in zip(rec.ops, rec2.ops):
+        g.convert(op, op2)
+    for i, (t, name) in enumerate(zip(outs, output_names)):
+        dims = dict(dyn_out.get(i, {}))
+        for axis, (s1, s2) in enumerate(zip(t.shape, outs2[i].shape)):
+            if s1 != s2 and axis not in dims:
+                dims[axis] = f"{name}_dim{axis}"
+        g.add_output(t, name, dims)
+    proto = g.to_proto(helper, onnx)
+    onnx.checker.check_model(proto)
+    if verbose:
+        print(helper.printable_graph(proto.graph))
+    if hasattr(f, "write"):
+        f.write(proto.SerializeToString())
+    else:
+        from ..io.serialize import _atomic_write
+        _atomic_write(f, lambda tmp: onnx.save(proto, tmp))
+    return proto
