@@ -41,6 +41,7 @@ class Graph:
         self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
         self.names, self.arg_data, self.arg_data2, self.count, self.keep = {}, {}, {}, 0, []
         self.input_values = []          # (name, first-run array, second-run array) per input
+        self.array_names = {}
         self.params = {}
         if hasattr(model, "named_parameters"):
             for n, p in list(model.named_parameters()) + list(model.named_buffers()):
@@ -68,7 +69,8 @@ class Graph:
             return self.init_names[key]
         pname = self.params.get(key)
         name = pname[0] if pname is not None and pname[1] is array else self.fresh(hint)
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        contiguous = array if array.flags.c_contiguous else array.copy(order="C")    # (ascontiguousarray makes 0-d 1-d)
+        self.inits.append(numpy_helper.from_array(contiguous, name))
         self.keep.append(array)                # keeps ids unique while the graph is built
         self.init_names[key] = name
         return name
@@ -114,6 +116,8 @@ class Graph:
         conv = None
         if hasattr(fn, "kwargs") and hasattr(fn, "module"):
             conv = next((v for k, v in MODULE_CONVERTERS.items() if isinstance(fn.module, k)), None)
+        elif hasattr(fn, "func"):
+            conv = _nograd if getattr(fn.func, "__name__", None) in _NOGRAD else None
         else:
             conv = CONVERTERS.get(type(fn))
         if conv is None:
@@ -123,6 +127,8 @@ class Graph:
         outs = [outs] if isinstance(outs, str) else list(outs)
         for t, name in zip(op.outs, outs):
             self.names[id(t)] = name
+            self.array_names[id(t.array)] = name        # ops also take results as raw arrays (a where's condition)
+            self.keep.append(t.array)
 
     def value(self, x, x2, call):
         """The ONNX name for an op's input x (x2: the same input in the second recording)."""
@@ -134,7 +140,7 @@ class Graph:
                 return self.const(x.array)
             return self._constant(x.array, x2.array if isinstance(x2, Tensor) else x2, call)
         if isinstance(x, np.ndarray):
-            name = self.arg_data.get(id(x))
+            name = self.arg_data.get(id(x)) or self.array_names.get(id(x))
             if name is not None:
                 return name
             if id(x) in self.params:
@@ -199,8 +205,13 @@ class Call:
         if isinstance(a, (Tensor, np.ndarray)):
             return self.g.value(a, a2, self)
         if isinstance(a, (bool, int, float, np.generic)):            # a number operand: a constant of the op's dtype
-            return self.g.scalar(a, self.dtype)
+            return self.g.scalar(a, self.dtype if self.dtype.kind != "b" else self.operand_dtype())
         raise ExportError(f"export: {self.what}: input {i} is a {type(a).__name__}")
+
+    def operand_dtype(self):
+        """The dtype of the op's first array operand (a comparison's number is compared in it)."""
+        return next((np.asarray(a.array if isinstance(a, Tensor) else a).dtype for a in self.op.args
+                     if isinstance(a, (Tensor, np.ndarray))), self.dtype)
 
     def value(self, a, a2):
         return None if a is None else self.g.value(a, a2, self)
@@ -564,8 +575,8 @@ def _mha_core(c):
 
 
 # ------------------------------------------------------------------------------------------ losses
-def _reduction(c, loss, weights=None):
-    r = c.opt.get("reduction", "mean")
+def _reduction(c, loss, weights=None, reduction=None):
+    r = reduction or c.opt.get("reduction", "mean")
     if r == "none":
         return loss
     if r == "sum":
@@ -621,6 +632,64 @@ def _bce_logits(c):
     return _reduction(c, c.node("Mul", [loss, w]) if w else loss)
 
 
+# ------------------------------------------------------------------------------------------ comparisons and logic
+_NOGRAD = {"equal": "Equal", "not_equal": "Equal", "less": "Less", "less_equal": "LessOrEqual", "greater": "Greater",
+           "greater_equal": "GreaterOrEqual", "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor",
+           "logical_not": "Not", "isnan": "IsNaN"}
+
+
+def _nograd(c):
+    name = c.fn.func.__name__
+    y = c.node(_NOGRAD[name], [c.x(i) for i in range(len(c.op.args))])
+    return c.node("Not", [y]) if name == "not_equal" else y
+
+
+# ------------------------------------------------------------------------------------------ layers exported whole
+def _prelu(c):
+    w, nd = c.g.const(c.fn.module.weight.array), len(c.shape(0))
+    n = c.fn.module.weight.array.size
+    shape = [n] + [1] * (nd - 2) if n > 1 else [1]
+    return c.node("PRelu", [c.x(0), c.node("Reshape", [w, c.g.ints(shape)])])
+
+
+def _hardtanh(c):
+    m = c.fn.module
+    return c.node("Clip", [c.x(0), c.g.scalar(m.min_val, c.dtype), c.g.scalar(m.max_val, c.dtype)])
+
+
+def _smooth_l1(huber):
+    def conv(c):
+        m = c.fn.module
+        width = float(m.delta if huber else m.beta)
+        d = c.node("Abs", [c.node("Sub", [c.x(0), c.x(1)])])
+        if not huber and width == 0:
+            return _reduction(c, d, reduction=m.reduction)
+        sq = _mul_scalar(c, c.node("Mul", [d, d]), 0.5 if huber else 0.5 / width)
+        lin = _add_scalar(c, d, -0.5 * width)
+        lin = _mul_scalar(c, lin, width) if huber else lin
+        return _reduction(c, c.node("Where", [c.node("Less", [d, c.g.scalar(width, c.dtype)]), sq, lin]),
+                          reduction=m.reduction)
+    return conv
+
+
+def _kl_div(c):
+    """target (log target - input), 0 where target = 0 (as torch); batchmean divides the sum by the batch."""
+    m, x, t = c.fn.module, c.x(0), c.x(1)
+    if m.log_target:
+        loss = c.node("Mul", [c.node("Exp", [t]), c.node("Sub", [t, x])])
+    else:
+        zero = c.node("Equal", [t, c.g.scalar(0.0, c.dtype)])
+        safe = c.node("Where", [zero, c.g.scalar(1.0, c.dtype), t])
+        loss = c.node("Sub", [c.node("Where", [zero, c.g.scalar(0.0, c.dtype), c.node("Mul", [t, c.node("Log", [safe])])]),
+                              c.node("Mul", [t, x])])
+    if m.reduction == "batchmean":
+        total = c.g.reduce("ReduceSum", loss, None, False)
+        n = c.node("Cast", [c.node("Gather", [c.node("Shape", [x]), c.g.const(np.array(0, np.int64))], axis=0)],
+                   to=_onnx_type(c.dtype))
+        return c.node("Div", [total, n])
+    return _reduction(c, loss, reduction=m.reduction)
+
+
 # ------------------------------------------------------------------------------------------ recurrent layers (whole)
 _GATE_ORDER = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN_TANH": [0], "RNN_RELU": [0]}   # torch -> ONNX order
 
@@ -642,44 +711,65 @@ def _recurrent(c):
     states2 = [] if hx2 is None else (list(hx2) if isinstance(hx2, (tuple, list)) else [hx2])
     state_names = [c.value(s, states2[i] if states2 else None) for i, s in enumerate(states)]
     dirs, H = m.num_directions, m.hidden_size
-    gates, order = {"LSTM": 4, "GRU": 3}.get(mode, 1), _GATE_ORDER[mode]
-    op_type = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
     per = len(m._weight_names) // (m.num_layers * dirs)
     flat = m._flat_weights
     hs, cs = [], []
-
-    def reorder(a):
-        return np.concatenate([a[g * H:(g + 1) * H] for g in order], axis=0)
     for layer in range(m.num_layers):
         ws = [flat[(layer * dirs + d) * per:(layer * dirs + d + 1) * per] for d in range(dirs)]
-        W = np.stack([reorder(w[0].numpy()) for w in ws])
-        R = np.stack([reorder(w[1].numpy()) for w in ws])
-        ins = [x, c.g.const(W, f"{op_type}_W_l{layer}"), c.g.const(R, f"{op_type}_R_l{layer}")]
-        if m.bias:
-            ins.append(c.g.const(np.stack([np.concatenate([reorder(w[2].numpy()), reorder(w[3].numpy())]) for w in ws]),
-                                 f"{op_type}_B_l{layer}"))
-        else:
-            ins.append(None)
-        ins.append(None)                                           # sequence_lens: every sequence is full length
-        for s in state_names:
-            ins.append(c.node("Slice", [s, c.g.ints([layer * dirs]), c.g.ints([(layer + 1) * dirs]), c.g.ints([0])]))
-        attrs = dict(hidden_size=H, direction="bidirectional" if dirs == 2 else "forward")
-        if mode == "GRU":
-            attrs["linear_before_reset"] = 1                         # torch applies r after W_hn h + b_hn
-        if op_type == "RNN":
-            attrs["activations"] = ["Relu" if mode == "RNN_RELU" else "Tanh"] * dirs
-        outs = c.node(op_type, ins, outputs=3 if mode == "LSTM" else 2, **attrs)
-        y, h = outs[0], outs[1]
-        hs.append(h)
+        init = [c.node("Slice", [s, c.g.ints([layer * dirs]), c.g.ints([(layer + 1) * dirs]), c.g.ints([0])])
+                for s in state_names]
+        outs = _onnx_layer(c, mode, x, ws, H, m.bias, init, f"l{layer}")
+        hs.append(outs[1])
         if mode == "LSTM":
             cs.append(outs[2])
-        y = c.node("Transpose", [y], perm=[0, 2, 1, 3])             # (T, D, N, H) -> (T, N, D, H)
+        y = c.node("Transpose", [outs[0]], perm=[0, 2, 1, 3])      # (T, D, N, H) -> (T, N, D, H)
         x = c.node("Reshape", [y, c.g.ints([0, 0, dirs * H])])
     out = c.node("Transpose", [x], perm=[1, 0, 2]) if m.batch_first else x
     h_n = c.node("Concat", hs, axis=0) if len(hs) > 1 else c.node("Identity", hs)
     if mode != "LSTM":
         return [out, h_n]
     return [out, h_n, c.node("Concat", cs, axis=0) if len(cs) > 1 else c.node("Identity", cs)]
+
+
+def _recurrent_cell(c):
+    """An RNNCell / LSTMCell / GRUCell step as the one-step sequence of the ONNX layer."""
+    m = c.fn.module
+    if len(c.shape(0)) != 2:
+        c.fail("unbatched (1-D) input is not exported; give (N, input_size)")
+    mode = {"LSTMCell": "LSTM", "GRUCell": "GRU"}.get(type(m).__name__,
+                                                     "RNN_RELU" if getattr(m, "nonlinearity", "") == "relu" else "RNN_TANH")
+    hx = c.op.args[1] if len(c.op.args) > 1 else c.fn.kwargs.get("hx")
+    hx2 = c.op2.args[1] if len(c.op2.args) > 1 else c.op2.fn.kwargs.get("hx")
+    states = [] if hx is None else (list(hx) if isinstance(hx, (tuple, list)) else [hx])
+    states2 = [] if hx2 is None else (list(hx2) if isinstance(hx2, (tuple, list)) else [hx2])
+    zero = c.g.ints([0])
+    x = c.node("Unsqueeze", [c.x(0), zero])
+    init = [c.node("Unsqueeze", [c.value(s, s2), zero]) for s, s2 in zip(states, states2)]
+    weights = [m.weight_ih, m.weight_hh] + ([m.bias_ih, m.bias_hh] if m.bias else [])
+    outs = _onnx_layer(c, mode, x, [weights], m.hidden_size, m.bias, init, "cell")
+    h = c.node("Squeeze", [outs[1], zero])
+    return [h, c.node("Squeeze", [outs[2], zero])] if mode == "LSTM" else [h]
+
+
+def _onnx_layer(c, mode, x, ws, H, bias, init, tag):
+    """One ONNX RNN/LSTM/GRU node over x (T, N, C); ws holds each direction's torch weights. Outputs Y, Y_h(, Y_c)."""
+    order, dirs = _GATE_ORDER[mode], len(ws)
+    op_type = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+
+    def reorder(a):
+        return np.concatenate([a[g * H:(g + 1) * H] for g in order], axis=0)
+    ins = [x, c.g.const(np.stack([reorder(w[0].numpy()) for w in ws]), f"{op_type}_W_{tag}"),
+           c.g.const(np.stack([reorder(w[1].numpy()) for w in ws]), f"{op_type}_R_{tag}")]
+    ins.append(c.g.const(np.stack([np.concatenate([reorder(w[2].numpy()), reorder(w[3].numpy())]) for w in ws]),
+                         f"{op_type}_B_{tag}") if bias else None)
+    ins.append(None)                                           # sequence_lens: every sequence is full length
+    ins.extend(init)
+    attrs = dict(hidden_size=H, direction="bidirectional" if dirs == 2 else "forward")
+    if mode == "GRU":
+        attrs["linear_before_reset"] = 1                         # torch applies r after W_hn h + b_hn
+    if op_type == "RNN":
+        attrs["activations"] = ["Relu" if mode == "RNN_RELU" else "Tanh"] * dirs
+    return c.node(op_type, ins, outputs=3 if mode == "LSTM" else 2, **attrs)
 
 
 CONVERTERS = {
@@ -728,8 +818,11 @@ CONVERTERS = {
 
 
 def _module_converters():
-    from ..nn.recurrent import RNNBase
-    return {RNNBase: _recurrent}
+    """Layers exported whole: recurrent ones (ONNX has them as operators) and those that compare raw arrays."""
+    from ..nn import activation as act, losses
+    from ..nn.recurrent import RNNBase, RNNCellBase
+    return {RNNBase: _recurrent, RNNCellBase: _recurrent_cell, act.PReLU: _prelu, act.Hardtanh: _hardtanh,
+            losses.SmoothL1Loss: _smooth_l1(False), losses.HuberLoss: _smooth_l1(True), losses.KLDivLoss: _kl_div}
 
 
 MODULE_CONVERTERS = _module_converters()

@@ -14,6 +14,8 @@ How it goes (compare redes/compile.py, which records a forward the same way to r
      parameters and buffers become initializers named by their state_dict names.
 An op without a converter raises ExportError naming the op and the module path that ran it.
 """
+import sys
+
 import numpy as np
 
 from .. import backend as B
@@ -34,6 +36,13 @@ class _ModuleCall:
 
     def __init__(self, module, kwargs):
         self.module, self.kwargs = module, kwargs
+
+
+class _NoGrad:
+    """The entry of a comparison or logical op (Tensor.__gt__, ...), which runs without a Function."""
+
+    def __init__(self, func):
+        self.func, self.op = func, getattr(func, "__name__", "op")
 
 
 class _Recorder:
@@ -72,19 +81,29 @@ def _record(model, args):
         rec.made.add(id(t))
         rec.keep.append(t)
 
+    _tensor = sys.modules[Tensor.__module__]        # redes.tensor (rd.tensor is the factory function)
+    nograd = _tensor._nograd
+
+    def noting_nograd(func, *a):          # comparisons and logic run outside Functions: record them too
+        out = nograd(func, *a)
+        if not rec.paused:
+            rec.ops.append(_Op(_NoGrad(func), a, {}, [out], state.module))
+            rec.keep.append(out)
+        return out
+
     wrapped = []
     for m in model.modules() if hasattr(model, "modules") else ():
         if isinstance(m, tuple(MODULE_CONVERTERS)):
             wrapped.append(m)
             m.forward = _whole(m, type(m).forward.__get__(m), rec)
     prev, state.recorder = state.recorder, rec
-    Tensor._wrap, Tensor.__init__ = staticmethod(noting_wrap), noting_init
+    Tensor._wrap, Tensor.__init__, _tensor._nograd = staticmethod(noting_wrap), noting_init, noting_nograd
     try:
         with no_grad():
             out = model(*args)
     finally:
         state.recorder = prev
-        Tensor._wrap, Tensor.__init__ = wrap, init
+        Tensor._wrap, Tensor.__init__, _tensor._nograd = wrap, init, nograd
         for m in wrapped:
             del m.forward
     return rec, _flatten(out)
@@ -105,17 +124,42 @@ def _whole(module, forward, rec):
     return run
 
 
-def _second_inputs(args, dynamic):
+def _second_inputs(flat, dynamic):
     """The second recording's inputs: one longer along each dynamic axis (the first slice repeated), floats shifted."""
-    out = []
-    for i, a in enumerate(args):
+    out, seen = [], {}
+    for i, a in enumerate(flat):
+        if id(a) in seen:                       # the same tensor passed twice (self-attention's q, k, v)
+            out.append(seen[id(a)])
+            continue
         arr = B.to_numpy(a.array)
         for axis in dynamic.get(i, {}):
             arr = np.concatenate([arr, np.take(arr, [0], axis=axis)], axis=axis)
         if arr.dtype.kind == "f":
             arr = arr * 0.75 + 0.125            # finite values stay finite; -inf mask entries stay -inf
-        out.append(Tensor._wrap(B.xp.asarray(arr)))
+        seen[id(a)] = Tensor._wrap(B.xp.asarray(arr))
+        out.append(seen[id(a)])
     return out
+
+
+def _leaves(args):
+    """The Tensors of nested args (a tuple (h0, c0) counts as two inputs), NumPy arrays made Tensors."""
+    out = []
+    for a in args:
+        if isinstance(a, (tuple, list)):
+            out.extend(_leaves(a))
+        elif isinstance(a, np.ndarray):
+            out.append(Tensor._wrap(a))
+        elif isinstance(a, Tensor):
+            out.append(a)
+        else:
+            raise TypeError(f"export: args must be Tensors, NumPy arrays or tuples of them, got {type(a).__name__}")
+    return out
+
+
+def _rebuild(args, flat):
+    """args with its leaves replaced, in order, by those of `flat` (an iterator)."""
+    return tuple(tuple(_rebuild(a, flat)) if isinstance(a, tuple) else list(_rebuild(a, flat))
+                 if isinstance(a, list) else next(flat) for a in args)
 
 
 def _dynamic_map(dynamic_axes, names, who):
@@ -143,7 +187,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
 
     Args:
         model: an nn.Module (or any callable of Tensors made of redes ops). Exported in eval mode.
-        args: a Tensor or a tuple of Tensors (integer Tensors for embeddings or class targets).
+        args: a Tensor or a tuple of Tensors (integer Tensors for embeddings or class targets); a nested tuple
+            such as an LSTM's (h0, c0) gives one graph input per Tensor, in order.
         f: a path or a binary file object.
         input_names / output_names: names of the graph's inputs and outputs (default input_0..., output_0...).
         dynamic_axes: {name: {axis: "dim name"}} or {name: [axes]}: axes left free (e.g. the batch).
@@ -164,15 +209,15 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         raise ValueError(f"export: opset_version must be an int from 17 to {onnx.defs.onnx_opset_version()}, "
                          f"got {opset_version!r}")
     args = (args,) if not isinstance(args, (tuple, list)) else tuple(args)
-    args = tuple(a if isinstance(a, Tensor) else Tensor(np.asarray(a)) if isinstance(a, np.ndarray) else a
-                 for a in args)
-    bad = [i for i, a in enumerate(args) if not isinstance(a, Tensor)]
-    if bad:
-        raise TypeError(f"export: args must be Tensors (or NumPy arrays), got {type(args[bad[0]]).__name__} "
-                        f"at position {bad[0]}")
-    input_names = list(input_names or [f"input_{i}" for i in range(len(args))])
-    if len(input_names) != len(args):
-        raise ValueError(f"export: {len(input_names)} input_names for {len(args)} inputs")
+    flat = _leaves(args)
+    twice = [i for i, a in enumerate(flat) if any(a is b for b in flat[:i])]
+    if twice:
+        raise ValueError(f"export: input {twice[0]} is the same Tensor as an earlier input; each graph input needs "
+                         "its own tensor (for self-attention, wrap the layer so that it takes x once)")
+    args = _rebuild(args, iter(flat))
+    input_names = list(input_names or [f"input_{i}" for i in range(len(flat))])
+    if len(input_names) != len(flat):
+        raise ValueError(f"export: {len(input_names)} input_names for {len(flat)} input tensors")
 
     modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
     for m, _ in modes:
@@ -184,8 +229,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
             raise ValueError(f"export: {len(output_names)} output_names for {len(outs)} outputs")
         dyn_in = _dynamic_map(dynamic_axes, input_names, input_names + output_names)
         dyn_out = _dynamic_map(dynamic_axes, output_names, input_names + output_names)
-        args2 = _second_inputs(args, dyn_in)
-        rec2, outs2 = _record(model, args2)
+        flat2 = _second_inputs(flat, dyn_in)
+        rec2, outs2 = _record(model, _rebuild(args, iter(flat2)))
     finally:
         for m, training in modes:
             m.training = training
@@ -194,7 +239,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         raise ExportError("export: the model ran other ops on other inputs (its ops depend on the input's values "
                           "or size); export cannot capture that control flow")
     g = Graph(model, opset_version)
-    for i, (a, a2, name) in enumerate(zip(args, args2, input_names)):
+    for i, (a, a2, name) in enumerate(zip(flat, flat2, input_names)):
         g.add_input(a, a2, name, dyn_in.get(i, {}))
     for op, op2 in zip(rec.ops, rec2.ops):
         g.convert(op, op2)
