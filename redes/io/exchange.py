@@ -35,7 +35,8 @@ def save_safetensors(state_dict, path, metadata=None):
     """
     from .. import __version__
     if not isinstance(state_dict, dict):
-        raise TypeError(f"save_safetensors: state_dict must be a dict of name -> tensor, got {type(state_dict).__name__}")
+        raise TypeError(f"save_safetensors: state_dict must be a dict of name -> tensor, "
+                        f"got {type(state_dict).__name__}")
     metadata = dict(metadata or {})
     bad = [k for k, v in metadata.items() if not isinstance(k, str) or not isinstance(v, str)]
     if bad:
@@ -43,7 +44,8 @@ def save_safetensors(state_dict, path, metadata=None):
                         f"{metadata[bad[0]]!r:.40}")
     clash = [k for k in metadata if k in _RESERVED]
     if clash:
-        raise ValueError(f"save_safetensors: metadata key {clash[0]!r} is written by redes; reserved: {list(_RESERVED)}")
+        raise ValueError(f"save_safetensors: metadata key {clash[0]!r} is written by redes; "
+                         f"reserved: {list(_RESERVED)}")
     tensors, aliases = _dedupe(state_dict)
     header = {"format": "pt", "redes_version": __version__,
               "dtype": ",".join(sorted({str(a.dtype) for a in tensors.values()})), **metadata}

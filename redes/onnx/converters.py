@@ -3,7 +3,8 @@
 A converter gets a Call `c` (the recorded op: c.fn is the Function object with what its forward saved,
 c.opt its options, c.x(i) the ONNX name of input i, c.shape(i) / c.dyn(i) its shape and which dims are
 dynamic) and returns the ONNX name(s) of the op's output(s). `CONVERTERS` maps op classes to converters;
-its keys are the exportable ops, listed in docs/exchange.md.
+its keys are the exportable ops, listed in docs/exchange.md. The graph being built and the Call
+are in graph.py.
 """
 import math
 
@@ -12,232 +13,7 @@ import numpy as np
 from ..ops import attention as _att, conv as _conv, elementwise as _ew, embedding as _emb, linalg as _la
 from ..ops import loss as _loss, movement as _mv, norm as _norm, reduce as _red
 from ..tensor import Tensor
-
-_BIG = 2 ** 62                    # "to the end" in Slice
-
-
-class ExportError(RuntimeError):
-    """The model cannot be written as ONNX (an op without a converter, a value-dependent shape, ...)."""
-
-
-def op_name(fn):
-    return type(fn.module).__name__ if hasattr(fn, "module") and hasattr(fn, "kwargs") else fn.op
-
-
-def module_path(model, module):
-    if module is None:
-        return "the top-level function"
-    for name, m in (model.named_modules() if hasattr(model, "named_modules") else ()):
-        if m is module:
-            return f"'{name}' ({type(m).__name__})" if name else f"the model ({type(m).__name__})"
-    return f"a {type(module).__name__} outside the model"
-
-
-class Graph:
-    """The ONNX graph being built: nodes, initializers, and the ONNX name of every recorded Tensor."""
-
-    def __init__(self, model, opset):
-        self.model, self.opset = model, opset
-        self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
-        self.names, self.arg_data, self.arg_data2, self.count, self.keep = {}, {}, {}, 0, []
-        self.input_values = []          # (name, first-run array, second-run array) per input
-        self.array_names = {}
-        self.params = {}
-        if hasattr(model, "named_parameters"):
-            for n, p in list(model.named_parameters()) + list(model.named_buffers()):
-                self.params.setdefault(id(p.array), (n, p.array))
-        self.init_names = {}
-
-    # ---------------------------------------------------------------- building blocks
-    def fresh(self, hint):
-        self.count += 1
-        return f"{hint}_{self.count}"
-
-    def node(self, op_type, inputs, outputs=1, **attrs):
-        from onnx import helper
-        outs = [self.fresh(op_type) for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, ["" if i is None else i for i in inputs], outs,
-                                           name=self.fresh(op_type + "_node"), **attrs))
-        return outs[0] if outputs == 1 else outs
-
-    def const(self, array, hint="const"):
-        """An initializer holding `array` (parameters and buffers keep their state_dict names, once each)."""
-        from onnx import numpy_helper
-        array = np.asarray(array)
-        key = id(array)
-        if key in self.init_names:
-            return self.init_names[key]
-        pname = self.params.get(key)
-        name = pname[0] if pname is not None and pname[1] is array else self.fresh(hint)
-        contiguous = array if array.flags.c_contiguous else array.copy(order="C")    # (ascontiguousarray makes 0-d 1-d)
-        self.inits.append(numpy_helper.from_array(contiguous, name))
-        self.keep.append(array)                # keeps ids unique while the graph is built
-        self.init_names[key] = name
-        return name
-
-    def ints(self, values):
-        return self.const(np.array(list(values), np.int64), "ints")
-
-    def scalar(self, value, dtype):
-        return self.const(np.array(value, dtype=dtype), "scalar")
-
-    def reduce(self, op_type, x, axes, keepdims):
-        """Reduce* over `axes` (None: all): axes is an attribute before opset 18 (ReduceSum: 13), an input after."""
-        keep = int(bool(keepdims))
-        if axes is None:
-            return self.node(op_type, [x], keepdims=keep)
-        axes = [int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))]
-        if op_type == "ReduceSum" or self.opset >= 18:
-            return self.node(op_type, [x, self.ints(axes)], keepdims=keep)
-        return self.node(op_type, [x], axes=axes, keepdims=keep)
-
-    # ---------------------------------------------------------------- inputs, ops, outputs
-    def add_input(self, t, t2, name, dims):
-        from onnx import helper
-        self.names[id(t)] = name
-        self.arg_data[id(t.array)] = name
-        self.arg_data2[id(t2.array)] = (name, t.array)
-        self.input_values.append((name, t.array, t2.array))
-        shape = [dims.get(a, s) if a in dims else s for a, s in enumerate(t.shape)]
-        self.inputs.append(helper.make_tensor_value_info(name, _onnx_type(t.dtype), shape))
-
-    def add_output(self, t, name, dims):
-        from onnx import helper
-        src = self.names.get(id(t))
-        if src is None:
-            src = self.const(t.array, "output")
-        self.nodes.append(helper.make_node("Identity", [src], [name], name=self.fresh("output")))
-        shape = [dims[a] if a in dims else s for a, s in enumerate(t.shape)]
-        self.outputs.append(helper.make_tensor_value_info(name, _onnx_type(t.dtype), shape))
-
-    def convert(self, op, op2):
-        call = Call(self, op, op2)
-        fn = op.fn
-        conv = None
-        if hasattr(fn, "kwargs") and hasattr(fn, "module"):
-            conv = next((v for k, v in MODULE_CONVERTERS.items() if isinstance(fn.module, k)), None)
-        elif hasattr(fn, "func"):
-            conv = _nograd if getattr(fn.func, "__name__", None) in _NOGRAD else None
-        else:
-            conv = CONVERTERS.get(type(fn))
-        if conv is None:
-            raise ExportError(f"export: op '{op_name(fn)}' ({type(fn).__name__}), run by {call.path}, has no ONNX "
-                              f"converter; exportable ops are listed in docs/exchange.md")
-        outs = conv(call)
-        outs = [outs] if isinstance(outs, str) else list(outs)
-        for t, name in zip(op.outs, outs):
-            self.names[id(t)] = name
-            self.array_names[id(t.array)] = name        # ops also take results as raw arrays (a where's condition)
-            self.keep.append(t.array)
-
-    def value(self, x, x2, call):
-        """The ONNX name for an op's input x (x2: the same input in the second recording)."""
-        if isinstance(x, Tensor):
-            name = self.names.get(id(x))
-            if name is not None:
-                return name
-            if id(x.array) in self.params:
-                return self.const(x.array)
-            return self._constant(x.array, x2.array if isinstance(x2, Tensor) else x2, call)
-        if isinstance(x, np.ndarray):
-            name = self.arg_data.get(id(x)) or self.array_names.get(id(x))
-            if name is not None:
-                return name
-            if id(x) in self.params:
-                return self.const(x)
-            return self._constant(x, x2, call)
-        raise ExportError(f"export: {call.what}: cannot use a {type(x).__name__} as a graph value")
-
-    def _constant(self, a, a2, call):
-        a2_array = a2.array if isinstance(a2, Tensor) else a2
-        linked = self.arg_data2.get(id(a2_array))
-        if linked is not None and np.shape(a) == np.shape(linked[1]) and np.array_equal(a, linked[1]):
-            # the first run used a value equal to an input (the transformer swaps a causal float mask for its
-            # cached twin); the second run used the input itself: so the graph reads the input
-            return linked[0]
-        for name, v1, v2 in self.input_values:
-            # a copy of an input (a class target cast to intp): equal to it in both runs, so it is the input
-            if (a2_array is not None and np.shape(a) == v1.shape and np.shape(a2_array) == v2.shape
-                    and np.array_equal(a, v1) and np.array_equal(a2_array, v2)):
-                return name if np.asarray(a).dtype == v1.dtype else self.node(
-                    "Cast", [name], to=_onnx_type(np.asarray(a).dtype))
-        if a2 is not None and (np.shape(a) != np.shape(a2) or not np.array_equal(np.asarray(a), np.asarray(a2),
-                                                                                  equal_nan=True)):
-            raise ExportError(f"export: {call.what} reads a value computed from the inputs outside redes' ops "
-                              f"(e.g. a comparison, or a bool mask turned into a float one): it would be frozen as a "
-                              f"constant of shape {np.shape(a)}; pass it in the form the op uses (a float mask) or "
-                              "compute it with tensor ops")
-        return self.const(a)
-
-    def to_proto(self, helper, onnx):
-        graph = helper.make_graph(self.nodes, "redes", self.inputs, self.outputs, self.inits)
-        used = {i for n in self.nodes for i in n.input}
-        unused = [i.name for i in self.inputs if i.name not in used]
-        if unused:
-            raise ExportError(f"export: input(s) {unused} are not used by any exported op: the forward used them "
-                              "outside redes' ops (e.g. a bool mask converted in Python); pass float masks (0 / -inf)")
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
-                                 producer_name="redes", ir_version=min(onnx.IR_VERSION, 10))
-
-
-def _onnx_type(dtype):
-    from onnx import helper
-    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-
-
-class Call:
-    """What a converter sees of one recorded op."""
-
-    def __init__(self, g, op, op2):
-        self.g, self.op, self.op2, self.fn, self.opt = g, op, op2, op.fn, op.options
-        self.path = module_path(g.model, op.module)
-        self.what = f"'{op_name(op.fn)}' in {self.path}"
-        self.dtype = op.outs[0].dtype if op.outs else None
-
-    def raw(self, i):
-        return self.op.args[i] if i < len(self.op.args) else None
-
-    def x(self, i):
-        a = self.raw(i)
-        if a is None:
-            return None
-        a2 = self.op2.args[i] if self.op2 is not None else None
-        if isinstance(a, (Tensor, np.ndarray)):
-            return self.g.value(a, a2, self)
-        if isinstance(a, (bool, int, float, np.generic)):            # a number operand: a constant of the op's dtype
-            return self.g.scalar(a, self.dtype if self.dtype.kind != "b" else self.operand_dtype())
-        raise ExportError(f"export: {self.what}: input {i} is a {type(a).__name__}")
-
-    def operand_dtype(self):
-        """The dtype of the op's first array operand (a comparison's number is compared in it)."""
-        return next((np.asarray(a.array if isinstance(a, Tensor) else a).dtype for a in self.op.args
-                     if isinstance(a, (Tensor, np.ndarray))), self.dtype)
-
-    def value(self, a, a2):
-        return None if a is None else self.g.value(a, a2, self)
-
-    def shape(self, i):
-        return tuple(np.shape(self.raw(i)))
-
-    def dyn(self, i):
-        if self.op2 is None:
-            return (False,) * len(self.shape(i))
-        return tuple(s != t for s, t in zip(self.shape(i), np.shape(self.op2.args[i])))
-
-    def out_shape(self, j=0):
-        return tuple(self.op.outs[j].shape)
-
-    def out_dyn(self, j=0):
-        if self.op2 is None:
-            return (False,) * len(self.out_shape(j))
-        return tuple(s != t for s, t in zip(self.out_shape(j), self.op2.outs[j].shape))
-
-    def fail(self, why):
-        raise ExportError(f"export: {self.what}: {why}")
-
-    def node(self, *a, **k):
-        return self.g.node(*a, **k)
-
+from .graph import _BIG, _onnx_type
 
 # ------------------------------------------------------------------------------------------ elementwise
 def _binary(op_type):
@@ -275,16 +51,15 @@ def _softplus(c):
 
 
 def _clamp(c):
+    """Clip for number bounds; Max / Min for array bounds (which broadcast against x)."""
     lo, hi = c.opt.get("min"), c.opt.get("max")
-    def bound(v):
-        return None if v is None else (c.g.value(v, None) if isinstance(v, (Tensor, np.ndarray)) and np.ndim(v)
-                                       else c.g.scalar(np.asarray(v).item() if hasattr(v, "shape") else v, c.dtype))
-    if any(isinstance(v, (Tensor, np.ndarray)) and np.ndim(v) for v in (lo, hi)):
-        x = c.x(0)
+    if np.ndim(lo) or np.ndim(hi):
+        y = c.x(0)
         if lo is not None:
-            x = c.node("Max", [x, bound(lo)])
-        return x if hi is None else c.node("Min", [x, bound(hi)])
-    return c.node("Clip", [c.x(0), bound(lo), bound(hi)])
+            y = c.node("Max", [y, c.g.value(lo, None, c)])
+        return y if hi is None else c.node("Min", [y, c.g.value(hi, None, c)])
+    bounds = [None if v is None else c.g.scalar(float(v), c.dtype) for v in (lo, hi)]
+    return c.node("Clip", [c.x(0), *bounds])
 
 
 def _cast(c):
@@ -459,9 +234,9 @@ def _conv_transpose(c):
     attrs = _conv_attrs(c, spatial)
     ks = c.shape(1)[2:]
     # output_padding: what torch adds at the end to reach the recorded output size
+    pads = zip(attrs["pads"][:spatial], attrs["pads"][spatial:])
     extra = [o - ((i - 1) * s - p0 - p1 + d * (k - 1) + 1) for o, i, s, (p0, p1), d, k in
-             zip(c.out_shape()[2:], c.shape(0)[2:], attrs["strides"], zip(attrs["pads"][:spatial], attrs["pads"][spatial:]),
-                 attrs["dilations"], ks)]
+             zip(c.out_shape()[2:], c.shape(0)[2:], attrs["strides"], pads, attrs["dilations"], ks)]
     return c.node("ConvTranspose", [c.x(0), c.x(1), c.x(2)], output_padding=extra, **attrs)
 
 
@@ -582,7 +357,8 @@ def _reduction(c, loss, weights=None, reduction=None):
     if r == "sum":
         return c.g.reduce("ReduceSum", loss, None, False)
     if weights is not None:
-        return c.node("Div", [c.g.reduce("ReduceSum", loss, None, False), c.g.reduce("ReduceSum", weights, None, False)])
+        total = c.g.reduce("ReduceSum", loss, None, False)
+        return c.node("Div", [total, c.g.reduce("ReduceSum", weights, None, False)])
     return c.g.reduce("ReduceMean", loss, None, False)
 
 
@@ -680,8 +456,8 @@ def _kl_div(c):
     else:
         zero = c.node("Equal", [t, c.g.scalar(0.0, c.dtype)])
         safe = c.node("Where", [zero, c.g.scalar(1.0, c.dtype), t])
-        loss = c.node("Sub", [c.node("Where", [zero, c.g.scalar(0.0, c.dtype), c.node("Mul", [t, c.node("Log", [safe])])]),
-                              c.node("Mul", [t, x])])
+        t_log_t = c.node("Where", [zero, c.g.scalar(0.0, c.dtype), c.node("Mul", [t, c.node("Log", [safe])])])
+        loss = c.node("Sub", [t_log_t, c.node("Mul", [t, x])])
     if m.reduction == "batchmean":
         total = c.g.reduce("ReduceSum", loss, None, False)
         n = c.node("Cast", [c.node("Gather", [c.node("Shape", [x]), c.g.const(np.array(0, np.int64))], axis=0)],
@@ -736,8 +512,8 @@ def _recurrent_cell(c):
     m = c.fn.module
     if len(c.shape(0)) != 2:
         c.fail("unbatched (1-D) input is not exported; give (N, input_size)")
-    mode = {"LSTMCell": "LSTM", "GRUCell": "GRU"}.get(type(m).__name__,
-                                                     "RNN_RELU" if getattr(m, "nonlinearity", "") == "relu" else "RNN_TANH")
+    simple = "RNN_RELU" if getattr(m, "nonlinearity", "") == "relu" else "RNN_TANH"
+    mode = {"LSTMCell": "LSTM", "GRUCell": "GRU"}.get(type(m).__name__, simple)
     hx = c.op.args[1] if len(c.op.args) > 1 else c.fn.kwargs.get("hx")
     hx2 = c.op2.args[1] if len(c.op2.args) > 1 else c.op2.fn.kwargs.get("hx")
     states = [] if hx is None else (list(hx) if isinstance(hx, (tuple, list)) else [hx])
@@ -826,3 +602,13 @@ def _module_converters():
 
 
 MODULE_CONVERTERS = _module_converters()
+
+
+def converter_for(fn):
+    """The converter of a recorded entry: by op class, by module class (layers recorded whole), or for a
+    comparison by its NumPy function; None when there is none."""
+    if hasattr(fn, "kwargs") and hasattr(fn, "module"):
+        return next((v for k, v in MODULE_CONVERTERS.items() if isinstance(fn.module, k)), None)
+    if hasattr(fn, "func"):
+        return _nograd if getattr(fn.func, "__name__", None) in _NOGRAD else None
+    return CONVERTERS.get(type(fn))

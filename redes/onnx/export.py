@@ -21,7 +21,8 @@ import numpy as np
 from .. import backend as B
 from ..autograd import no_grad, state
 from ..tensor import Tensor
-from .converters import CONVERTERS, MODULE_CONVERTERS, ExportError, Graph
+from .converters import MODULE_CONVERTERS, converter_for
+from .graph import ExportError, Graph
 
 
 class _Op:
@@ -242,7 +243,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     for i, (a, a2, name) in enumerate(zip(flat, flat2, input_names)):
         g.add_input(a, a2, name, dyn_in.get(i, {}))
     for op, op2 in zip(rec.ops, rec2.ops):
-        g.convert(op, op2)
+        g.convert(op, op2, converter_for(op.fn))
     for i, (t, name) in enumerate(zip(outs, output_names)):
         dims = dict(dyn_out.get(i, {}))
         for axis, (s1, s2) in enumerate(zip(t.shape, outs2[i].shape)):

@@ -68,7 +68,7 @@ def add_export_command(sub, formatter_class):
 def _cmd_export(args):
     import sys
 
-    from .converters import ExportError
+    from .graph import ExportError
     try:
         onnx_path, json_path = export_table_model(args.model, args.onnx, args.opset)
     except ExportError as e:

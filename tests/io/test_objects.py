@@ -89,7 +89,8 @@ def test_model_files_still_rebuild_the_model(tmp_path):
 
 def test_optimizer_state_resumes_identically(tmp_path):
     rng = np.random.default_rng(0)
-    X, Y = rd.tensor(rng.normal(size=(16, 3)).astype(np.float32)), rd.tensor(rng.normal(size=(16, 1)).astype(np.float32))
+    X = rd.tensor(rng.normal(size=(16, 3)).astype(np.float32))
+    Y = rd.tensor(rng.normal(size=(16, 1)).astype(np.float32))
 
     def make():
         rd.manual_seed(5)

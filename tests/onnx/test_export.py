@@ -69,7 +69,8 @@ CASES = [
         nn.ConvTranspose1d(3, 2, 3, stride=2, output_padding=1)), lambda n: (f32(n, 2, 16),), None),
     ("conv_transpose2d_norms", lambda: nn.Sequential(
         nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), nn.GroupNorm(2, 4),
-        nn.AdaptiveAvgPool2d((3, 2)), nn.LayerNorm([3, 2]), nn.AdaptiveMaxPool2d(1)), lambda n: (f32(n, 3, 4, 4),), None),
+        nn.AdaptiveAvgPool2d((3, 2)), nn.LayerNorm([3, 2]), nn.AdaptiveMaxPool2d(1)),
+     lambda n: (f32(n, 3, 4, 4),), None),
     ("residual", lambda: nn.Sequential(nn.BasicBlock(4, 4), nn.BasicBlock(4, 8, stride=2)),
      lambda n: (f32(n, 4, 8, 8),), None),
     ("inception", lambda: nn.Sequential(nn.Inception(4, 2, 3, 4, 2, 3, 2), nn.ReLU()),
@@ -90,8 +91,8 @@ CASES = [
      lambda n: (f32(5, n, 3), (f32(2, n, 4), f32(2, n, 4))), [{1: "batch"}] * 3),
     ("gru", lambda: nn.GRU(3, 4, num_layers=2, bidirectional=True), lambda n: (f32(5, n, 3),), [{1: "batch"}]),
     ("rnn_relu", lambda: nn.RNN(3, 4, nonlinearity="relu", batch_first=True), lambda n: (f32(n, 5, 3),), None),
-    ("cells", lambda: Wrap(lambda m, x, h: m.gru(x, m.rnn(x, h)) + m.lstm(x)[1], rnn=nn.RNNCell(3, 4), gru=nn.GRUCell(3, 4),
-                           lstm=nn.LSTMCell(3, 4)), lambda n: (f32(n, 3), f32(n, 4)), None),
+    ("cells", lambda: Wrap(lambda m, x, h: m.gru(x, m.rnn(x, h)) + m.lstm(x)[1], rnn=nn.RNNCell(3, 4),
+                           gru=nn.GRUCell(3, 4), lstm=nn.LSTMCell(3, 4)), lambda n: (f32(n, 3), f32(n, 4)), None),
     ("embedding", lambda: Wrap(lambda m, i: m.fc(m.emb(i).mean(1)), emb=nn.Embedding(10, 4, padding_idx=0),
                                fc=nn.Linear(4, 2)), lambda n: (R.integers(0, 10, (n, 6)),), None),
     ("tensor_ops", lambda: Wrap(_tensor_ops), lambda n: (f32(n, 3),), None),
@@ -185,7 +186,8 @@ class Rolled(nn.Module):
 
 def test_an_op_without_converter_names_the_op_and_module_path():
     model = nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.ReLU(), Rolled()))
-    with pytest.raises(rd.onnx.ExportError, match=r"op 'roll' \(Roll\), run by '1.1' \(Rolled\), has no ONNX converter"):
+    message = r"op 'roll' \(Roll\), run by '1.1' \(Rolled\), has no ONNX converter"
+    with pytest.raises(rd.onnx.ExportError, match=message):
         rd.onnx.export(model, rd.randn(2, 3), io.BytesIO())
 
 
