@@ -63,8 +63,8 @@ def from_dlpack(obj):
     """A tensor sharing memory with any DLPack producer (a torch tensor, a NumPy array, a redes Tensor), no copy.
 
     Example:
-        >>> t = rd.from_dlpack(torch.arange(3.0)); t.tolist()
-        [0.0, 1.0, 2.0]
+        >>> a = np.arange(3.0); t = rd.from_dlpack(a); a[1] = 7.0; t.tolist()
+        [0.0, 7.0, 2.0]
     """
     if isinstance(obj, Tensor):
         return Tensor._wrap(obj._own())

@@ -190,8 +190,11 @@ def load(f, trusted=("redes",)):
     arrays, meta = load_arrays(f)
     if "object" in meta:
         return join(meta["object"], arrays)
+    where = os.fspath(f) if not hasattr(f, "read") else "the file"
+    if "checkpoint" in meta:
+        raise ValueError(f"load: {where} is a training checkpoint; restore it with rd.load_checkpoint(path, model, "
+                         "optimizer, scheduler)")
     if "architecture" not in meta:
-        where = os.fspath(f) if not hasattr(f, "read") else "the file"
         raise ValueError(f"load: {where} holds weights only (no architecture); build the model and call "
                          "model.load_state_dict(rd.io.load_safetensors(path))")
     model = from_config(meta["architecture"], trusted)

@@ -48,7 +48,7 @@ class _NoGrad:
 
 class _Recorder:
     def __init__(self):
-        self.ops, self.keep, self.made, self.paused = [], [], set(), 0
+        self.ops, self.keep, self.paused = [], [], 0       # keep: outputs stay alive, so no id is reused
 
     def record(self, fn, args, options, out, binary):
         if not self.paused:
@@ -69,19 +69,6 @@ def _flatten(out):
 def _record(model, args):
     """Run model(*args) once in no_grad, recording every op; returns (recorder, flat outputs)."""
     rec = _Recorder()
-    wrap, init = Tensor.__dict__["_wrap"], Tensor.__init__
-
-    def noting_wrap(array):                 # every Tensor made during the call, to catch values made outside ops
-        t = wrap.__func__(array)
-        rec.made.add(id(t))
-        rec.keep.append(t)
-        return t
-
-    def noting_init(t, *a, **k):
-        init(t, *a, **k)
-        rec.made.add(id(t))
-        rec.keep.append(t)
-
     _tensor = sys.modules[Tensor.__module__]        # redes.tensor (rd.tensor is the factory function)
     nograd = _tensor._nograd
 
@@ -98,13 +85,13 @@ def _record(model, args):
             wrapped.append(m)
             m.forward = _whole(m, type(m).forward.__get__(m), rec)
     prev, state.recorder = state.recorder, rec
-    Tensor._wrap, Tensor.__init__, _tensor._nograd = staticmethod(noting_wrap), noting_init, noting_nograd
+    _tensor._nograd = noting_nograd
     try:
         with no_grad():
             out = model(*args)
     finally:
         state.recorder = prev
-        Tensor._wrap, Tensor.__init__, _tensor._nograd = wrap, init, nograd
+        _tensor._nograd = nograd
         for m in wrapped:
             del m.forward
     return rec, _flatten(out)

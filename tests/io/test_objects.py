@@ -154,3 +154,10 @@ def test_not_a_safetensors_file(tmp_path):
         rd.load(path)
     with pytest.raises(ValueError, match="file object does not hold a readable safetensors file"):
         rd.load(io.BytesIO(b"\x80\x04\x95"))
+
+
+def test_load_points_checkpoints_to_load_checkpoint(tmp_path):
+    model = nn.Linear(2, 1)
+    rd.save_checkpoint(tmp_path / "ck.safetensors", model, epoch=1)
+    with pytest.raises(ValueError, match="is a training checkpoint; restore it with rd.load_checkpoint"):
+        rd.load(tmp_path / "ck.safetensors")
