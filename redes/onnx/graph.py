@@ -112,8 +112,9 @@ class Graph:
         call = Call(self, op, op2)
         fn = op.fn
         if conv is None:
-            raise ExportError(f"export: op '{op_name(fn)}' ({type(fn).__name__}), run by {call.path}, has no ONNX "
-                              f"converter; exportable ops are listed in docs/exchange.md")
+            kind = "" if type(fn).__name__.startswith("_") else f" ({type(fn).__name__})"
+            raise ExportError(f"export: op '{op_name(fn)}'{kind}, run by {call.path}, has no ONNX converter; "
+                              "exportable ops are listed in docs/exchange.md")
         outs = conv(call)
         outs = [outs] if isinstance(outs, str) else list(outs)
         for t, name in zip(op.outs, outs):

@@ -151,6 +151,10 @@ def test_tied_parameters_stored_once_and_restored_tied(tmp_path):
     result = tm.load_state_dict(st_torch.load_file(path), strict=False)
     assert result.missing_keys == ["head.weight"] and tm.head.weight is tm.emb.weight
     np.testing.assert_allclose(_run(tm, [i], torch), _run(rm, [i], rd), rtol=1e-12)
+    # a torch state_dict with tied weights (two names, one storage) is stored once too
+    rd.io.save_safetensors(tm.state_dict(), tmp_path / "from_torch.safetensors")
+    assert json.loads(rd.io.safetensors_metadata(tmp_path / "from_torch.safetensors")["aliases"]) == {
+        "head.weight": "emb.weight"}
 
 
 def test_tied_torch_model_saved_with_save_model_loads_in_redes(tmp_path):

@@ -191,6 +191,12 @@ def test_an_op_without_converter_names_the_op_and_module_path():
         rd.onnx.export(model, rd.randn(2, 3), io.BytesIO())
 
 
+def test_a_comparison_without_converter_is_named_too():
+    model = Wrap(lambda m, x: x + (x // 2))                  # floor_divide runs outside Functions
+    with pytest.raises(rd.onnx.ExportError, match=r"op 'floor_divide', run by the model \(Wrap\), has no ONNX"):
+        rd.onnx.export(model, rd.randn(2, 3), io.BytesIO())
+
+
 def test_values_made_outside_ops_are_refused():
     class BoolMask(nn.Module):
         def forward(self, x):                              # the mask comes from raw arrays: not in the graph
