@@ -220,6 +220,8 @@ def test_argument_errors():
         rd.onnx.export(model, rd.randn(2, 3), io.BytesIO(), input_names=["a", "b"])
     with pytest.raises(ValueError, match="dynamic_axes names \\['z'\\]"):
         rd.onnx.export(model, rd.randn(2, 3), io.BytesIO(), input_names=["x"], dynamic_axes={"z": [0]})
+    with pytest.raises(ValueError, match="export_params=False is not supported"):
+        rd.onnx.export(model, rd.randn(2, 3), io.BytesIO(), export_params=False)
     with pytest.raises(TypeError, match="args must be Tensors"):
         rd.onnx.export(model, [1, 2], io.BytesIO())
     x = rd.randn(2, 5, 8)
