@@ -3,8 +3,10 @@
 How it goes (compare redes/compile.py, which records a forward the same way to replay it):
   1. the model is put in eval mode and run once under no_grad with a recorder installed in autograd's
      `state.recorder`: every op (its Function object, holding what forward saved, its inputs and options,
-     its output and the module that ran it) is noted. Recurrent layers (RNN, LSTM, GRU) are recorded whole,
-     as one entry, because ONNX has those layers as single operators.
+     its output and the module that ran it) is noted, and so are comparisons and logic on Tensors (which run
+     without a Function). The layers in converters.MODULE_CONVERTERS are recorded whole, as one entry:
+     recurrent layers and cells (ONNX has them as operators), and PReLU, Hardtanh and the SmoothL1 / Huber /
+     KL-divergence losses (they compare raw arrays inside, which no recorder sees).
   2. the forward runs a second time on other inputs: one longer along each axis `dynamic_axes` names, and
      with floating values shifted. A dim that differs between the two runs is dynamic: Reshape targets
      write it as 0 (copy) or -1 (infer), so the graph runs at any size. A value an op reads that was made
@@ -54,6 +56,11 @@ class _Recorder:
         if not self.paused:
             self.ops.append(_Op(fn, args, options, [out], state.module))
             self.keep.append(out)
+
+
+def _kind(fn):
+    """What must agree between the two recordings: the op class, the layer recorded whole, the comparison."""
+    return type(fn), id(getattr(fn, "module", None)), getattr(fn, "func", None)
 
 
 def _flatten(out):
@@ -223,7 +230,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         for m, training in modes:
             m.training = training
 
-    if len(rec.ops) != len(rec2.ops) or any(type(a.fn) is not type(b.fn) for a, b in zip(rec.ops, rec2.ops)):
+    if len(rec.ops) != len(rec2.ops) or any(_kind(a.fn) != _kind(b.fn) for a, b in zip(rec.ops, rec2.ops)):
         raise ExportError("export: the model ran other ops on other inputs (its ops depend on the input's values "
                           "or size); export cannot capture that control flow")
     g = Graph(model, opset_version)
