@@ -50,6 +50,13 @@ def _tensor_ops(m, x):
     return y[:, :3] * z + w + x[..., -1:] ** 2 - x.max(1, keepdim=True).values + x.exp().log1p() * x.abs().sqrt()
 
 
+def _graph_model():
+    """A two-input, two-output DAG built with nn.Input / nn.Model."""
+    a, b = nn.Input((3,)), nn.Input((2,))
+    h = nn.Concat(dim=1)(nn.Linear(3, 4)(a), b)
+    return nn.Model([a, b], [nn.Linear(6, 1)(nn.ReLU()(h)), nn.Add()(h, h)])
+
+
 # name, model builder (seeded), make(batch) -> inputs, dynamic axes per input (default {0: "batch"})
 CASES = [
     ("mlp", lambda: nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 8), nn.GELU(), nn.Linear(8, 8),
@@ -96,6 +103,7 @@ CASES = [
     ("embedding", lambda: Wrap(lambda m, i: m.fc(m.emb(i).mean(1)), emb=nn.Embedding(10, 4, padding_idx=0),
                                fc=nn.Linear(4, 2)), lambda n: (R.integers(0, 10, (n, 6)),), None),
     ("tensor_ops", lambda: Wrap(_tensor_ops), lambda n: (f32(n, 3),), None),
+    ("graph_model", lambda: _graph_model(), lambda n: (f32(n, 3), f32(n, 2)), None),
     ("loss_cross_entropy", lambda: nn.CrossEntropyLoss(weight=rd.tensor(u32(3)), ignore_index=1),
      lambda n: (f32(n, 3), R.integers(0, 3, n)), None),
     ("loss_nll", lambda: Wrap(lambda m, x, t: m.loss(x.log_softmax(1), t), loss=nn.NLLLoss(reduction="sum")),
