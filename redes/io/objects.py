@@ -47,7 +47,7 @@ def split(obj, key, arrays, memo=None, who="save"):
         return out
     if isinstance(obj, (list, tuple)):
         items = [split(v, f"{key}.{i}", arrays, memo, who) for i, v in enumerate(obj)]
-        return items if type(obj) is list else {"__tuple__": items}
+        return items if isinstance(obj, list) else {"__tuple__": items}
     if isinstance(obj, np.generic):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
