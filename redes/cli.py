@@ -446,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("demo_args", nargs=argparse.REMAINDER, metavar="...",
                    help="options for the demo (--full, --out DIR, --epochs N, ...; see 'redes demo NAME --help')")
     p.set_defaults(func=cmd_demo)
+    from .onnx.tabular import add_export_command            # `redes export MODEL --onnx OUT` (redes/onnx/tabular.py)
+    add_export_command(sub, fmt)
     return parser
 
 

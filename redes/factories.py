@@ -48,10 +48,30 @@ def as_tensor(data, dtype=None):
 
 
 def from_numpy(array):
-    """A tensor sharing memory with a NumPy array (no copy)."""
+    """A tensor sharing memory with a NumPy array (no copy): writes through either show in the other.
+
+    Example:
+        >>> a = np.zeros(3); t = rd.from_numpy(a); a[0] = 5.0; t[0].item()
+        5.0
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor._wrap(array)
+
+
+def from_dlpack(obj):
+    """A tensor sharing memory with any DLPack producer (a torch tensor, a NumPy array, a redes Tensor), no copy.
+
+    Example:
+        >>> a = np.arange(3.0); t = rd.from_dlpack(a); a[1] = 7.0; t.tolist()
+        [0.0, 7.0, 2.0]
+    """
+    if isinstance(obj, Tensor):
+        return Tensor._wrap(obj._own())
+    if not hasattr(obj, "__dlpack__"):
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__ (a torch tensor, a NumPy array), "
+                        f"got {type(obj).__name__}")
+    return Tensor._wrap(B.xp.from_dlpack(obj))
 
 
 def _make(array, requires_grad):

@@ -126,8 +126,15 @@ class Tensor:
         return a.astype(dtype, copy=False) if dtype is not None else a
 
     def numpy(self):
-        """The array itself (shared memory, as torch): call .detach() first if you will modify it."""
+        """The array itself, sharing memory (as torch's on CPU): writes to either side show in the other."""
         return B.to_numpy(self._own())
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack capsule of the backend array (no copy): torch.from_dlpack(t), np.from_dlpack(t) share memory."""
+        return self._own().__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self):
+        return self._own().__dlpack_device__()
 
     def _own(self):
         """self.array as a real (writable) array: a 0-D result held as a NumPy scalar becomes a 0-d array."""

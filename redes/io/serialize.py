@@ -13,15 +13,9 @@ import numpy as np
 from .. import backend as B
 from ..tensor import Tensor
 from .architecture import from_config, to_config
+from .objects import join, split
 
 FORMAT = "redes/1"
-
-
-def _numpy(v):
-    a = v.array if isinstance(v, Tensor) else v
-    if hasattr(a, "detach"):                      # a torch tensor
-        a = a.detach().cpu().numpy()
-    return np.ascontiguousarray(B.to_numpy(B.xp.asarray(a)))
 
 
 def _atomic_write(path, write):
@@ -43,27 +37,108 @@ def _atomic_write(path, write):
         raise
 
 
+def _tie_key(a):
+    """Arrays with the same key are one storage seen twice (a tied parameter under two names)."""
+    return (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str) if a.size else None
+
+
+def _dedupe(arrays):
+    """({stored name: contiguous array}, {alias: stored name}): an array that appears twice is stored once."""
+    tensors, aliases, first = {}, {}, {}
+    for k, v in arrays.items():
+        if not isinstance(k, str):
+            raise TypeError(f"save: tensor names must be strings, got {k!r} ({type(k).__name__})")
+        raw = v.array if isinstance(v, Tensor) else v
+        raw = raw.detach().cpu().numpy() if hasattr(raw, "detach") else B.to_numpy(B.xp.asarray(raw))
+        key = _tie_key(raw)
+        if key is not None and key in first:
+            aliases[k] = first[key]
+            continue
+        if key is not None:
+            first[key] = k
+        tensors[k] = raw if raw.flags.c_contiguous else np.ascontiguousarray(raw)   # (which would make 0-d 1-d)
+    return tensors, aliases
+
+
+def _is_file(f):
+    return hasattr(f, "write") or hasattr(f, "read")
+
+
+def write_safetensors(tensors, f, metadata):
+    """Write {name: contiguous array} and a {str: str} header to a path (atomically) or a binary file object."""
+    from safetensors.numpy import save, save_file
+    if _is_file(f):
+        f.write(save(tensors, metadata=metadata))
+    else:
+        _atomic_write(f, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def read_safetensors(f, who="load"):
+    """({name: numpy array}, {str: str} header metadata) from a safetensors path or binary file object."""
+    from safetensors import safe_open
+    from safetensors.numpy import load
+    if _is_file(f):
+        data = f.read()
+        try:
+            arrays = load(data)
+            n = int.from_bytes(data[:8], "little")
+            meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+        except Exception as e:
+            raise ValueError(f"{who}: the file object does not hold a readable safetensors file ({e})") from None
+        return arrays, meta
+    path = os.fspath(f)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{who}: no such file: {path}")
+    try:
+        with safe_open(path, framework="numpy") as sf:
+            meta = sf.metadata() or {}
+            arrays = {k: sf.get_tensor(k) for k in sf.keys()}
+    except Exception as e:
+        raise ValueError(f"{who}: {path} is not a readable safetensors file ({e})") from None
+    return arrays, meta
+
+
+def _restore_aliases(arrays, meta, who):
+    """Put the aliases recorded by _dedupe back: each names the same array object as its stored twin."""
+    try:
+        aliases = json.loads(meta.get("aliases", "{}"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{who}: the 'aliases' metadata is not JSON ({e})") from None
+    if not isinstance(aliases, dict):
+        raise ValueError(f"{who}: the 'aliases' metadata must map names to stored names, got {type(aliases).__name__}")
+    for alias, stored in aliases.items():
+        if stored not in arrays:
+            raise ValueError(f"{who}: alias {alias!r} points to {stored!r}, which the file does not hold")
+        arrays[alias] = arrays[stored]
+    return arrays
+
+
 def save_arrays(arrays, path, metadata=None):
-    """Write {name: array} to a safetensors file with a JSON-able metadata dict."""
-    from safetensors.numpy import save_file
-    tensors = {k: _numpy(v) for k, v in arrays.items()}
+    """Write {name: array} to a safetensors file (a path or a binary file object) with a JSON-able metadata dict.
+
+    Arrays sharing one storage (tied parameters) are stored once; the header's "aliases" entry maps each
+    other name to the stored one, and load_arrays gives both names the same array back.
+    """
+    tensors, aliases = _dedupe(arrays)
     meta = {"format": FORMAT, "redes": json.dumps(metadata or {})}
-    _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    if aliases:
+        meta["aliases"] = json.dumps(aliases)
+    write_safetensors(tensors, path, meta)
 
 
 def load_arrays(path):
-    """({name: numpy array}, metadata dict) from a file written by save_arrays."""
-    from safetensors import safe_open
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no such file: {path}")
+    """({name: numpy array}, metadata dict) from a file written by save_arrays (a path or binary file object)."""
+    arrays, meta = read_safetensors(path)
+    arrays = _restore_aliases(arrays, meta, "load")
     try:
-        with safe_open(path, framework="numpy") as f:
-            meta = f.metadata() or {}
-            arrays = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise ValueError(f"load: {path} is not a readable safetensors file ({e})") from None
-    return arrays, json.loads(meta.get("redes", "{}"))
+        extra = json.loads(meta.get("redes", "{}"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"load: the 'redes' metadata is not JSON ({e})") from None
+    except RecursionError:
+        raise ValueError("load: the 'redes' metadata is nested too deeply") from None
+    if not isinstance(extra, dict):
+        raise ValueError(f"load: the 'redes' metadata must be a JSON object, got {type(extra).__name__}")
+    return arrays, extra
 
 
 def save_state_dict(state_dict, path, metadata=None):
@@ -77,34 +152,54 @@ def load_state_dict(path):
     return {k: Tensor._wrap(B.xp.asarray(v)) for k, v in arrays.items()}
 
 
-def save(model, path, preprocessor=None, extra=None):
-    """Save a model: weights in safetensors, its architecture (and a table preprocessor) as JSON metadata.
+def save(obj, f, preprocessor=None, extra=None):
+    """Save a model with its architecture, or any state (as torch.save), to a safetensors file. No pickle.
+
+    A Module is saved whole: weights in safetensors, its architecture (and a table preprocessor) as JSON
+    metadata; rd.load rebuilds it. Anything else (a state_dict, an optimizer's state_dict, a tensor, nested
+    dicts/lists/tuples of them, numbers, strings, None) is stored as arrays plus a JSON description of the
+    structure (redes/io/objects.py); rd.load gives the same structure back.
 
     Args:
-        model: an nn.Module built from redes layers (or classes with get_config/from_config).
-        path: file to write (conventionally *.safetensors or *.model).
-        preprocessor: a redes.data.Preprocessor to store with it (defaults to `model.preprocessor` if set).
-        extra: any JSON-able dict kept in the file (e.g. training report).
+        obj: an nn.Module built from redes layers (or classes with get_config/from_config), or a state.
+        f: a path (conventionally *.safetensors, *.model or *.pt) or a binary file object open for writing.
+        preprocessor: (models only) a redes.data.Preprocessor to store (defaults to `model.preprocessor`).
+        extra: (models only) any JSON-able dict kept in the file (e.g. training report).
     Example:
         >>> rd.save(model, "students.model"); model2 = rd.load("students.model")
+        >>> rd.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.pt")
     """
+    from ..nn.module import Module
+    if not isinstance(obj, Module):
+        if preprocessor is not None or extra is not None:
+            raise TypeError(f"save: preprocessor= and extra= apply to models, not to a {type(obj).__name__}")
+        arrays = {}
+        save_arrays(arrays, f, {"object": split(obj, "obj", arrays)})
+        return
+    model = obj
     preprocessor = preprocessor if preprocessor is not None else getattr(model, "preprocessor", None)
     meta = {"architecture": to_config(model),
             "preprocessor": preprocessor.to_dict() if preprocessor is not None else None,
             "extra": extra or {}}
-    save_arrays(model.state_dict(), path, meta)
+    save_arrays(model.state_dict(), f, meta)
 
 
-def load(path, trusted=("redes",)):
-    """Rebuild a model saved by rd.save: architecture from JSON, weights from safetensors.
+def load(f, trusted=("redes",)):
+    """What rd.save wrote: a rebuilt model (architecture from JSON, weights from safetensors), or the state.
 
-    The model comes back in eval mode; `model.preprocessor` holds the table preprocessing if one was
-    saved, and `model.saved_extra` the extra dict.
+    `f` is a path or a binary file object. A model comes back in eval mode; `model.preprocessor` holds the
+    table preprocessing if one was saved, and `model.saved_extra` the extra dict.
     """
-    arrays, meta = load_arrays(path)
+    arrays, meta = load_arrays(f)
+    if "object" in meta:
+        return join(meta["object"], arrays)
+    where = os.fspath(f) if not hasattr(f, "read") else "the file"
+    if "checkpoint" in meta:
+        raise ValueError(f"load: {where} is a training checkpoint; restore it with rd.load_checkpoint(path, model, "
+                         "optimizer, scheduler)")
     if "architecture" not in meta:
-        raise ValueError(f"load: {os.fspath(path)} holds weights only (no architecture); build the model and call "
-                         "model.load_state_dict(rd.io.load_state_dict(path))")
+        raise ValueError(f"load: {where} holds weights only (no architecture); build the model and call "
+                         "model.load_state_dict(rd.io.load_safetensors(path))")
     model = from_config(meta["architecture"], trusted)
     model.load_state_dict(arrays)
     model.eval()

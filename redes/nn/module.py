@@ -188,16 +188,13 @@ class Module:
         """Parameters and persistent buffers by dotted name ('0.weight', 'bn.running_mean'), as torch.
 
         Each module contributes its own parameters, then its buffers, then its children's, so keys come
-        in the same order as in the PyTorch twin. A shared parameter appears under its first name only.
+        in the same order as in the PyTorch twin. As in torch, a shared (tied) parameter appears under each
+        of its names, the values sharing one array; rd.io's writers store it once.
         """
         out = OrderedDict() if destination is None else destination
-        seen = set()
-        for mprefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+        for mprefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             persistent = module.__dict__.get("_buffer_names", {})
             for name, value in module._own("p") + [(n, b) for n, b in module._own("b") if persistent[n]]:
-                if id(value) in seen:
-                    continue
-                seen.add(id(value))
                 out[f"{mprefix}.{name}" if mprefix else name] = value if keep_vars else value.detach()
         return out
 

@@ -90,7 +90,9 @@ def test_a_shared_parameter_is_one_parameter():
             self.dec.weight = self.enc.weight                     # tied weights
     m = Tied()
     assert len(list(m.parameters())) == 3
-    assert list(m.state_dict()) == ["enc.weight", "enc.bias", "dec.bias"]
+    sd = m.state_dict()                                         # as torch: the tied weight under both names
+    assert list(sd) == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]
+    assert sd["dec.weight"].array is sd["enc.weight"].array
     assert m.num_parameters() == 16 + 4 + 4
     x = rd.randn(2, 4)
     m.dec(m.enc(x)).sum().backward()
