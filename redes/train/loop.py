@@ -55,7 +55,7 @@ def as_loader(data, batch_size, shuffle, name="data"):
     if isinstance(data, Table):
         data = data.dataset()
     elif isinstance(data, (tuple, list)):
-        data = TensorDataset(*[d.data if isinstance(d, Tensor) else np.asarray(d) for d in data])
+        data = TensorDataset(*[d.numpy() if isinstance(d, Tensor) else np.asarray(d) for d in data])
     if not isinstance(data, Dataset) and not (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
         raise TypeError(f"fit: {name} must be a DataLoader, Dataset, Table or an (X, y) tuple, "
                         f"got {type(data).__name__}")
