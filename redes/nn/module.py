@@ -202,10 +202,12 @@ class Module:
         """Copy arrays into this module's parameters and buffers by name (values: Tensors, NumPy or torch arrays).
 
         Shapes must match; values are cast to each parameter's dtype. With strict=True, missing or
-        unexpected keys raise an error listing them.
+        unexpected keys raise an error listing them. A tied parameter counts as loaded when any of its names
+        is in state_dict (files that store it once, as safetensors' save_model writes them).
         """
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
+        loaded = {id(v) for k, v in own.items() if k in state_dict}
+        missing = [k for k, v in own.items() if k not in state_dict and id(v) not in loaded]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             raise RuntimeError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
