@@ -351,6 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("demo_args", nargs=argparse.REMAINDER, metavar="...",
                    help="options for the demo (--full, --out DIR, --epochs N, ...; see 'redes demo NAME --help')")
     p.set_defaults(func=cmd_demo)
+
+    from . import port        # redes port FILE [-o OUT]: the logic and its arguments live in redes/port.py
+    port.add_arguments(sub.add_parser("port", help="rewrite a PyTorch file's imports to run it on redes",
+                                      description=port.__doc__.split("\n")[0])).set_defaults(func=port.run)
     return parser
 
 

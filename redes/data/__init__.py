@@ -13,7 +13,7 @@ Example:
 """
 
 from .convert import to_numpy, to_tensor
-from .dataset import Dataset, Subset, TensorDataset, random_split
+from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .errors import (
     BadValueError,
     EmptyTableError,
@@ -25,10 +25,19 @@ from .errors import (
     UnknownCategoryWarning,
 )
 from .loader import DataLoader, default_collate
+from .samplers import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                       WeightedRandomSampler)
 from .preprocess import Preprocessor
 from .table import Table, read_table
 
 __all__ = [
+    "BatchSampler",
+    "ConcatDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "BadValueError",
     "DataLoader",
     "Dataset",

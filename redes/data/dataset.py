@@ -152,6 +152,45 @@ class Subset(Dataset):
         return f"Subset({self.dataset!r}, {len(self)} rows)"
 
 
+class ConcatDataset(Dataset):
+    """Several datasets one after the other: rows of the first, then of the second, ...
+
+    Args:
+        datasets: a non-empty sequence of datasets.
+
+    Example:
+        >>> ds = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+        >>> len(ds), ds[3], ds.cumulative_sizes
+        (5, (np.int64(10),), [3, 5])
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        if not isinstance(index, numbers.Integral):
+            raise TypeError(f"ConcatDataset: index must be an int, got {type(index).__name__}")
+        n = len(self)
+        if index < 0:
+            if -index > n:
+                raise ValueError(f"ConcatDataset: absolute value of index {index} should not exceed dataset length {n}")
+            index += n
+        if index >= n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for length {n}")
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][int(index - start)]
+
+    def __repr__(self):
+        return f"ConcatDataset({len(self.datasets)} datasets, {len(self)} rows)"
+
+
 def has_batch_access(dataset):
     """Whether ``dataset.get_batch(indices)`` works (for a Subset: whether its parent's does).
 

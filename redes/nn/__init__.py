@@ -14,3 +14,5 @@ from .transformer import *  # noqa: F401,F403
 from .blocks import *  # noqa: F401,F403
 from .graph import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from . import parallel  # noqa: E402
+from .parallel import DataParallel  # noqa: E402

@@ -8,6 +8,7 @@ from collections import OrderedDict, namedtuple
 
 from .. import autograd as _ag
 from .. import backend as B
+from .. import devices as _device
 from .. import dtypes as _dt
 from ..tensor import Tensor
 
@@ -251,15 +252,21 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args, dtype=None, device=None):
-        """Convert floating parameters and buffers in place (module.to(rd.float64)); returns self."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Convert floating parameters and buffers in place (module.to(rd.float64)); returns self.
+
+        module.to(device), .to(tensor) and .to(device, dtype) work as in torch; the device must be the
+        active backend's ("cpu" on NumPy), else a clear error.
+        """
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, _device.device) or (isinstance(a, str) and a.split(":")[0] in _device.TYPES):
                 device = a
             else:
                 dtype = a
-        if device is not None and str(device).split(":")[0] != ("cpu" if B.name == "numpy" else "cuda"):
-            raise RuntimeError(f"Module.to: device {device!r} is not the active backend ('{B.name}')")
+        if device is not None:
+            _device.check(device, "Module.to")
         if dtype is not None:
             dtype = _dt.as_dtype(dtype)
             for t in list(self.parameters()) + list(self.buffers()):
@@ -277,6 +284,9 @@ class Module:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        return self.to(_device.device("cuda" if device is None else device))
 
     def num_parameters(self, trainable_only=False):
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
