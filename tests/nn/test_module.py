@@ -90,7 +90,8 @@ def test_a_shared_parameter_is_one_parameter():
             self.dec.weight = self.enc.weight                     # tied weights
     m = Tied()
     assert len(list(m.parameters())) == 3
-    assert list(m.state_dict()) == ["enc.weight", "enc.bias", "dec.bias"]
+    assert list(m.state_dict()) == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]     # both names, as torch
+    assert m.state_dict()["dec.weight"] is not None and m.state_dict(keep_vars=True)["dec.weight"] is m.enc.weight
     assert m.num_parameters() == 16 + 4 + 4
     x = rd.randn(2, 4)
     m.dec(m.enc(x)).sum().backward()
