@@ -29,6 +29,7 @@ import pytest
 from redes.port import port_source
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)        # small programs: threads only add overhead (as tests/nn/helpers.py)
 HERE = Path(__file__).resolve().parent
 RTOL, ATOL = 2e-4, 2e-5
 
