@@ -14,6 +14,7 @@ exception: it needs the whole loss (a closure) and works on all parameters as on
 """
 from . import lr_scheduler
 from .adadelta import Adadelta, adadelta_update
+from .adafactor import Adafactor, adafactor_update
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .adamax import Adamax, adamax_update
@@ -27,6 +28,6 @@ from .rmsprop import RMSprop, rmsprop_update
 from .sgd import SGD, sgd_update
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD",
-           "Rprop", "LBFGS", "lr_scheduler", "required", "sgd_update", "adam_update", "rmsprop_update",
+           "Rprop", "LBFGS", "Adafactor", "lr_scheduler", "required", "sgd_update", "adam_update", "rmsprop_update",
            "adagrad_update", "adadelta_update", "adamax_update", "nadam_update", "radam_update", "asgd_update",
-           "rprop_update"]
+           "rprop_update", "adafactor_update"]
