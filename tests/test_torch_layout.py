@@ -185,3 +185,16 @@ def test_port_command_line(tmp_path):
     bad.write_text("import torch\nif:\n")
     out = subprocess.run([sys.executable, "-m", "redes", "port", str(bad)], capture_output=True, text=True, env=env)
     assert out.returncode == 1 and "is not valid Python (line 2" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["redes.devices", "redes.generator", "redes.inference", "redes.port",
+                                  "redes.nn.parallel", "redes.data.samplers", "redes.data.loader",
+                                  "redes.optim.adadelta", "redes.optim.adamax", "redes.optim.nadam",
+                                  "redes.optim.radam", "redes.optim.asgd", "redes.optim.rprop", "redes.optim.lbfgs",
+                                  "redes.optim.adafactor", "redes.optim.lr_scheduler", "redes.nn.module"])
+def test_docstring_examples_run(name):
+    """The Examples in the docstrings of the modules issue 13 added or changed run as shown."""
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(name), extraglobs={"rd": rd, "np": np})
+    assert result.attempted > 0 and result.failed == 0, f"{name}: {result}"

@@ -79,7 +79,7 @@ class NAdam(DerivedStateMixin, Optimizer):
         >>> (w * w).sum().backward()
         >>> opt.step()
         >>> [round(v, 3) for v in w.tolist()]
-        [0.86, -1.86]
+        [0.894, -1.894]
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
