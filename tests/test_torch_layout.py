@@ -60,6 +60,10 @@ def test_cuda_backends_accelerator_answer_like_torch_without_cuda():
     assert rd.backends.cudnn.deterministic is True and rd.backends.cudnn.benchmark is False
     assert rd.backends.cudnn.enabled is True and rd.backends.cudnn.is_available() is False
     rd.backends.cudnn.deterministic = False
+    rd.backends.cuda.matmul.allow_tf32 = True                # nanoGPT's train.py sets these
+    rd.backends.cudnn.allow_tf32 = True
+    assert rd.backends.cuda.matmul.allow_tf32 is True and rd.backends.cuda.is_built() is torch.backends.cuda.is_built()
+    rd.backends.cuda.matmul.allow_tf32 = False
     # as torch: seeding CUDA does not touch the CPU generator
     rd.manual_seed(0)
     a = rd.rand(3).tolist()

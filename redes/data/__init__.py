@@ -13,7 +13,8 @@ Example:
 """
 
 from .convert import to_numpy, to_tensor
-from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
 from .errors import (
     BadValueError,
     EmptyTableError,
@@ -32,7 +33,9 @@ from .table import Table, read_table
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
     "ConcatDataset",
+    "IterableDataset",
     "RandomSampler",
     "Sampler",
     "SequentialSampler",

@@ -37,6 +37,43 @@ class Dataset:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
 
 
+class IterableDataset(Dataset):
+    """Abstract stream-style dataset: subclasses define ``__iter__`` (samples in order), as in torch.
+
+    A :class:`~redes.data.DataLoader` over it batches the samples as they come (no sampler, no shuffling).
+
+    Example:
+        >>> class Count(IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(range(5))
+        >>> list(Count() + Count())[:7]
+        [0, 1, 2, 3, 4, 0, 1]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
+
+
 def _as_index_array(index, length, caller):
     """An int64 array of row positions from a slice, list, or int/bool array."""
     if isinstance(index, slice):

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .convert import convert_batch, to_numpy
-from .dataset import has_batch_access
+from .dataset import IterableDataset, has_batch_access
 from .rng import resolve_rng
 from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
@@ -135,6 +135,13 @@ class DataLoader:
         if worker_init_fn is not None and not callable(worker_init_fn):
             raise TypeError(f"DataLoader: worker_init_fn must be callable, got {worker_init_fn!r}")
         rng = resolve_rng(seed, generator, "DataLoader")
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:                              # a stream: no indices to sample
+            for option, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if value:
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {option} option, "
+                                     f"but got {option}={value!r}")
+            sampler = _StreamSampler(dataset)
         if sampler is None:
             sampler = RandomSampler(dataset, generator=rng) if shuffle else SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None:
@@ -171,6 +178,9 @@ class DataLoader:
                 self.persistent_workers and self._workers_started):
             self.worker_init_fn(0)
             self._workers_started = True
+        if self._iterable:
+            yield from self._iter_stream()
+            return
         if self.batch_sampler is None:                   # batch_size=None: samples one by one
             for i in self.sampler:
                 sample = self.dataset[int(i)]
@@ -182,9 +192,33 @@ class DataLoader:
             # Fancy indexing copies, so a batch never aliases the dataset's arrays.
             yield convert_batch(self._fetch(indices))
 
+    def _iter_stream(self):
+        """Batches of an IterableDataset, in the order its iterator gives the samples."""
+        batch = []
+        for sample in self.dataset:
+            if self.batch_size is None:
+                yield convert_batch(self.collate_fn(sample) if self.collate_fn else _as_arrays(sample))
+                continue
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield convert_batch((self.collate_fn or default_collate)(batch))
+                batch = []
+        if batch and not self.drop_last:
+            yield convert_batch((self.collate_fn or default_collate)(batch))
+
     def __repr__(self):
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last})")
+
+
+class _StreamSampler:
+    """Stands for the sampler of an IterableDataset: only its length (the dataset's, when it has one)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)                 # TypeError for streams without a length, as torch
 
 
 def _as_arrays(sample):

@@ -371,12 +371,35 @@ def test_torch_style_loader_errors():
         ConcatDataset([])
 
 
+def test_iterable_dataset_loader_matches_torch():
+    torch = _torch()
+    streams = {}
+    for lib in (rd, torch):
+        class Stream(lib.utils.data.IterableDataset):
+            def __init__(self, n):
+                self.n = n
+
+            def __iter__(self):
+                return ((np.float32(i), np.int64(i % 3)) for i in range(self.n))
+
+            def __len__(self):
+                return self.n
+        streams[lib.__name__] = Stream
+    for kw in (dict(batch_size=4), dict(batch_size=4, drop_last=True), dict(batch_size=None)):
+        ours, ref = DataLoader(streams["redes"](10), **kw), torch.utils.data.DataLoader(streams["torch"](10), **kw)
+        assert len(ours) == len(ref) and _batches(ours) == _batches(ref)
+    chained = DataLoader(streams["redes"](3) + streams["redes"](2), batch_size=2)
+    assert [np.asarray(x).tolist() for x, _ in chained] == [[0.0, 1.0], [2.0, 0.0], [1.0]]
+    with pytest.raises(ValueError, match="IterableDataset: expected unspecified shuffle option"):
+        DataLoader(streams["redes"](3), shuffle=True)
+
+
 def test_utils_data_is_torch_layout():
     import redes.utils.data as D
     from redes.utils.data import DataLoader as DL
     assert DL is DataLoader and D.RandomSampler is RandomSampler and D.get_worker_info() is None
     torch = _torch()
-    missing = [n for n in ("BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
+    missing = [n for n in ("BatchSampler", "ChainDataset", "IterableDataset", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
                            "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
                            "WeightedRandomSampler", "default_collate", "get_worker_info", "random_split")
                if not hasattr(D, n) or not hasattr(torch.utils.data, n)]

@@ -2,7 +2,8 @@
 
     from redes.utils.data import DataLoader, TensorDataset     # as `from torch.utils.data import ...`
 """
-from ...data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from ...data.dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                             random_split)
 from ...data.loader import DataLoader, default_collate
 from ...data.samplers import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                               WeightedRandomSampler)
@@ -13,6 +14,6 @@ def get_worker_info():
     return None
 
 
-__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
+__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "IterableDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
            "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
            "default_collate", "get_worker_info", "random_split"]
