@@ -16,7 +16,8 @@ from .tensor import Tensor
 from .devices import device
 from .generator import Generator
 from .inference import inference_mode
-from . import accelerator, backends, cuda  # noqa: E402  (torch's layout: rd.cuda.is_available(), ...)
+from . import accelerator, amp, backends, cuda  # noqa: E402  (torch's layout: rd.cuda.is_available(), ...)
+from .amp import autocast  # noqa: E402
 from .testing import gradcheck
 from .compile import compile  # noqa: A004  (rd.compile, as torch.compile)
 from . import nn, optim  # noqa: E402  (after the engine: they build on it)

@@ -6,6 +6,8 @@ redes reaches a GPU only through the CuPy backend (rd.backend.set_backend("cupy"
 says whether that backend is the active one. The seeding functions exist so that programs which seed
 "every generator" run unchanged: as in torch, they seed only CUDA generators and leave the CPU one as it was.
 """
+import types
+
 from . import backend as B
 
 
@@ -50,3 +52,18 @@ def empty_cache():
 
 def is_bf16_supported(including_emulation=True):
     return False
+
+
+def _grad_scaler(init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000, enabled=True):
+    """torch.cuda.amp.GradScaler: rd.amp.GradScaler("cuda", ...), which disables itself without CUDA."""
+    from .amp import GradScaler
+    return GradScaler("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+
+
+def _autocast(enabled=True, dtype=None, cache_enabled=True):
+    """torch.cuda.amp.autocast: rd.amp.autocast("cuda", ...)."""
+    from .amp import autocast
+    return autocast("cuda", dtype, enabled, cache_enabled)
+
+
+amp = types.SimpleNamespace(GradScaler=_grad_scaler, autocast=_autocast)   # torch.cuda.amp's two names

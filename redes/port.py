@@ -53,7 +53,8 @@ def port_source(source):
         SyntaxError: the source is not valid Python (nothing is rewritten then).
 
     Example:
-        >>> print(port_source("import torch\\nimport torch.nn.functional as F\\nfrom torch.utils.data import DataLoader\\n"))
+        >>> print(port_source("import torch\\nimport torch.nn.functional as F\\n"
+        ...                   "from torch.utils.data import DataLoader\\n"))
         import redes as torch
         import redes.nn.functional as F
         from redes.utils.data import DataLoader

@@ -191,7 +191,7 @@ def test_port_command_line(tmp_path):
     assert out.returncode == 1 and "is not valid Python (line 2" in out.stderr
 
 
-@pytest.mark.parametrize("name", ["redes.devices", "redes.generator", "redes.inference", "redes.port",
+@pytest.mark.parametrize("name", ["redes.devices", "redes.generator", "redes.inference", "redes.port", "redes.amp",
                                   "redes.nn.parallel", "redes.data.samplers", "redes.data.loader",
                                   "redes.optim.adadelta", "redes.optim.adamax", "redes.optim.nadam",
                                   "redes.optim.radam", "redes.optim.asgd", "redes.optim.rprop", "redes.optim.lbfgs",
@@ -202,3 +202,45 @@ def test_docstring_examples_run(name):
     import importlib
     result = doctest.testmod(importlib.import_module(name), extraglobs={"rd": rd, "np": np})
     assert result.attempted > 0 and result.failed == 0, f"{name}: {result}"
+
+
+def test_grad_scaler_matches_torch_on_cpu():
+    """Loss scaling, unscale_ before clipping, a skipped step on inf, backoff and growth: as torch.amp.GradScaler."""
+    results = []
+    for lib in (rd, torch):
+        w = lib.nn.Parameter(lib.tensor([1.0, 2.0]))
+        opt = lib.optim.SGD([w], lr=0.1, momentum=0.5)
+        scaler = lib.amp.GradScaler("cpu", init_scale=8.0, growth_interval=2)
+        trace = []
+        for g in [1.0, float("inf"), 2.0, 3.0, 4.0, 0.5]:
+            opt.zero_grad()
+            scaler.scale((w * g).sum()).backward()
+            scaler.unscale_(opt)
+            lib.nn.utils.clip_grad_norm_([w], 5.0)
+            scaler.step(opt)
+            scaler.update()
+            trace.append([scaler.get_scale(), *w.tolist()])
+        results.append((np.array(trace), scaler.state_dict()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    assert results[0][1] == results[1][1]
+
+
+def test_grad_scaler_without_cuda_and_autocast():
+    with pytest.warns(UserWarning, match="CUDA is not available.  Disabling"):
+        scaler = rd.cuda.amp.GradScaler(enabled=True)
+    w = rd.nn.Parameter(rd.tensor([1.0]))
+    opt = rd.optim.SGD([w], lr=0.5)
+    loss = (w * 2).sum()
+    assert scaler.scale(loss) is loss and not scaler.is_enabled() and scaler.get_scale() == 1.0
+    loss.backward()
+    scaler.step(opt)
+    scaler.update()
+    assert w.tolist() == [0.0]
+    with rd.autocast("cpu", enabled=False), rd.amp.autocast("cuda", enabled=False):
+        assert (w * 2).requires_grad
+    with pytest.raises(NotImplementedError, match="redes has no automatic mixed precision"):
+        rd.autocast("cpu", dtype=rd.float16)
+    with pytest.raises(RuntimeError, match="unscale_\\(\\) has already been called"):
+        s = rd.amp.GradScaler("cpu")
+        s.unscale_(opt)
+        s.unscale_(opt)

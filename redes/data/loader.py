@@ -109,7 +109,8 @@ class DataLoader:
                  seed=None):
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
                                        or batch_size < 1):
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r} (None turns batching off)")
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r} "
+                             "(None turns batching off)")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:

@@ -399,7 +399,8 @@ def test_utils_data_is_torch_layout():
     from redes.utils.data import DataLoader as DL
     assert DL is DataLoader and D.RandomSampler is RandomSampler and D.get_worker_info() is None
     torch = _torch()
-    missing = [n for n in ("BatchSampler", "ChainDataset", "IterableDataset", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
+    missing = [n for n in ("BatchSampler", "ChainDataset", "IterableDataset", "ConcatDataset", "DataLoader",
+                           "Dataset", "RandomSampler", "Sampler",
                            "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
                            "WeightedRandomSampler", "default_collate", "get_worker_info", "random_split")
                if not hasattr(D, n) or not hasattr(torch.utils.data, n)]

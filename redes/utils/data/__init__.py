@@ -14,6 +14,6 @@ def get_worker_info():
     return None
 
 
-__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "IterableDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
-           "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
+__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "IterableDataset", "DataLoader", "Dataset",
+           "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
            "default_collate", "get_worker_info", "random_split"]
