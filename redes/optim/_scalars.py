@@ -8,6 +8,7 @@ them out under torch's names, so a torch optimizer can load the result.
 """
 import numpy as np
 
+from .. import backend as B
 from .. import dtypes as _dt
 from ..tensor import Tensor
 
@@ -34,5 +35,5 @@ class DerivedStateMixin:
         for i, st in sd["state"].items():
             if "step" in st:
                 for name, value in self._derived(groups[i], st["step"]).items():
-                    st[name] = Tensor._wrap(np.asarray(value, scalar_dtype()))
+                    st[name] = Tensor._wrap(B.xp.asarray(value, scalar_dtype()))
         return sd
