@@ -1,4 +1,4 @@
-"""``DataLoader``: iterate over a dataset in (shuffled) batches of ``redes.Tensor``."""
+"""`DataLoader`: iterate over a dataset in (shuffled) batches of `redes.Tensor`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .samplers import BatchSampler, RandomSampler, SequentialSampler
 def default_collate(samples):
     """Stack a list of samples into one batch of NumPy arrays.
 
-    Each sample may be an array, a number, a ``redes.Tensor``, a string, or a
+    Each sample may be an array, a number, a `redes.Tensor`, a string, or a
     tuple/list/dict of those; the batch has the same structure with a new
     leading batch dimension (strings are gathered into a list).
 
@@ -57,35 +57,35 @@ def default_collate(samples):
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches, each converted to ``redes.Tensor``, with torch's arguments.
+    """Iterate over `dataset` in batches, each converted to `redes.Tensor`, with torch's arguments.
 
     Args:
-        dataset: a dataset (``__getitem__`` and ``__len__``). For datasets with
-            ``get_batch`` (``TensorDataset`` and subsets of it) a whole batch is
+        dataset: a dataset (`__getitem__` and `__len__`). For datasets with
+            `get_batch` (`TensorDataset` and subsets of it) a whole batch is
             taken with one fancy-indexing operation; others are read row by row
             and collated.
-        batch_size: rows per batch (the last one may be smaller); ``None`` turns
+        batch_size: rows per batch (the last one may be smaller); `None` turns
             batching off: each sample comes alone, converted but not stacked.
         shuffle: draw a new random order at the start of every epoch
-            (a :class:`RandomSampler`).
-        sampler: which indices to read, in which order (excludes ``shuffle``).
+            (a `RandomSampler`).
+        sampler: which indices to read, in which order (excludes `shuffle`).
         batch_sampler: yields lists of indices, one per batch (excludes
-            ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``).
+            `batch_size`, `shuffle`, `sampler` and `drop_last`).
         num_workers: accepted for compatibility; batches are always made in this
             process, in order (the numbers are the same as with workers).
         collate_fn: turns a list of samples into a batch (default
-            :func:`default_collate`). Giving one makes the loader read row by
+            `default_collate`). Giving one makes the loader read row by
             row, as PyTorch's does.
         pin_memory: no-op (there is no device memory to copy to on the CPU).
-        drop_last: skip the last batch if it is smaller than ``batch_size``.
+        drop_last: skip the last batch if it is smaller than `batch_size`.
         timeout, prefetch_factor, persistent_workers, multiprocessing_context,
             pin_memory_device, in_order: checked as torch does, then unused.
-        worker_init_fn: called as ``worker_init_fn(0)`` at the start of each
-            epoch (once with ``persistent_workers``), as by the one worker
-            that does the work, when ``num_workers > 0``.
-        generator: a ``numpy.random.Generator`` (``rd.Generator()`` is one) to
-            shuffle with. With neither it nor ``seed``, each epoch draws from
-            redes' global generator (``rd.manual_seed`` fixes it).
+        worker_init_fn: called as `worker_init_fn(0)` at the start of each
+            epoch (once with `persistent_workers`), as by the one worker
+            that does the work, when `num_workers > 0`.
+        generator: a `numpy.random.Generator` (`rd.Generator()` is one) to
+            shuffle with. With neither it nor `seed`, each epoch draws from
+            redes' global generator (`rd.manual_seed` fixes it).
         seed: (redes) an int making the sequence of epoch orders reproducible.
 
     Example:

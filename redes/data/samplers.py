@@ -1,8 +1,8 @@
-"""Samplers (as ``torch.utils.data``): which rows a :class:`~redes.data.DataLoader` reads, in which order.
+"""Samplers (as `torch.utils.data`): which rows a `redes.data.DataLoader` reads, in which order.
 
-A sampler yields row indices; a :class:`BatchSampler` groups them into lists, one list per batch.
-Random samplers draw from ``generator`` (a ``numpy.random.Generator``, e.g. ``rd.Generator().manual_seed(0)``)
-or, without one, from redes' global stream, so ``rd.manual_seed`` fixes them. The orders differ from
+A sampler yields row indices; a `BatchSampler` groups them into lists, one list per batch.
+Random samplers draw from `generator` (a `numpy.random.Generator`, e.g. `rd.Generator().manual_seed(0)`)
+or, without one, from redes' global stream, so `rd.manual_seed` fixes them. The orders differ from
 torch's for the same seed (another random stream), never in their distribution.
 """
 
@@ -28,7 +28,7 @@ def _bool(value, name, caller):
 
 
 class Sampler:
-    """Base class: subclasses define ``__iter__`` (indices) and, when they know it, ``__len__``."""
+    """Base class: subclasses define `__iter__` (indices) and, when they know it, `__len__`."""
 
     def __init__(self, data_source=None):
         pass
@@ -63,14 +63,14 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """Random indices into ``data_source``: a fresh permutation each epoch, or draws with replacement.
+    """Random indices into `data_source`: a fresh permutation each epoch, or draws with replacement.
 
     Args:
         data_source: the dataset (only its length is used).
-        replacement: draw ``num_samples`` indices independently (with repeats) instead of permuting.
-        num_samples: how many indices an epoch yields (default ``len(data_source)``); without
+        replacement: draw `num_samples` indices independently (with repeats) instead of permuting.
+        num_samples: how many indices an epoch yields (default `len(data_source)`); without
             replacement and larger than the dataset, whole permutations follow one another, as torch.
-        generator: a ``numpy.random.Generator`` (default: redes' global stream, read at each epoch).
+        generator: a `numpy.random.Generator` (default: redes' global stream, read at each epoch).
 
     Example:
         >>> import numpy as np
@@ -110,7 +110,7 @@ class RandomSampler(Sampler):
 
 
 class SubsetRandomSampler(Sampler):
-    """The given ``indices`` in a random order (a new one each epoch).
+    """The given `indices` in a random order (a new one each epoch).
 
     Example:
         >>> sorted(SubsetRandomSampler([5, 7, 9]))
@@ -133,13 +133,13 @@ class SubsetRandomSampler(Sampler):
 
 
 class WeightedRandomSampler(Sampler):
-    """``num_samples`` indices in [0, len(weights)), index i drawn with probability weights[i] / sum(weights).
+    """`num_samples` indices in [0, len(weights)), index i drawn with probability weights[i] / sum(weights).
 
     Args:
         weights: a 1-D sequence of non-negative weights (need not sum to 1).
         num_samples: how many indices per epoch.
         replacement: with replacement (default); without, each index at most once (as torch.multinomial).
-        generator: a ``numpy.random.Generator`` (default: redes' global stream).
+        generator: a `numpy.random.Generator` (default: redes' global stream).
 
     Example:
         >>> s = WeightedRandomSampler([0.0, 1.0, 0.0], 4)
@@ -174,7 +174,7 @@ class WeightedRandomSampler(Sampler):
 
 
 class BatchSampler(Sampler):
-    """Groups another sampler's indices into lists of ``batch_size`` (the last one shorter unless drop_last).
+    """Groups another sampler's indices into lists of `batch_size` (the last one shorter unless drop_last).
 
     Example:
         >>> list(BatchSampler(SequentialSampler(range(5)), batch_size=2, drop_last=False))
