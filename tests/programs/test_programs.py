@@ -77,7 +77,7 @@ PROGRAMS = [
     pytest.param("poly_regression", marks=_needs("needs Tensor.mm (issue13b branch)")),
     pytest.param("generate_topk", marks=_needs("needs topk, multinomial (issue13b branch)")),
     pytest.param("checkpoint", marks=_needs("needs rd.save/rd.load of state dicts (issue16 branch)")),
-    pytest.param("super_resolution", marks=_needs("needs nn.PixelShuffle (issue13b branch)")),
+    pytest.param("super_resolution", marks=_needs("needs nn.PixelShuffle (issue13c branch)")),
 ]
 
 
