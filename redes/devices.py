@@ -74,6 +74,14 @@ class device:  # noqa: N801  (torch's name)
     def __reduce__(self):
         return device, (self.type, self.index)
 
+    def __enter__(self):
+        """`with rd.device("cpu"):` as torch's default-device context; only the active backend's device."""
+        check(self, "device")
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
 
 def current():
     """The device of the active backend: cpu for NumPy, cuda for CuPy."""

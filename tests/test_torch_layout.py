@@ -23,6 +23,11 @@ def test_device_objects_like_torch():
     assert rd.device("cpu") != rd.device("cuda") and hash(rd.device("cpu")) == hash(rd.device("cpu"))
     assert rd.device("cpu") == "cpu"                                 # redes only: torch says False here
     assert rd.device(0) == rd.device("cuda:0")
+    with rd.device("cpu"):
+        assert rd.zeros(2).device == "cpu"
+    with pytest.raises(RuntimeError, match="device: no CUDA here"):
+        with rd.device("cuda"):
+            pass
     with pytest.raises(RuntimeError, match="Expected one of cpu, cuda.* device type at start of device string: foo"):
         rd.device("foo")
     with pytest.raises(RuntimeError, match="Invalid device string: 'cuda:x'"):
