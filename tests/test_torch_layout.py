@@ -200,7 +200,8 @@ def test_port_command_line(tmp_path):
                                   "redes.nn.parallel", "redes.data.samplers", "redes.data.loader",
                                   "redes.optim.adadelta", "redes.optim.adamax", "redes.optim.nadam",
                                   "redes.optim.radam", "redes.optim.asgd", "redes.optim.rprop", "redes.optim.lbfgs",
-                                  "redes.optim.adafactor", "redes.optim.lr_scheduler", "redes.nn.module"])
+                                  "redes.optim.adafactor", "redes.optim.lr_scheduler", "redes.nn.module",
+                                  "redes.nn.utils.rnn"])
 def test_docstring_examples_run(name):
     """The Examples in the docstrings of the modules issue 13 added or changed run as shown."""
     import doctest
@@ -249,3 +250,24 @@ def test_grad_scaler_without_cuda_and_autocast():
         s = rd.amp.GradScaler("cpu")
         s.unscale_(opt)
         s.unscale_(opt)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(batch_first=True, padding_value=-1.0), dict(padding_side="left")])
+def test_pad_sequence_matches_torch(kw):
+    from redes.nn.utils.rnn import pad_sequence, unpad_sequence
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(n, 3)) for n in (4, 1, 3)]
+    ours = [rd.tensor(a, requires_grad=True) for a in arrays]
+    ref = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, y_ref = pad_sequence(ours, **kw), torch.nn.utils.rnn.pad_sequence(ref, **kw)
+    np.testing.assert_array_equal(y.detach().numpy(), y_ref.detach().numpy())
+    weight = rng.normal(size=tuple(y_ref.shape))
+    (y * rd.tensor(weight)).sum().backward()
+    (y_ref * torch.tensor(weight)).sum().backward()
+    for a, b in zip(ours, ref):
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    if kw.get("padding_side", "right") == "right":
+        back = unpad_sequence(y, [4, 1, 3], batch_first=kw.get("batch_first", False))
+        assert [tuple(t.shape) for t in back] == [(4, 3), (1, 3), (3, 3)]
+    with pytest.raises(ValueError, match="same trailing dims"):
+        pad_sequence([rd.ones(2, 3), rd.ones(2, 4)])
