@@ -13,10 +13,16 @@ from .factories import (arange, as_tensor, empty, empty_like, eye, from_dlpack, 
 from .functions import *  # noqa: F401,F403  (rd.exp, rd.cat, rd.where, ...)
 from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
+from .devices import device
+from .generator import Generator
+from .inference import inference_mode
+from . import accelerator, amp, backends, cuda  # noqa: E402  (torch's layout: rd.cuda.is_available(), ...)
+from .amp import autocast  # noqa: E402
 from .testing import gradcheck
 from .compile import compile  # noqa: A004  (rd.compile, as torch.compile)
 from . import nn, optim  # noqa: E402  (after the engine: they build on it)
 from . import data, io, onnx, train  # noqa: E402  (after nn and optim: they build on them)
+from . import utils  # noqa: E402  (rd.utils.data: torch's name for redes.data)
 from .io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 from . import viz  # noqa: E402  (last: it draws all of the above)

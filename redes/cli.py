@@ -448,6 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
     from .onnx.tabular import add_export_command            # `redes export MODEL --onnx OUT` (redes/onnx/tabular.py)
     add_export_command(sub, fmt)
+
+    from . import port        # redes port FILE [-o OUT]: the logic and its arguments live in redes/port.py
+    port.add_arguments(sub.add_parser("port", help="rewrite a PyTorch file's imports to run it on redes",
+                                      description=port.__doc__.split("\n")[0])).set_defaults(func=port.run)
     return parser
 
 

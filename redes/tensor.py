@@ -10,6 +10,7 @@ import numpy as np
 
 from . import autograd as _ag
 from . import backend as B
+from . import devices as _device
 from . import dtypes as _dt
 
 _new = object.__new__
@@ -75,7 +76,12 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu" if B.name == "numpy" else "cuda"
+        """rd.device('cpu') on the NumPy backend (it also compares equal to the string "cpu")."""
+        return _device.current()
+
+    @property
+    def is_cuda(self):
+        return B.name != "numpy"
 
     @property
     def is_leaf(self):
@@ -232,18 +238,20 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------------ dtype / device
-    def to(self, *args, dtype=None, device=None, copy=False):
-        """Convert dtype (`t.to(rd.float64)`); devices other than the backend's are refused clearly."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """t.to(dtype), t.to(device), t.to(other) (its dtype and device), t.to(device, dtype), as torch.
+
+        The device must be the active backend's ("cpu" on NumPy): "cuda" there raises a clear error.
+        """
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, _device.device) or (isinstance(a, str) and a.split(":")[0] in _device.TYPES):
                 device = a
             else:
                 dtype = a
-        if device is not None and str(device).split(":")[0] != self.device:
-            raise RuntimeError(f"to: this tensor lives on {self.device} (backend '{B.name}'); moving to {device!r} "
-                               "needs rd.backend.set_backend('cupy') before creating tensors")
+        if device is not None:
+            _device.check(device, "to")
         if dtype is None:
             return self.clone() if copy else self
         dtype = _dt.as_dtype(dtype)
@@ -282,6 +290,9 @@ class Tensor:
 
     def cpu(self):
         return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False):
+        return self.to(_device.device("cuda" if device is None else device))
 
     def is_floating_point(self):
         return self.dtype.kind == "f"

@@ -1,7 +1,7 @@
-"""Data layer: datasets and loaders (as ``torch.utils.data``) and tables read from CSV/Parquet.
+"""Data layer: datasets and loaders (as `torch.utils.data`) and tables read from CSV/Parquet.
 
-Everything here works on NumPy arrays; ``DataLoader`` hands out ``redes.Tensor``
-batches (the engine is imported lazily, in :mod:`redes.data.convert`).
+Everything here works on NumPy arrays; `DataLoader` hands out `redes.Tensor`
+batches (the engine is imported lazily, in `redes.data.convert`).
 
 Example:
     >>> import numpy as np
@@ -13,7 +13,8 @@ Example:
 """
 
 from .convert import to_numpy, to_tensor
-from .dataset import Dataset, Subset, TensorDataset, random_split
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
 from .errors import (
     BadValueError,
     EmptyTableError,
@@ -25,10 +26,21 @@ from .errors import (
     UnknownCategoryWarning,
 )
 from .loader import DataLoader, default_collate
+from .samplers import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                       WeightedRandomSampler)
 from .preprocess import Preprocessor
 from .table import Table, read_table
 
 __all__ = [
+    "BatchSampler",
+    "ChainDataset",
+    "ConcatDataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "BadValueError",
     "DataLoader",
     "Dataset",

@@ -1,8 +1,8 @@
-"""Datasets (as in ``torch.utils.data``): the abstract one, arrays, subsets, random splits.
+"""Datasets (as in `torch.utils.data`): the abstract one, arrays, subsets, random splits.
 
-Datasets here return **NumPy arrays**; :class:`~redes.data.DataLoader` turns
-each batch into ``redes.Tensor`` once. Datasets that can fetch many rows at
-once by fancy indexing expose ``get_batch(indices)``; the loader then takes a
+Datasets here return **NumPy arrays**; `redes.data.DataLoader` turns
+each batch into `redes.Tensor` once. Datasets that can fetch many rows at
+once by fancy indexing expose `get_batch(indices)`; the loader then takes a
 whole batch in one slicing operation instead of one Python call per row.
 """
 
@@ -18,7 +18,7 @@ from .rng import global_rng, resolve_rng
 
 
 class Dataset:
-    """Abstract map-style dataset: subclasses define ``__getitem__`` and ``__len__``.
+    """Abstract map-style dataset: subclasses define `__getitem__` and `__len__`.
 
     Example:
         >>> class Squares(Dataset):
@@ -35,6 +35,43 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+
+class IterableDataset(Dataset):
+    """Abstract stream-style dataset: subclasses define `__iter__` (samples in order), as in torch.
+
+    A `redes.data.DataLoader` over it batches the samples as they come (no sampler, no shuffling).
+
+    Example:
+        >>> class Count(IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(range(5))
+        >>> list(Count() + Count())[:7]
+        [0, 1, 2, 3, 4, 0, 1]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
 
 
 def _as_index_array(index, length, caller):
@@ -59,7 +96,7 @@ class TensorDataset(Dataset):
     """Rows of several equally long arrays, e.g. features and targets.
 
     Args:
-        *tensors: ``redes.Tensor``s, NumPy arrays or nested lists, all with
+        *tensors: `redes.Tensor`s, NumPy arrays or nested lists, all with
             the same first dimension (the rows). They are kept as NumPy arrays
             (no copy for arrays).
 
@@ -98,7 +135,7 @@ class TensorDataset(Dataset):
         return self.get_batch(index)
 
     def get_batch(self, indices):
-        """The rows at ``indices`` (slice, int or bool array) as a tuple of arrays."""
+        """The rows at `indices` (slice, int or bool array) as a tuple of arrays."""
         if not isinstance(indices, slice):
             indices = _as_index_array(indices, len(self), "TensorDataset")
         return tuple(a[indices] for a in self.tensors)
@@ -109,11 +146,11 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The rows of ``dataset`` at positions ``indices``, in that order.
+    """The rows of `dataset` at positions `indices`, in that order.
 
     Args:
         dataset: any dataset.
-        indices: a sequence or array of int row positions into ``dataset``.
+        indices: a sequence or array of int row positions into `dataset`.
 
     Example:
         >>> ds = TensorDataset(np.arange(5))
@@ -143,7 +180,7 @@ class Subset(Dataset):
         return [self.dataset[int(i)] for i in self.indices[index]]
 
     def get_batch(self, indices):
-        """The rows at ``indices`` of this subset, fetched from the parent in one go."""
+        """The rows at `indices` of this subset, fetched from the parent in one go."""
         if not isinstance(indices, slice):
             indices = _as_index_array(indices, len(self), "Subset")
         return self.dataset.get_batch(self.indices[indices])
@@ -152,8 +189,47 @@ class Subset(Dataset):
         return f"Subset({self.dataset!r}, {len(self)} rows)"
 
 
+class ConcatDataset(Dataset):
+    """Several datasets one after the other: rows of the first, then of the second, ...
+
+    Args:
+        datasets: a non-empty sequence of datasets.
+
+    Example:
+        >>> ds = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+        >>> len(ds), ds[3], ds.cumulative_sizes
+        (5, (np.int64(10),), [3, 5])
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        if not isinstance(index, numbers.Integral):
+            raise TypeError(f"ConcatDataset: index must be an int, got {type(index).__name__}")
+        n = len(self)
+        if index < 0:
+            if -index > n:
+                raise ValueError(f"ConcatDataset: absolute value of index {index} should not exceed dataset length {n}")
+            index += n
+        if index >= n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for length {n}")
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][int(index - start)]
+
+    def __repr__(self):
+        return f"ConcatDataset({len(self.datasets)} datasets, {len(self)} rows)"
+
+
 def has_batch_access(dataset):
-    """Whether ``dataset.get_batch(indices)`` works (for a Subset: whether its parent's does).
+    """Whether `dataset.get_batch(indices)` works (for a Subset: whether its parent's does).
 
     Example:
         >>> has_batch_access(TensorDataset(np.zeros(3))), has_batch_access(Dataset())
@@ -186,18 +262,18 @@ def _split_lengths(lengths, n):
 
 
 def random_split(dataset, lengths, generator=None, *, seed=None):
-    """Split ``dataset`` into disjoint random :class:`Subset`s.
+    """Split `dataset` into disjoint random `Subset`s.
 
     Args:
-        dataset: any dataset with ``len``.
-        lengths: ints summing to ``len(dataset)``, or fractions summing to 1
+        dataset: any dataset with `len`.
+        lengths: ints summing to `len(dataset)`, or fractions summing to 1
             (rows left over after flooring go one each to the first splits).
-        generator: an object with ``permutation(n)`` (``numpy.random.Generator``).
-        seed: an int for a reproducible split (instead of ``generator``).
+        generator: an object with `permutation(n)` (`numpy.random.Generator`).
+        seed: an int for a reproducible split (instead of `generator`).
             With neither, redes' global generator is used.
 
     Returns:
-        A list of :class:`Subset`, one per entry of ``lengths``.
+        A list of `Subset`, one per entry of `lengths`.
 
     Example:
         >>> train, test = random_split(TensorDataset(np.arange(10)), [0.8, 0.2], seed=0)

@@ -1,6 +1,7 @@
 """redes.nn: modules (layers) with parameters, as torch.nn. Stateless math lives in redes.nn.functional."""
 from . import functional, init, utils
-from .module import (Flatten, Identity, Module, ModuleDict, ModuleList, Parameter, Sequential, Unflatten)
+from .module import (Flatten, Identity, Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
+                     Sequential, Unflatten)
 from .activation import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
@@ -14,3 +15,5 @@ from .transformer import *  # noqa: F401,F403
 from .blocks import *  # noqa: F401,F403
 from .graph import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from . import parallel  # noqa: E402
+from .parallel import DataParallel  # noqa: E402

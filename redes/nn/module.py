@@ -8,6 +8,7 @@ from collections import OrderedDict, namedtuple
 
 from .. import autograd as _ag
 from .. import backend as B
+from .. import devices as _device
 from .. import dtypes as _dt
 from ..tensor import Tensor
 
@@ -250,15 +251,21 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args, dtype=None, device=None):
-        """Convert floating parameters and buffers in place (module.to(rd.float64)); returns self."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Convert floating parameters and buffers in place (module.to(rd.float64)); returns self.
+
+        module.to(device), .to(tensor) and .to(device, dtype) work as in torch; the device must be the
+        active backend's ("cpu" on NumPy), else a clear error.
+        """
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, _device.device) or (isinstance(a, str) and a.split(":")[0] in _device.TYPES):
                 device = a
             else:
                 dtype = a
-        if device is not None and str(device).split(":")[0] != ("cpu" if B.name == "numpy" else "cuda"):
-            raise RuntimeError(f"Module.to: device {device!r} is not the active backend ('{B.name}')")
+        if device is not None:
+            _device.check(device, "Module.to")
         if dtype is not None:
             dtype = _dt.as_dtype(dtype)
             for t in list(self.parameters()) + list(self.buffers()):
@@ -276,6 +283,9 @@ class Module:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        return self.to(_device.device("cuda" if device is None else device))
 
     def num_parameters(self, trainable_only=False):
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
@@ -335,7 +345,14 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters the parent finds; children are named '0', '1', ..."""
+    """A list of modules whose parameters the parent finds; children are named '0', '1', ...
+
+    Example:
+        >>> layers = rd.nn.ModuleList([rd.nn.Linear(2, 2) for _ in range(3)])
+        >>> _ = layers.append(rd.nn.ReLU())
+        >>> len(layers), type(layers[-1]).__name__, len(layers[1:])
+        (4, 'ReLU', 3)
+    """
     def __init__(self, modules=()):
         super().__init__()
         self._list = []
@@ -345,25 +362,41 @@ class ModuleList(Module):
         return [(k, v) for k, v in self.__dict__.items() if k != "_list"] + \
             [(str(i), m) for i, m in enumerate(self._list)]
 
-    def append(self, module):
+    @staticmethod
+    def _check(module, caller):
         if not isinstance(module, Module):
-            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
-        self._list.append(module)
+            raise TypeError(f"ModuleList.{caller}: expected a Module, got {type(module).__name__}")
+        return module
+
+    def append(self, module):
+        self._list.append(self._check(module, "append"))
         return self
 
     def extend(self, modules):
         for m in modules:
-            self.append(m)
+            self._list.append(self._check(m, "extend"))
         return self
 
     def insert(self, index, module):
-        self._list.insert(index, module)
+        self._list.insert(index, self._check(module, "insert"))
+
+    def pop(self, index=-1):
+        return self._list.pop(index)
 
     def __getitem__(self, i):
         return ModuleList(self._list[i]) if isinstance(i, slice) else self._list[i]
 
     def __setitem__(self, i, module):
-        self._list[i] = module
+        self._list[i] = self._check(module, "__setitem__")
+
+    def __delitem__(self, i):
+        del self._list[i]
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
 
     def __len__(self):
         return len(self._list)
@@ -371,9 +404,24 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._list)
 
+    def __getattr__(self, name):               # getattr(layers, "0"), as torch's named children allow
+        items = self.__dict__.get("_list")
+        if items is not None and name.isdigit() and int(name) < len(items):
+            return items[int(name)]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
 
 class ModuleDict(Module):
-    """A dict of modules whose parameters the parent finds; children are named by their keys."""
+    """A dict of modules whose parameters the parent finds; children are named by their keys.
+
+    As torch, an entry is also an attribute: `blocks.wte` is `blocks["wte"]`, and assigning a Module to an
+    attribute (`blocks.ln_f = LayerNorm(8)`) adds an entry. Methods (keys, train, ...) keep their names.
+
+    Example:
+        >>> t = rd.nn.ModuleDict(dict(wte=rd.nn.Embedding(10, 4), ln_f=rd.nn.LayerNorm(4)))
+        >>> t.wte is t["wte"], list(t.keys())
+        (True, ['wte', 'ln_f'])
+    """
     def __init__(self, modules=None):
         super().__init__()
         self._dict = OrderedDict()
@@ -383,6 +431,26 @@ class ModuleDict(Module):
     def _items(self):
         return [(k, v) for k, v in self.__dict__.items() if k != "_dict"] + list(self._dict.items())
 
+    # NOTE: attribute access is the one place redes uses __getattr__/__setattr__ on a module: torch programs
+    # write `self.transformer.wte(idx)` with transformer a ModuleDict, and the entries must stay in one dict.
+    def __getattr__(self, name):
+        entries = self.__dict__.get("_dict")
+        if entries is not None and name in entries:
+            return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Module) and "_dict" in self.__dict__:
+            self[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        if name in self.__dict__.get("_dict", ()):
+            del self._dict[name]
+        else:
+            object.__delattr__(self, name)
+
     def update(self, modules):
         for k, m in (modules.items() if hasattr(modules, "items") else modules):
             self[k] = m
@@ -391,9 +459,20 @@ class ModuleDict(Module):
         return self._dict[key]
 
     def __setitem__(self, key, module):
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: keys must be strings, got {type(key).__name__} {key!r}")
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict: value for {key!r} must be a Module, got {type(module).__name__}")
         self._dict[key] = module
+
+    def __delitem__(self, key):
+        del self._dict[key]
+
+    def pop(self, key):
+        return self._dict.pop(key)
+
+    def clear(self):
+        self._dict.clear()
 
     def __contains__(self, key):
         return key in self._dict
@@ -412,6 +491,129 @@ class ModuleDict(Module):
 
     def items(self):
         return self._dict.items()
+
+
+def _as_parameter(value, caller):
+    """A Parameter as is; another Tensor (or array) becomes a Parameter sharing nothing with the caller's."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value, requires_grad=value.requires_grad or value.dtype.kind in "fc")
+    raise TypeError(f"{caller}: expected a Parameter or Tensor, got {type(value).__name__}")
+
+
+class ParameterList(Module):
+    """A list of Parameters that the parent module finds ('0', '1', ... in state_dict), as torch.nn.ParameterList.
+
+    Tensors given to it become Parameters.
+
+    Example:
+        >>> ps = rd.nn.ParameterList([rd.nn.Parameter(rd.zeros(2)) for _ in range(2)])
+        >>> _ = ps.append(rd.ones(3))
+        >>> len(ps), [tuple(p.shape) for p in ps], list(ps.state_dict())
+        (3, [(2,), (2,), (3,)], ['0', '1', '2'])
+    """
+    def __init__(self, values=None):
+        super().__init__()
+        self._list = []
+        if values is not None:
+            self.extend(values)
+
+    def _items(self):
+        return [(k, v) for k, v in self.__dict__.items() if k != "_list"] + \
+            [(str(i), p) for i, p in enumerate(self._list)]
+
+    def append(self, value):
+        self._list.append(_as_parameter(value, "ParameterList.append"))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def __getitem__(self, i):
+        return ParameterList(self._list[i]) if isinstance(i, slice) else self._list[i]
+
+    def __setitem__(self, i, value):
+        self._list[i] = _as_parameter(value, "ParameterList.__setitem__")
+
+    def __len__(self):
+        return len(self._list)
+
+    def __iter__(self):
+        return iter(self._list)
+
+    def __repr__(self):
+        lines = [f"  ({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+                 for i, p in enumerate(self._list)]
+        return "ParameterList(" + ("\n" + "\n".join(lines) + "\n" if lines else "") + ")"
+
+
+class ParameterDict(Module):
+    """A dict of Parameters that the parent module finds (keys become state_dict names), as torch.nn.ParameterDict.
+
+    Example:
+        >>> pd = rd.nn.ParameterDict({"scale": rd.nn.Parameter(rd.ones(2))})
+        >>> pd["shift"] = rd.zeros(2)
+        >>> list(pd.keys()), list(pd.state_dict())
+        (['scale', 'shift'], ['scale', 'shift'])
+    """
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._dict = OrderedDict()
+        if parameters is not None:
+            self.update(parameters)
+
+    def _items(self):
+        return [(k, v) for k, v in self.__dict__.items() if k != "_dict"] + list(self._dict.items())
+
+    def __getattr__(self, name):
+        entries = self.__dict__.get("_dict")
+        if entries is not None and name in entries:
+            return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def update(self, parameters):
+        for k, v in (parameters.items() if hasattr(parameters, "items") else parameters):
+            self[k] = v
+
+    def __getitem__(self, key):
+        return self._dict[key]
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__} {key!r}")
+        self._dict[key] = _as_parameter(value, f"ParameterDict[{key!r}]")
+
+    def __delitem__(self, key):
+        del self._dict[key]
+
+    def pop(self, key):
+        return self._dict.pop(key)
+
+    def __contains__(self, key):
+        return key in self._dict
+
+    def __len__(self):
+        return len(self._dict)
+
+    def __iter__(self):
+        return iter(self._dict)
+
+    def keys(self):
+        return self._dict.keys()
+
+    def values(self):
+        return self._dict.values()
+
+    def items(self):
+        return self._dict.items()
+
+    def __repr__(self):
+        lines = [f"  ({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+                 for k, p in self._dict.items()]
+        return "ParameterDict(" + ("\n" + "\n".join(lines) + "\n" if lines else "") + ")"
 
 
 class Identity(Module):

@@ -6,11 +6,18 @@ import numpy as np
 import pytest
 
 import redes
+import redes as rd
 import redes.random
 from redes.data import (
+    BatchSampler,
+    ConcatDataset,
     DataLoader,
     Dataset,
+    RandomSampler,
+    SequentialSampler,
     Subset,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
     TensorDataset,
     default_collate,
     random_split,
@@ -261,3 +268,140 @@ def test_random_split_errors():
         random_split(make_ds(10), [1.5, -0.5])
     with pytest.raises(ValueError, match="empty"):
         random_split(make_ds(10), [])
+
+
+# --------------------------------------------------------------------------- torch's samplers and DataLoader arguments
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _batches(loader):
+    return [[np.asarray(t).tolist() for t in b] if isinstance(b, (list, tuple)) else np.asarray(b).tolist()
+            for b in loader]
+
+
+@pytest.mark.parametrize("kw", [dict(batch_size=3), dict(batch_size=4, drop_last=True), dict(batch_size=None),
+                                dict(batch_size=2, sampler=[5, 1, 1, 7]), dict(batch_sampler=[[0, 2], [9], [3, 4, 5]]),
+                                dict(batch_size=3, num_workers=2, persistent_workers=True,
+                                     prefetch_factor=2, timeout=5)],
+                         ids=["batch3", "drop_last", "no_batching", "sampler", "batch_sampler", "worker_args"])
+def test_deterministic_loaders_match_torch(kw):
+    torch = _torch()
+    x, y = np.arange(30.0).reshape(10, 3), np.arange(10)
+    ours = DataLoader(TensorDataset(x, y), **kw)
+    ref = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y)), **kw)
+    assert len(ours) == len(ref)
+    assert _batches(ours) == _batches(ref)
+    if kw.get("batch_size", 1) is not None:
+        assert all(isinstance(t, rd.Tensor) for b in ours for t in b)
+
+
+def test_samplers_follow_torch_semantics():
+    torch = _torch()
+    T = torch.utils.data
+    data = list(range(7))
+    assert list(SequentialSampler(data)) == list(T.SequentialSampler(data))
+    for kw in (dict(), dict(num_samples=17), dict(replacement=True, num_samples=40)):
+        ours, ref = RandomSampler(data, **kw), T.RandomSampler(data, **kw)
+        assert len(ours) == len(ref) and len(list(ours)) == len(list(ref))
+        assert set(ours) <= set(data)
+    assert sorted(RandomSampler(data)) == data
+    counts = np.bincount(list(RandomSampler(data, num_samples=17)), minlength=7)
+    assert counts.sum() == 17 and set(counts.tolist()) == {2, 3}     # two whole permutations, then 3 of a third
+    assert sorted(SubsetRandomSampler([3, 9, 4])) == [3, 4, 9]
+    w = [0.0, 2.0, 0.0, 1.0, 0.0]
+    assert set(WeightedRandomSampler(w, 50)) <= {1, 3} and len(WeightedRandomSampler(w, 50)) == 50
+    assert sorted(WeightedRandomSampler(w, 2, replacement=False)) == [1, 3]
+    for drop in (False, True):
+        assert list(BatchSampler(SequentialSampler(data), 3, drop)) == list(T.BatchSampler(T.SequentialSampler(data),
+                                                                                             3, drop))
+        assert len(BatchSampler(range(7), 3, drop)) == len(T.BatchSampler(range(7), 3, drop))
+
+
+def test_random_sampler_uses_the_generator_and_the_global_seed():
+    g1, g2 = rd.Generator().manual_seed(3), rd.Generator().manual_seed(3)
+    assert list(RandomSampler(range(20), generator=g1)) == list(RandomSampler(range(20), generator=g2))
+    rd.manual_seed(5)
+    a = [np.asarray(b[0]).tolist() for b in DataLoader(TensorDataset(np.arange(9)), batch_size=4, shuffle=True)]
+    rd.manual_seed(5)
+    b = [np.asarray(b[0]).tolist() for b in DataLoader(TensorDataset(np.arange(9)), batch_size=4, shuffle=True)]
+    assert a == b and sorted(sum(a, [])) == list(range(9))
+    weighted = DataLoader(TensorDataset(np.arange(4)), batch_size=5,
+                          sampler=WeightedRandomSampler([1, 0, 0, 1], 10, generator=np.random.default_rng(0)))
+    (batch0,), (batch1,) = list(weighted)
+    assert set(np.asarray(batch0).tolist() + np.asarray(batch1).tolist()) <= {0, 3}
+
+
+def test_worker_init_fn_collate_fn_and_concat_dataset():
+    assert len(list(DataLoader(TensorDataset(np.zeros(4)), batch_size=2, pin_memory=True))) == 2   # a no-op on CPU
+    calls = []
+    ds = ConcatDataset([TensorDataset(np.arange(3.0)), TensorDataset(np.arange(10.0, 12.0))])
+    assert len(ds) == 5 and ds[3][0] == 10.0 and ds[-1][0] == 11.0 and ds.cumulative_sizes == [3, 5]
+    loader = DataLoader(ds, batch_size=2, num_workers=2, worker_init_fn=calls.append, persistent_workers=True,
+                        collate_fn=lambda rows: rd.tensor([r[0] for r in rows]) * 2)
+    assert [b.tolist() for b in loader] == [[0.0, 2.0], [4.0, 20.0], [22.0]]
+    list(loader)
+    assert calls == [0]                                        # once: the "workers" persist across epochs
+    with pytest.raises(IndexError, match="out of range"):
+        ds[5]
+
+
+def test_torch_style_loader_errors():
+    ds = TensorDataset(np.zeros(4))
+    for kw, message in [(dict(sampler=[0, 1], shuffle=True), "mutually exclusive with shuffle"),
+                        (dict(batch_sampler=[[0]], batch_size=2), "batch_sampler option is mutually exclusive"),
+                        (dict(batch_size=None, drop_last=True), "mutually exclusive with drop_last"),
+                        (dict(num_workers=-1), "num_workers option should be non-negative"),
+                        (dict(prefetch_factor=2), "prefetch_factor option could only be specified"),
+                        (dict(persistent_workers=True), "persistent_workers option needs num_workers > 0"),
+                        (dict(timeout=-1), "timeout option should be non-negative")]:
+        with pytest.raises(ValueError, match=message):
+            DataLoader(ds, **kw)
+    with pytest.raises(ValueError, match="num_samples should be a positive integer value, but got num_samples=0"):
+        RandomSampler(ds, num_samples=0)
+    with pytest.raises(TypeError, match="replacement should be a boolean value"):
+        RandomSampler(ds, replacement=1)
+    with pytest.raises(ValueError, match="weights should be a 1d sequence"):
+        WeightedRandomSampler([[1.0]], 2)
+    with pytest.raises(ValueError, match="without replacement from 1 non-zero weights"):
+        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+    with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
+        BatchSampler(range(3), 0, False)
+    with pytest.raises(ValueError, match="should not be an empty iterable"):
+        ConcatDataset([])
+
+
+def test_iterable_dataset_loader_matches_torch():
+    torch = _torch()
+    streams = {}
+    for lib in (rd, torch):
+        class Stream(lib.utils.data.IterableDataset):
+            def __init__(self, n):
+                self.n = n
+
+            def __iter__(self):
+                return ((np.float32(i), np.int64(i % 3)) for i in range(self.n))
+
+            def __len__(self):
+                return self.n
+        streams[lib.__name__] = Stream
+    for kw in (dict(batch_size=4), dict(batch_size=4, drop_last=True), dict(batch_size=None)):
+        ours, ref = DataLoader(streams["redes"](10), **kw), torch.utils.data.DataLoader(streams["torch"](10), **kw)
+        assert len(ours) == len(ref) and _batches(ours) == _batches(ref)
+    chained = DataLoader(streams["redes"](3) + streams["redes"](2), batch_size=2)
+    assert [np.asarray(x).tolist() for x, _ in chained] == [[0.0, 1.0], [2.0, 0.0], [1.0]]
+    with pytest.raises(ValueError, match="IterableDataset: expected unspecified shuffle option"):
+        DataLoader(streams["redes"](3), shuffle=True)
+
+
+def test_utils_data_is_torch_layout():
+    import redes.utils.data as D
+    from redes.utils.data import DataLoader as DL
+    assert DL is DataLoader and D.RandomSampler is RandomSampler and D.get_worker_info() is None
+    torch = _torch()
+    missing = [n for n in ("BatchSampler", "ChainDataset", "IterableDataset", "ConcatDataset", "DataLoader",
+                           "Dataset", "RandomSampler", "Sampler",
+                           "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
+                           "WeightedRandomSampler", "default_collate", "get_worker_info", "random_split")
+               if not hasattr(D, n) or not hasattr(torch.utils.data, n)]
+    assert not missing

@@ -61,6 +61,13 @@ SCHEDULERS = {
         o, [M.ConstantLR(o, factor=0.1, total_iters=3), M.ExponentialLR(o, gamma=0.9), M.StepLR(o, 4)],
         milestones=[4, 15]),
     "ChainedScheduler": lambda M, o: M.ChainedScheduler([M.ExponentialLR(o, 0.9), M.StepLR(o, 5, 0.5)]),
+    "CyclicLR": lambda M, o: M.CyclicLR(o, base_lr=0.01, max_lr=[0.1, 0.2], step_size_up=4),
+    "CyclicLR_triangular2_uneven": lambda M, o: M.CyclicLR(o, 0.01, 0.1, step_size_up=3, step_size_down=7,
+                                                           mode="triangular2", base_momentum=0.7, max_momentum=0.95),
+    "CyclicLR_exp_range": lambda M, o: M.CyclicLR(o, [0.01, 0.02], 0.1, step_size_up=5, mode="exp_range",
+                                                  gamma=0.97, cycle_momentum=False),
+    "CyclicLR_scale_fn": lambda M, o: M.CyclicLR(o, 0.01, 0.1, step_size_up=3, scale_fn=lambda x: 0.9 ** x,
+                                                 scale_mode="iterations"),
 }
 
 
@@ -71,7 +78,7 @@ def test_sequence_matches_torch(name):
                                err_msg=f"{name}: lr/momentum sequence vs torch")
 
 
-@pytest.mark.parametrize("name", ["OneCycleLR", "OneCycleLR_three_phase_linear"])
+@pytest.mark.parametrize("name", ["OneCycleLR", "OneCycleLR_three_phase_linear", "CyclicLR_triangular2_uneven"])
 def test_one_cycle_cycles_adam_beta1_like_torch(name):
     make = SCHEDULERS[name]
     ours, ref = _sequence(rd, make, opt_name="Adam"), _sequence(torch, make, opt_name="Adam")
@@ -95,7 +102,8 @@ def test_reduce_lr_on_plateau_matches_torch(kw):
 
 
 @pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "CosineAnnealingLR_eta_min", "OneCycleLR",
-                                  "SequentialLR_warmup_cosine", "LinearLR", "CosineAnnealingWarmRestarts"])
+                                  "SequentialLR_warmup_cosine", "LinearLR", "CosineAnnealingWarmRestarts",
+                                  "CyclicLR_triangular2_uneven"])
 def test_state_dict_round_trip(name):
     """Stop after 13 steps, save optimizer + scheduler (through JSON), rebuild, load, continue: same lrs."""
     make = SCHEDULERS[name]
@@ -189,3 +197,19 @@ def test_errors():
         for _ in range(4):
             opt.step()
             sched.step()
+
+
+def test_every_torch_scheduler_and_optimizer_exists():
+    """All of torch.optim's optimizers and lr_scheduler's classes exist in redes with the same names, except SparseAdam
+    (sparse gradients) and Muon (its Newton-Schulz iteration computes in bfloat16, which NumPy lacks)."""
+    import inspect
+    excluded = {"SparseAdam", "Muon"}
+    optims = [n for n, v in vars(torch.optim).items() if inspect.isclass(v) and issubclass(v, torch.optim.Optimizer)]
+    missing = [n for n in optims if n not in excluded and not hasattr(rd.optim, n)]
+    assert not missing, f"torch.optim optimizers missing in redes: {missing}"
+    scheds = [n for n, v in vars(torch.optim.lr_scheduler).items() if inspect.isclass(v) and
+              v.__module__ == "torch.optim.lr_scheduler" and (issubclass(v, torch.optim.lr_scheduler.LRScheduler)
+                                                               or n == "ReduceLROnPlateau")]
+    missing = [n for n in scheds if not hasattr(rd.optim.lr_scheduler, n)]
+    assert not missing, f"torch.optim.lr_scheduler classes missing in redes: {missing}"
+    assert len(scheds) >= 16

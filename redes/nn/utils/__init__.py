@@ -14,9 +14,10 @@ import warnings
 
 import numpy as np
 
-from .. import backend as B
-from .. import dtypes as _dt
-from ..tensor import Tensor
+from ... import backend as B
+from ... import dtypes as _dt
+from ...tensor import Tensor
+from . import rnn  # noqa: E402  (rd.nn.utils.rnn.pad_sequence, as torch)
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters"]
@@ -128,7 +129,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 def parameters_to_vector(parameters):
     """All parameters flattened and joined into one 1-D Tensor (differentiable, as torch's)."""
-    from ..functions import cat
+    from ...functions import cat
     parameters = _as_list(parameters, "parameters_to_vector")
     if not parameters:
         raise ValueError("parameters_to_vector: expected at least one parameter")
