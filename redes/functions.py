@@ -84,7 +84,7 @@ def pad(input, pad, mode="constant", value=0.0):
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     if mode == "constant":
         crop = tuple(slice(builtins.max(-lo, 0), s - builtins.max(-hi, 0)) for (lo, hi), s in zip(widths, input.shape))
-        if any(lo < 0 or hi < 0 for lo, hi in widths):
+        if builtins.any(lo < 0 or hi < 0 for lo, hi in widths):
             input = input[crop]
         return _mv.ConstantPad.apply(input, widths=tuple((builtins.max(lo, 0), builtins.max(hi, 0)) for lo, hi in widths), value=value)
     if mode not in ("reflect", "replicate", "circular"):
@@ -118,3 +118,132 @@ def one_hot(tensor, num_classes=-1):
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise RuntimeError(f"one_hot: class values must be in [0, {n}), got min {int(idx.min())}, max {int(idx.max())}")
     return Tensor._wrap(B.xp.eye(n, dtype=_dt.int64)[idx])
+
+
+# ---------------------------------------------------------------------------------- PyTorch API coverage (issue 13)
+# torch.X(input, ...) is Tensor.X: the methods serve as the functions, as the loop at the top does for the basics.
+from .composite import (atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_shapes, broadcast_tensors,  # noqa: E402
+                        cartesian_prod, column_stack, combinations, cumulative_trapezoid, dstack, einsum, gradient,
+                        hstack, meshgrid, searchsorted, bucketize, tensordot, trapezoid, trapz, tril_indices,
+                        triu_indices, vander, vstack, cdist, histogram)
+from .sampling import binomial, normal, poisson, randint_like  # noqa: E402
+
+row_stack = vstack
+T_ = Tensor
+acos, asin, atan, acosh, asinh, atanh = T_.acos, T_.asin, T_.atan, T_.acosh, T_.asinh, T_.atanh
+arccos, arcsin, arctan, arccosh, arcsinh, arctanh = acos, asin, atan, acosh, asinh, atanh
+atan2 = arctan2 = T_.atan2
+tan, sinh, cosh, erfc, erfinv, lgamma, digamma, sinc = T_.tan, T_.sinh, T_.cosh, T_.erfc, T_.erfinv, T_.lgamma, \
+    T_.digamma, T_.sinc
+mvlgamma, logit, xlogy, hypot, copysign, fmod, remainder = T_.mvlgamma, T_.logit, T_.xlogy, T_.hypot, T_.copysign, \
+    T_.fmod, T_.remainder
+log2, log10, exp2, deg2rad, rad2deg, trunc, fix, frac, sgn = T_.log2, T_.log10, T_.exp2, T_.deg2rad, T_.rad2deg, \
+    T_.trunc, T_.fix, T_.frac, T_.sgn
+absolute, positive, signbit, nan_to_num, fmax, fmin, heaviside = T_.abs, T_.positive, T_.signbit, T_.nan_to_num, \
+    T_.fmax, T_.fmin, T_.heaviside
+i0, igamma, igammac, nextafter, ldexp, frexp, gcd, lcm = T_.i0, T_.igamma, T_.igammac, T_.nextafter, T_.ldexp, \
+    T_.frexp, T_.gcd, T_.lcm
+logaddexp, logaddexp2, lerp, float_power, floor_divide = T_.logaddexp, T_.logaddexp2, T_.lerp, T_.float_power, \
+    T_.floor_divide
+clamp_min, clamp_max = T_.clamp_min, T_.clamp_max
+greater, greater_equal, less, less_equal, not_equal = T_.gt, T_.ge, T_.lt, T_.le, T_.ne
+isclose, isposinf, isneginf = T_.isclose, T_.isposinf, T_.isneginf
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = T_.bitwise_and, T_.bitwise_or, T_.bitwise_xor, T_.bitwise_not
+bitwise_left_shift, bitwise_right_shift = T_.bitwise_left_shift, T_.bitwise_right_shift
+all, any = T_.all, T_.any                                                                   # noqa: A001
+aminmax, nansum, nanmean, count_nonzero = T_.aminmax, T_.nansum, T_.nanmean, T_.count_nonzero
+sort, argsort, msort, topk, kthvalue, median, nanmedian, mode = T_.sort, T_.argsort, T_.msort, T_.topk, \
+    T_.kthvalue, T_.median, T_.nanmedian, T_.mode
+quantile, nanquantile, cumprod, logcumsumexp, cummax, cummin = T_.quantile, T_.nanquantile, T_.cumprod, \
+    T_.logcumsumexp, T_.cummax, T_.cummin
+diff, dist, renorm, cov, corrcoef = T_.diff, T_.dist, T_.renorm, T_.cov, T_.corrcoef
+unique, unique_consecutive, bincount, histc = T_.unique, T_.unique_consecutive, T_.bincount, T_.histc
+nonzero, nonzero_static, argwhere = T_.nonzero, T_.nonzero_static, T_.argwhere
+movedim, moveaxis, tensor_split, hsplit, vsplit, dsplit = T_.movedim, T_.moveaxis, T_.tensor_split, T_.hsplit, \
+    T_.vsplit, T_.dsplit
+fliplr, flipud, rot90, repeat_interleave, select, take, take_along_dim = T_.fliplr, T_.flipud, T_.rot90, \
+    T_.repeat_interleave, T_.select, T_.take, T_.take_along_dim
+scatter, scatter_reduce, index_add, index_copy, index_fill, index_put, index_reduce, put = T_.scatter, \
+    T_.scatter_reduce, T_.index_add, T_.index_copy, T_.index_fill, T_.index_put, T_.index_reduce, T_.put
+masked_select, masked_scatter = T_.masked_select, T_.masked_scatter
+diagonal, diag, diag_embed, diagflat, trace = T_.diagonal, T_.diag, T_.diag_embed, T_.diagflat, T_.trace
+diagonal_scatter, select_scatter, slice_scatter = T_.diagonal_scatter, T_.select_scatter, T_.slice_scatter
+mm, bmm, mv, dot, vdot, inner, outer, ger = T_.mm, T_.bmm, T_.mv, T_.dot, T_.vdot, T_.inner, T_.outer, T_.outer
+addmm, addmv, addbmm, baddbmm, addr, addcmul, addcdiv = T_.addmm, T_.addmv, T_.addbmm, T_.baddbmm, T_.addr, \
+    T_.addcmul, T_.addcdiv
+kron, cross, inverse, det, logdet, slogdet = T_.kron, T_.cross, T_.inverse, T_.det, T_.logdet, T_.slogdet
+multinomial, bernoulli = T_.multinomial, T_.bernoulli
+ravel, numel, is_floating_point, is_nonzero, is_same_size, is_signed = T_.ravel, T_.numel, T_.is_floating_point, \
+    T_.is_nonzero, T_.is_same_size, T_.is_signed
+split_with_sizes, unsafe_split, unsafe_chunk, unsafe_split_with_sizes = T_.split_with_sizes, T_.unsafe_split, \
+    T_.unsafe_chunk, T_.unsafe_split_with_sizes
+sum_to_size, adjoint = T_.sum_to_size, T_.adjoint
+del T_
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over dim, as torch.std_mean."""
+    return input.std(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over dim, as torch.var_mean."""
+    return input.var(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def matrix_power(input, n):
+    """input @ input @ ... (n times; n < 0 uses the inverse, n = 0 the identity)."""
+    from .composite import matrix_power as _power
+    return _power(input, n)
+
+
+def polygamma(n, input):
+    """The n-th derivative of digamma at input (torch's argument order: n first)."""
+    return input.polygamma(n)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input."""
+    return other - (input * alpha if alpha != 1 else input)
+
+
+def fill(input, value):
+    """A new tensor shaped like input, every element value (torch.fill, out of place)."""
+    return Tensor._wrap(B.xp.full(input.shape, _arr(value), input.dtype))
+
+
+def scalar_tensor(s, *, dtype=None, requires_grad=False, device=None):
+    return Tensor(s, dtype=dtype or _dt.get_default_dtype(), requires_grad=requires_grad)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """A tensor from obj, sharing memory with a Tensor or NumPy array when dtype allows (copy=True: always a copy)."""
+    if copy:
+        t = Tensor(obj, dtype=dtype)
+    elif isinstance(obj, Tensor) and (dtype is None or obj.dtype == _dt.as_dtype(dtype)):
+        t = obj
+    elif isinstance(obj, B.xp.ndarray) and (dtype is None or obj.dtype == _dt.as_dtype(dtype)):
+        t = Tensor._wrap(obj)
+    else:
+        t = Tensor(obj, dtype=dtype)
+    return t.requires_grad_() if requires_grad else t
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, device=None):
+    """steps values from base**start to base**end, evenly spaced in the exponent."""
+    t = Tensor._wrap((base ** B.xp.linspace(start, end, steps)).astype(_dt.as_dtype(dtype) or _dt.get_default_dtype()))
+    return t.requires_grad_() if requires_grad else t
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    return Tensor._wrap(B.xp.isin(_arr(elements), _arr(test_elements), assume_unique=assume_unique, invert=invert))
+
+
+def unravel_index(indices, shape):
+    """The coordinates of flat indices in a tensor of the given shape (a tuple of int64 tensors)."""
+    return tuple(Tensor._wrap(B.xp.asarray(c, dtype=_dt.int64))
+                 for c in B.xp.unravel_index(_arr(indices), tuple(shape)))
