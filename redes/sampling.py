@@ -35,11 +35,18 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise RuntimeError("multinomial: probability tensor contains either inf, nan or element < 0")
     if (rows.sum(1) == 0).any():
         raise RuntimeError("multinomial: invalid distribution: a row sums to 0")
-    if not replacement and num_samples > int((rows > 0).sum(1).min()):
-        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without replacement from a row with "
-                           f"{int((rows > 0).sum(1).min())} non-zero probabilities")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError(f"multinomial: cannot sample num_samples={num_samples} > {rows.shape[1]} categories "
+                           "without replacement")
     g = _rng(generator)
-    out = np.stack([g.choice(rows.shape[1], num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    if replacement:
+        out = np.stack([g.choice(rows.shape[1], num_samples, p=r / r.sum()) for r in rows])
+    else:
+        # NOTE: exponential race (Efraimidis-Spirakis): the smallest E_i / p_i win, in order; this is weighted
+        # sampling without replacement. Zero weights give inf and come last, in random order, as torch's do.
+        with np.errstate(divide="ignore"):
+            keys = g.exponential(size=rows.shape) / rows
+        out = np.lexsort((g.random(rows.shape), keys), axis=-1)[:, :num_samples]
     return Tensor._wrap(B.xp.asarray(out.reshape(p.shape[:-1] + (num_samples,)), dtype=np.int64))
 
 

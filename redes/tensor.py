@@ -801,6 +801,8 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1):
+        if _ag.state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return self._update("add_", lambda x: x + (other * alpha if alpha != 1 else other))
         self._inplace("add_")
         self.array += _arr(other) * alpha if alpha != 1 else _arr(other)
         return self
@@ -809,16 +811,22 @@ class Tensor:
         return self.add_(other, -alpha)
 
     def mul_(self, other):
+        if _ag.state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return self._update("mul_", Tensor.mul, other)
         self._inplace("mul_")
         self.array *= _arr(other)
         return self
 
     def div_(self, other):
+        if _ag.state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return self._update("div_", Tensor.div, other)
         self._inplace("div_")
         self.array /= _arr(other)
         return self
 
     def clamp_(self, min=None, max=None):
+        if _ag.state.grad_enabled and self.requires_grad:
+            return self._update("clamp_", Tensor.clamp, min, max)
         self._inplace("clamp_")
         B.xp.clip(self.array, min, max, out=self.array)
         return self
@@ -1462,43 +1470,43 @@ class Tensor:
         """torch's in-place form: the result of fn(self, ...) replaces self's values, and self keeps its identity.
 
         A leaf that requires grad is refused (as torch). Without a graph the values are written into the
-        array (views of it see them). When the result needs a gradient, self takes the result's place in the
-        graph (its array and grad_fn), computed from a stand-in for self's old value.
+        array (views of it see them). In a graph, self takes the result's place (its array and grad_fn): the
+        result was computed from a stand-in holding self's old value and node, and the old array is left
+        intact for the nodes that saved it. (torch would refuse a backward through a node whose saved input
+        was modified in place; here that node still sees the value it saved.)
         """
-        grad_on = _ag.state.grad_enabled
-        if grad_on and self.requires_grad and self.grad_fn is None:
-            raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation")
-        src = self
-        if grad_on and self.requires_grad:
-            src = Tensor._wrap(self.array)
-            src.grad_fn, src.requires_grad, src._seq = self.grad_fn, True, self._seq
+        src = self._stand_in(name)
         out = fn(src, *args, **kwargs)
-        if out.requires_grad:
-            if out.shape != self.shape:
-                raise RuntimeError(f"{name}: the result's shape {tuple(out.shape)} does not match the tensor's "
-                                   f"shape {tuple(self.shape)}")
-            self.array = out.array if out.dtype == self.dtype else out.array.astype(self.dtype)
-            self.grad_fn, self.requires_grad, self._seq = out.grad_fn, True, out._seq
-            return self
-        if not B.xp.can_cast(out.dtype, self.dtype, "same_kind"):
-            raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the desired output type {self.dtype}")
         if out.shape != self.shape:
             raise RuntimeError(f"{name}: the result's shape {tuple(out.shape)} does not match the tensor's "
                                f"shape {tuple(self.shape)}")
+        if out.dtype != self.dtype and not B.xp.can_cast(out.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the desired output type {self.dtype}")
+        if _ag.state.grad_enabled and (out.requires_grad or self.requires_grad):
+            self.array = out.array if out.dtype == self.dtype else out.array.astype(self.dtype)
+            self.grad_fn, self.requires_grad, self._seq = out.grad_fn, out.requires_grad, out._seq
+            return self
         self._own()[...] = out.array
         return self
 
+    def _stand_in(self, name):
+        """self, or (in a graph) a new tensor holding self's array and node: what an in-place op computes from."""
+        if not (_ag.state.grad_enabled and self.requires_grad):
+            return self
+        if self.grad_fn is None:
+            raise RuntimeError(f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
+                               "wrap it in rd.no_grad()")
+        src = Tensor._wrap(self.array)
+        src.grad_fn, src.requires_grad, src._seq = self.grad_fn, True, self._seq
+        return src
+
     def _reshape_in_place(self, name, fn, *args):
         """In-place shape ops (squeeze_, t_, ...): self becomes the view (no values change)."""
-        self._update_view(name, fn(self, *args))
-        return self
-
-    def _update_view(self, name, out):
+        out = fn(self._stand_in(name), *args)
         self.array = out.array
-        if out.requires_grad and _ag.state.grad_enabled:
-            if self.grad_fn is None:
-                raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation")
+        if _ag.state.grad_enabled and out.requires_grad:
             self.grad_fn, self._seq = out.grad_fn, out._seq
+        return self
 
     def abs_(self):
         return self._update("abs_", Tensor.abs)
