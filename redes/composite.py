@@ -51,7 +51,12 @@ def _argsort(a, axis, descending):
 
 
 def sort(x, dim=-1, descending=False, stable=False):
-    """(values, indices) of x sorted along dim; values keep the gradient (it goes back to each value's place)."""
+    """(values, indices) of x sorted along dim; values keep the gradient (it goes back to each value's place).
+
+    Example:
+        >>> rd.sort(rd.tensor([3.0, 1.0, 2.0]))
+        sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+    """
     if x.ndim == 0:
         return SortResult(x.clone(), _long(0))
     d = _dim(dim, x.ndim, "sort")
@@ -68,7 +73,12 @@ def msort(x):
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
-    """The k largest (or smallest) values along dim and their indices, as torch.topk (values sorted)."""
+    """The k largest (or smallest) values along dim and their indices, as torch.topk (values sorted).
+
+    Example:
+        >>> rd.topk(rd.tensor([1.0, 5.0, 3.0]), 2)
+        topk(values=tensor([5., 3.]), indices=tensor([1, 2]))
+    """
     d = _dim(dim, x.ndim, "topk")
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
@@ -794,6 +804,12 @@ def dist(a, b, p=2):
 
 
 def einsum(equation, *operands):
+    """Sums of products named by subscripts ('ij,jk->ik' is a matrix product); '...' stands for leading dims.
+
+    Example:
+        >>> rd.einsum("i,i->", rd.tensor([1.0, 2.0]), rd.tensor([3.0, 4.0]))
+        tensor(11.)
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     return _mx.Einsum.apply(*operands, equation=equation)
@@ -853,6 +869,34 @@ def matrix_power(x, n):
     for _ in range(abs(n) - 1):
         out = out @ base
     return out
+
+
+def matrix_exp(x):
+    """exp(X) = sum_k X^k / k!, by scaling and squaring: exp(X) = exp(X / 2^s)^(2^s), with ||X / 2^s|| <= 1/2
+    and the Taylor series to degree 18 (remainder below 1e-22). Built from matmuls, so it is differentiable."""
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise RuntimeError(f"matrix_exp: expected a batch of square matrices (..., n, n), got shape {tuple(x.shape)}")
+    norm = float(B.xp.abs(x.array).sum(-2).max()) if x.numel() else 0.0        # the 1-norm bounds the spectral radius
+    s = builtins.max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
+    a = x / (2.0 ** s) if s else x
+    eye = Tensor._wrap(B.xp.broadcast_to(B.xp.eye(x.shape[-1], dtype=x.dtype), x.shape).copy())
+    term, total = eye, eye
+    for k in range(1, 19):
+        term = (term @ a) / k
+        total = total + term
+    for _ in range(s):
+        total = total @ total
+    return total
+
+
+def cholesky_inverse(L, upper=False):
+    """(L L^T)^-1 from a Cholesky factor L (upper=True: U^T U)."""
+    return inverse(L.mT @ L if upper else L @ L.mT)
+
+
+def cholesky_solve(b, L, upper=False):
+    """X solving (L L^T) X = b, from a Cholesky factor L (upper=True: U^T U)."""
+    return cholesky_inverse(L, upper) @ b
 
 
 def inverse(x):

@@ -172,6 +172,7 @@ mm, bmm, mv, dot, vdot, inner, outer, ger = T_.mm, T_.bmm, T_.mv, T_.dot, T_.vdo
 addmm, addmv, addbmm, baddbmm, addr, addcmul, addcdiv = T_.addmm, T_.addmv, T_.addbmm, T_.baddbmm, T_.addr, \
     T_.addcmul, T_.addcdiv
 kron, cross, inverse, det, logdet, slogdet = T_.kron, T_.cross, T_.inverse, T_.det, T_.logdet, T_.slogdet
+matrix_exp, cholesky_inverse, cholesky_solve = T_.matrix_exp, T_.cholesky_inverse, T_.cholesky_solve
 multinomial, bernoulli = T_.multinomial, T_.bernoulli
 ravel, numel, is_floating_point, is_nonzero, is_same_size, is_signed = T_.ravel, T_.numel, T_.is_floating_point, \
     T_.is_nonzero, T_.is_same_size, T_.is_signed

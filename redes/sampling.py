@@ -22,7 +22,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     categories with a non-zero weight. Returns int64 of shape (num_samples,) or (rows, num_samples).
 
     Example:
-        >>> rd.manual_seed(0); rd.multinomial(rd.tensor([0.0, 1.0, 0.0]), 2, replacement=True)
+        >>> rd.multinomial(rd.tensor([0.0, 1.0, 0.0]), 2, replacement=True)      # only category 1 has weight
         tensor([1, 1])
     """
     p = B.to_numpy(_arr(input)).astype(np.float64)

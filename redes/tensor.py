@@ -1430,6 +1430,28 @@ class Tensor:
     def slogdet(self):
         return _cx.slogdet(self)
 
+    def matrix_power(self, n):
+        return _cx.matrix_power(self, n)
+
+    def matrix_exp(self):
+        return _cx.matrix_exp(self)
+
+    def cholesky_inverse(self, upper=False):
+        return _cx.cholesky_inverse(self, upper)
+
+    def cholesky_solve(self, input2, upper=False):
+        return _cx.cholesky_solve(self, input2, upper)
+
+    # ------------------------------------------------------------------ activations as methods
+    def hardshrink(self, lambd=0.5):
+        """x where |x| > lambd, else 0."""
+        return self.masked_fill(B.xp.abs(self.array) <= lambd, 0.0)
+
+    def prelu(self, weight):
+        """x where x > 0, else weight * x; weight has 1 value or one per channel (dim 1)."""
+        w = weight if weight.numel() == 1 or self.ndim < 2 else weight.reshape((-1,) + (1,) * (self.ndim - 2))
+        return self.where(Tensor._wrap(self.array > 0), w * self)
+
     # ------------------------------------------------------------------ random draws (the global generator)
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return _rnd.multinomial(self, num_samples, replacement, generator=generator)
