@@ -248,3 +248,52 @@ def unravel_index(indices, shape):
     """The coordinates of flat indices in a tensor of the given shape (a tuple of int64 tensors)."""
     return tuple(Tensor._wrap(B.xp.asarray(c, dtype=_dt.int64))
                  for c in B.xp.unravel_index(_arr(indices), tuple(shape)))
+
+
+def get_device(input):
+    return input.get_device()
+
+
+def promote_types(type1, type2):
+    """The dtype torch's arithmetic gives two tensors of these dtypes: a float meeting an integer keeps the float
+    (NumPy would widen int64 + float32 to float64); otherwise the smallest dtype holding both."""
+    a, b = _dt.as_dtype(type1), _dt.as_dtype(type2)
+    if a.kind == "f" and b.kind in "iub":
+        return a
+    if b.kind == "f" and a.kind in "iub":
+        return b
+    return B.xp.promote_types(a, b)
+
+
+def can_cast(from_, to):
+    """Whether torch's casting rules allow from_ -> to in an in-place op: never to a lower category
+    (bool < integers < floats), whatever the sizes (int64 -> int8 and int8 -> uint8 are allowed)."""
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2}
+    return rank[_dt.as_dtype(from_).kind] <= rank[_dt.as_dtype(to).kind]
+
+
+def result_type(tensor1, tensor2):
+    """The dtype of an arithmetic op on two operands (tensors or Python numbers), by torch's rules: a Python
+    number or a 0-D tensor only raises the kind (int -> float), and then to the default float dtype for a number."""
+    def kind_rank(x):
+        return {"b": 0, "u": 1, "i": 1, "f": 2}[x.dtype.kind if isinstance(x, Tensor) else
+                                                 "b" if isinstance(x, builtins.bool) else
+                                                 "i" if isinstance(x, builtins.int) else "f"]
+    dims = [t for t in (tensor1, tensor2) if isinstance(t, Tensor) and t.ndim > 0]
+    zero = [t for t in (tensor1, tensor2) if isinstance(t, Tensor) and t.ndim == 0]
+    numbers = [t for t in (tensor1, tensor2) if not isinstance(t, Tensor)]
+    for group in (dims, zero):
+        if group:
+            dtype = group[0].dtype if len(group) == 1 else promote_types(group[0].dtype, group[1].dtype)
+            break
+    else:
+        dtype = None
+    rank = -1 if dtype is None else {"b": 0, "u": 1, "i": 1, "f": 2}[dtype.kind]
+    for t in zero if dims else []:
+        if kind_rank(t) > rank:
+            dtype, rank = t.dtype, kind_rank(t)
+    for n in numbers:
+        if kind_rank(n) > rank:
+            dtype = _dt.get_default_dtype() if kind_rank(n) == 2 else _dt.int64 if kind_rank(n) == 1 else _dt.bool
+            rank = kind_rank(n)
+    return dtype

@@ -879,6 +879,10 @@ class Tensor:
     def nbytes(self):
         return self.array.nbytes
 
+    def get_device(self):
+        """-1 for a CPU tensor, as torch; the device index otherwise."""
+        return -1 if self.device == "cpu" else 0
+
     def ndimension(self):
         return self.ndim
 
@@ -1480,6 +1484,27 @@ class Tensor:
 
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
         return self._fill_random("log_normal_", lambda g: g.lognormal(mean, std, self.shape), generator)
+
+    def apply_(self, callable):
+        """Replace every element x by callable(x), a Python function called once per element (slow, as in torch)."""
+        return self._map_in_place("apply_", callable)
+
+    def map_(self, tensor, callable):
+        """self[i] = callable(self[i], tensor[i]), tensor broadcast to self's shape."""
+        return self._map_in_place("map_", callable, tensor)
+
+    def map2_(self, x, y, callable):
+        """self[i] = callable(self[i], x[i], y[i])."""
+        return self._map_in_place("map2_", callable, x, y)
+
+    def _map_in_place(self, name, fn, *others):
+        if self.requires_grad:
+            raise RuntimeError(f"{name}: works only on tensors that do not require grad (it has no gradient)")
+        arrays = [B.xp.broadcast_to(_arr(o), self.shape) for o in others]
+        out = self._own()
+        for i in np.ndindex(self.shape):
+            out[i] = fn(out[i].item(), *(a[i].item() for a in arrays))
+        return self
 
     def _fill_random(self, name, draw, generator=None):
         from .random import default_rng

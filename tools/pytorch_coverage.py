@@ -31,23 +31,19 @@ EXCLUDE_RULES = [
     ("*", r"complex|conj|^real$|^imag$|^isreal$|^angle$|^polar$|^view_as_real|^chalf$|^cfloat$|^cdouble$|"
           r"resolve_neg|^is_neg$",
      "complex numbers (redes has real dtypes only)"),
-    ("*", r"cudnn|miopen|mkldnn|cuda|^ipu$|^xpu$|^mtia$|^is_(ipu|xpu|mps|mtia|maia|meta|xla|vulkan|mkldnn)$|"
-          r"vulkan|autocast|pin_memory|is_pinned|record_stream|^get_device$|^get_device_module$|"
-          r"default_device$|float32_matmul_precision|set_flush_denormal|num_threads|num_interop_threads",
-     "hardware backends and device/threading internals (CUDA, MPS, XPU, oneDNN, autocast)"),
+    ("*", r"cudnn|miopen|mkldnn|^(ipu|xpu|mtia)$|^is_(ipu|xpu|mps|mtia|maia|meta|xla|vulkan|mkldnn)$|"
+          r"vulkan|autocast|pin_memory|is_pinned|record_stream|float32_matmul_precision|set_flush_denormal",
+     "hardware backends (cuDNN, MIOpen, oneDNN, IPU, XPU, MPS, MTIA, XLA, Vulkan), autocast, pinned memory"),
     ("*", r"distributed|share_memory_|is_shared|^DistributedSampler$|^SyncBatchNorm$",
-     "distributed training"),
+     "distributed training and multiprocessing shared memory"),
     ("*", r"storage|data_ptr|^as_strided|^set_$|^resize|^is_set_to$|strided|^empty_permuted$|^dim_order$|"
-          r"^from_file$|^frombuffer$|^module_load$|^apply_$|^map2?_$|^output_nr$|^is_inference$|"
-          r"^as_subclass$|^slice_inverse$",
+          r"^from_file$|^frombuffer$|^module_load$|^output_nr$|^as_subclass$|^slice_inverse$",
      "storage, stride and tensor-subclass internals"),
     ("torch", r"(?<!^index)_copy$", "torch.compile functionalization variants (view op copies)"),
     ("*", r"^sym_|^fork$|^wait$|ir_module|^parse_|type_comment|^unify_type_list$|^cond$|^while_loop$|^vmap$|"
-          r"^compile$|compiled_with_cxx11_abi|^classproperty$|^get_file_path$|multiprocessing_environment|"
-          r"^profiler_|^thread_safe_generator$|^segment_reduce$|^hash_tensor$|^is_storage$|^typename$|"
-          r"^is_inference_mode_enabled$|^can_cast$|^promote_types$|^result_type$|deterministic|warn_always|"
-          r"anomaly|^set_printoptions$|^set_default_tensor_type$|^import_|^from_dlpack$|^to_dlpack$",
-     "JIT / fx / torch.compile / torch.func internals and global switches (not tensor math)"),
+          r"compiled_with_cxx11_abi|^classproperty$|^get_file_path$|multiprocessing_environment|^profiler_|"
+          r"^thread_safe_generator$|^segment_reduce$|^is_storage$",
+     "JIT / fx / torch.compile / torch.func internals and build information"),
     ("*", r"bfloat16", "dtype-specific (bfloat16: NumPy has no such dtype)"),
     ("torch", r"^(native_|batch_norm_|rnn_|lstm|gru|embedding_renorm_|constant_pad_nd$|convolution$|conv_tbc$|"
               r"grid_sampler|affine_grid_generator$|norm_except_dim$|frobenius_norm$|nuclear_norm$|"
@@ -60,10 +56,10 @@ EXCLUDE_RULES = [
     ("Tensor", r"^(stft|istft)$", "signal processing (complex STFT)"),
     ("*", r"^(symeig|eig|lstsq|solve|matrix_rank)$",
      "removed from torch: calling it raises an error pointing to torch.linalg"),
-    ("*", r"^(chain_matmul|cholesky|lu|lu_solve|qr|svd|triangular_solve|range)$",
-     "deprecated in torch's own docstring (in favour of torch.linalg, or torch.arange for range)"),
-    ("*", r"^(volatile|reinforce|is_nested|to_padded_tensor|new|layout|name|grad_dtype)$",
-     "legacy or nested-tensor attributes"),
+    ("*", r"^(chain_matmul|cholesky|lu|lu_solve|qr|svd|triangular_solve|range|set_default_tensor_type)$",
+     "deprecated in torch's own docstring (in favour of torch.linalg, torch.arange, set_default_dtype)"),
+    ("*", r"^(volatile|reinforce|new)$", "legacy autograd attributes and constructor (Variable era)"),
+    ("*", r"^(is_nested|to_padded_tensor)$", "nested (ragged) tensors"),
     ("*", r"^(IterDataPipe|MapDataPipe|DFIterDataPipe|DataChunk|functional_datapipe|datapipes|graph|graph_settings|"
           r"guaranteed_datapipes_determinism|non_deterministic|runtime_validation|runtime_validation_disabled|"
           r"argument_validation)$",

@@ -332,3 +332,38 @@ def test_first_order_vs_torch_and_central_differences(name, fn, shapes, torch_gr
         for k, (g, r) in enumerate(zip(grads, input_grads(fn, xs, torch)[1])):
             assert_close(g, r, 1e-7, 1e-10, f"{name}: gradient of input {k} vs torch")
     assert rd.gradcheck(fn, [rd.tensor(x, requires_grad=True) for x in xs], eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
+
+
+def test_promote_types_and_can_cast_match_torch_for_every_pair():
+    for a in DTYPES:
+        for b in DTYPES:
+            ta, tb = getattr(torch, a), getattr(torch, b)
+            assert str(rd.promote_types(a, b)) == _dtype_name(torch.zeros(0, dtype=torch.promote_types(ta, tb))), (a, b)
+            assert rd.can_cast(a, b) == torch.can_cast(ta, tb), (a, b)
+
+
+RESULT_TYPE = [(np.array([1, 2]), np.array(1.0)), (np.array([1, 2], np.int32), np.array(7)), (np.array([1, 2]), 2.5),
+               (np.array([1.0, 2.0], np.float32), np.array([1, 2])), (np.array([True]), 3),
+               (np.array([1, 2], np.int8), np.array([3], np.int16)), (np.array(2.0, np.float32), np.array([1, 2])),
+               (np.array(2.0), np.array([1.0, 2.0], np.float32)), (np.array([1, 2], np.uint8), -1)]
+
+
+@pytest.mark.parametrize("a, b", RESULT_TYPE)
+def test_result_type_matches_torch(a, b):
+    def as_lib(x, lib_):
+        return lib_.tensor(x) if isinstance(x, np.ndarray) else x
+    assert str(rd.result_type(as_lib(a, rd), as_lib(b, rd))) == _dtype_name(
+        torch.zeros(0, dtype=torch.result_type(as_lib(a, torch), as_lib(b, torch))))
+
+
+def test_apply_and_map_match_torch():
+    x, y = rd.tensor(F34), torch.tensor(F34)
+    x.apply_(lambda v: v * 2 + 1)
+    y.apply_(lambda v: v * 2 + 1)
+    x.map_(rd.tensor(F34[0]), lambda a, b: a - b)
+    y.map_(torch.tensor(F34[0]), lambda a, b: a - b)
+    np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12)
+    assert rd.tensor(F34).get_device() == torch.tensor(F34).get_device() == -1
