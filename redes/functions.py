@@ -6,7 +6,7 @@ from . import backend as B
 from . import dtypes as _dt
 from .ops import elementwise as _ew
 from .ops import movement as _mv
-from .tensor import Tensor, _arr, _dim
+from .tensor import Tensor, _arr, _dim, set_printoptions  # noqa: F401  (rd.set_printoptions)
 
 _METHODS = ("add sub mul div pow matmul neg abs sign exp log log1p expm1 sqrt rsqrt square reciprocal sin cos tanh "
             "sigmoid erf relu selu silu clamp clip maximum minimum eq ne lt le gt ge logical_and logical_or "
@@ -172,7 +172,8 @@ mm, bmm, mv, dot, vdot, inner, outer, ger = T_.mm, T_.bmm, T_.mv, T_.dot, T_.vdo
 addmm, addmv, addbmm, baddbmm, addr, addcmul, addcdiv = T_.addmm, T_.addmv, T_.addbmm, T_.baddbmm, T_.addr, \
     T_.addcmul, T_.addcdiv
 kron, cross, inverse, det, logdet, slogdet = T_.kron, T_.cross, T_.inverse, T_.det, T_.logdet, T_.slogdet
-matrix_exp, cholesky_inverse, cholesky_solve = T_.matrix_exp, T_.cholesky_inverse, T_.cholesky_solve
+matrix_exp, cholesky_inverse, cholesky_solve, pinverse = T_.matrix_exp, T_.cholesky_inverse, T_.cholesky_solve, \
+    T_.pinverse
 multinomial, bernoulli = T_.multinomial, T_.bernoulli
 ravel, numel, is_floating_point, is_nonzero, is_same_size, is_signed = T_.ravel, T_.numel, T_.is_floating_point, \
     T_.is_nonzero, T_.is_same_size, T_.is_signed
@@ -297,3 +298,32 @@ def result_type(tensor1, tensor2):
             dtype = _dt.get_default_dtype() if kind_rank(n) == 2 else _dt.int64 if kind_rank(n) == 1 else _dt.bool
             rank = kind_rank(n)
     return dtype
+
+
+_DETERMINISTIC = {"mode": False, "warn_only": False}
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Recorded for torch compatibility: every redes op is already deterministic (NumPy on the CPU runs the same
+    operations in the same order on every call), so the flag changes no result."""
+    _DETERMINISTIC.update(mode=builtins.bool(mode), warn_only=builtins.bool(warn_only))
+
+
+def are_deterministic_algorithms_enabled():
+    return _DETERMINISTIC["mode"]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return _DETERMINISTIC["warn_only"]
+
+
+def set_deterministic_debug_mode(debug_mode):
+    """0 / 'default', 1 / 'warn', 2 / 'error': the same switch as use_deterministic_algorithms, as torch."""
+    level = {"default": 0, "warn": 1, "error": 2}.get(debug_mode, debug_mode)
+    if level not in (0, 1, 2):
+        raise RuntimeError(f"set_deterministic_debug_mode: expected 0, 1, 2 or 'default', 'warn', 'error', got {debug_mode!r}")
+    use_deterministic_algorithms(level > 0, warn_only=level == 1)
+
+
+def get_deterministic_debug_mode():
+    return 0 if not _DETERMINISTIC["mode"] else 1 if _DETERMINISTIC["warn_only"] else 2

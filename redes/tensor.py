@@ -5,6 +5,7 @@ method is one line that applies an op from `redes.ops`; the graph bookkeeping li
 """
 import builtins
 import math
+import sys
 from collections import namedtuple
 
 import numpy as np
@@ -16,6 +17,25 @@ from . import dtypes as _dt
 _new = object.__new__
 _generic = np.generic
 MaxResult = namedtuple("max", ["values", "indices"])
+_PRINT_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+                   "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+                   "full": dict(precision=4, threshold=sys.maxsize, edgeitems=3, linewidth=80)}
+PRINT_OPTIONS = dict(_PRINT_PROFILES["default"], sci_mode=None)     # what repr() reads; set by rd.set_printoptions
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """How tensors print, as torch.set_printoptions: digits, the element count above which the middle is
+    elided (threshold), the items kept at each edge, the line width; profile 'default', 'short' or 'full'
+    sets all four; sci_mode True/False forces or forbids scientific notation (None: automatic)."""
+    if profile is not None:
+        if profile not in _PRINT_PROFILES:
+            raise ValueError(f"set_printoptions: profile must be 'default', 'short' or 'full', got {profile!r}")
+        PRINT_OPTIONS.update(_PRINT_PROFILES[profile])
+    for key, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                       ("linewidth", linewidth)):
+        if value is not None:
+            PRINT_OPTIONS[key] = builtins.int(value) if value != float("inf") else sys.maxsize
+    PRINT_OPTIONS["sci_mode"] = sci_mode
 MinResult = namedtuple("min", ["values", "indices"])
 
 
@@ -167,8 +187,12 @@ class Tensor:
         a = B.to_numpy(self.array)
         finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
         fixed = a.dtype.kind == "f" and builtins.bool((finite != np.round(finite)).any())   # torch: 1.5000, but 1.
-        body = np.array2string(a, separator=", ", precision=4, prefix="tensor(",
-                               floatmode="fixed" if fixed else "maxprec")
+        opt = PRINT_OPTIONS
+        sci = {"float_kind": lambda v: f"{v:.{opt['precision']}e}"} if opt["sci_mode"] else None
+        body = np.array2string(a, separator=", ", precision=opt["precision"], prefix="tensor(",
+                               floatmode="fixed" if fixed else "maxprec", threshold=opt["threshold"],
+                               edgeitems=opt["edgeitems"], max_line_width=opt["linewidth"], formatter=sci,
+                               suppress_small=opt["sci_mode"] is False)
         extras = [f"size={tuple(a.shape)}"] if a.size == 0 and a.ndim != 1 else []
         default = {"f": _dt.get_default_dtype(), "i": _dt.int64, "b": _dt.bool}.get(self.dtype.kind)
         if self.dtype != default or (a.size == 0 and self.dtype != _dt.get_default_dtype()):
@@ -1434,6 +1458,9 @@ class Tensor:
     def slogdet(self):
         return _cx.slogdet(self)
 
+    def pinverse(self, rcond=1e-15):
+        return _mx.PseudoInverse.apply(self, rcond=rcond)
+
     def matrix_power(self, n):
         return _cx.matrix_power(self, n)
 
@@ -2080,6 +2107,6 @@ def _index_item(i):
 
 
 from .ops import elementwise as _ew, reduce as _rd, linalg as _la, movement as _mv  # noqa: E402
-from .ops import special as _sp  # noqa: E402
+from .ops import matrix as _mx, special as _sp  # noqa: E402
 from . import composite as _cx, sampling as _rnd  # noqa: E402  (compositions over the ops above)
 _add2, _sub2, _mul2 = _ew.Add.apply2, _ew.Sub.apply2, _ew.Mul.apply2   # bound once: the operators' hot path

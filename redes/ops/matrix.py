@@ -42,6 +42,26 @@ class Det(Function):
         return (scale * m.swapaxes(_inv(m, x), -1, -2),)
 
 
+class PseudoInverse(Function):
+    """P = A+ (Moore-Penrose, from the SVD; singular values below rcond * the largest count as 0).
+
+    Backward (the rank of A held fixed), with G = dP:
+      dA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)
+    """
+    def forward(self, x, rcond=1e-15):
+        if x.ndim < 2:
+            raise RuntimeError(f"pinverse: expected a matrix or a batch of them, got shape {tuple(x.shape)}")
+        return B.xp.linalg.pinv(x, rcond=rcond)
+
+    def backward(self, m, dy, y, x):
+        mm, t = m.matmul, (lambda a: m.swapaxes(a, -1, -2))
+        eye_rows = B.xp.eye(x.shape[-2], dtype=x.dtype)
+        eye_cols = B.xp.eye(x.shape[-1], dtype=x.dtype)
+        yt, dyt = t(y), t(dy)
+        return (-mm(mm(yt, dy), yt) + mm(mm(eye_rows - mm(x, y), dyt), mm(y, yt))
+                + mm(mm(mm(yt, y), dyt), eye_cols - mm(y, x)),)
+
+
 def _expand_ellipsis(equation, shapes):
     """'...ij,...jk' -> explicit letters; returns (input subscripts, output subscripts)."""
     eq = equation.replace(" ", "")
@@ -101,4 +121,4 @@ class Einsum(Function):
         return tuple(grads)
 
 
-OPS = {"inverse": Inverse, "det": Det, "einsum": Einsum}
+OPS = {"inverse": Inverse, "det": Det, "pinverse": PseudoInverse, "einsum": Einsum}

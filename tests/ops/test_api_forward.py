@@ -367,3 +367,46 @@ def test_apply_and_map_match_torch():
     y.map_(torch.tensor(F34[0]), lambda a, b: a - b)
     np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12)
     assert rd.tensor(F34).get_device() == torch.tensor(F34).get_device() == -1
+
+
+@pytest.mark.parametrize("options", [dict(precision=2), dict(profile="short"), dict(precision=6),
+                                     dict(precision=3, linewidth=30)])
+def test_set_printoptions_matches_torch(options):
+    x = np.random.default_rng(0).uniform(-2, 2, (3, 4)).astype(np.float32)
+    try:
+        rd.set_printoptions(**options)
+        torch.set_printoptions(**options)
+        assert repr(rd.tensor(x)) == repr(torch.tensor(x))
+    finally:
+        rd.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+
+
+def test_set_printoptions_threshold_sci_mode_and_reset():
+    x = rd.tensor(np.linspace(0.5, 1.5, 12, dtype=np.float32))
+    try:
+        rd.set_printoptions(threshold=5, edgeitems=2)
+        assert repr(x) == "tensor([0.5000, 0.5909, ..., 1.4091, 1.5000])"
+        rd.set_printoptions(sci_mode=True)
+        assert "e-01" in repr(x)
+        rd.set_printoptions(profile="full")
+        assert "..." not in repr(rd.zeros(2000))
+    finally:
+        rd.set_printoptions(profile="default")
+    assert "..." not in repr(x) and "e-01" not in repr(x)
+    with pytest.raises(ValueError, match="profile"):
+        rd.set_printoptions(profile="long")
+
+
+def test_deterministic_switches_round_trip_as_torch():
+    try:
+        for mode in (2, 1, 0, "error"):
+            rd.set_deterministic_debug_mode(mode)
+            torch.set_deterministic_debug_mode(mode)
+            assert rd.get_deterministic_debug_mode() == torch.get_deterministic_debug_mode()
+            assert rd.are_deterministic_algorithms_enabled() == torch.are_deterministic_algorithms_enabled()
+            assert (rd.is_deterministic_algorithms_warn_only_enabled()
+                    == torch.is_deterministic_algorithms_warn_only_enabled())
+    finally:
+        rd.use_deterministic_algorithms(False)
+        torch.use_deterministic_algorithms(False)
