@@ -159,6 +159,7 @@ def _quantile(x, q, dim, keepdim, interpolation, op, ignore_nan):
         raise RuntimeError(f"{op}: q must be a number or 1-D tensor of values in [0, 1], got {q!r}")
     if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
         raise ValueError(f"{op}: interpolation must be linear, lower, higher, midpoint or nearest, got {interpolation!r}")
+    ndim = x.ndim
     if dim is None:
         x, d = x.reshape(-1), 0
     else:
@@ -186,8 +187,8 @@ def _quantile(x, q, dim, keepdim, interpolation, op, ignore_nan):
     out = a + (b - a) * Tensor._wrap(B.xp.asarray(frac, dtype=x.dtype))
     bad = has_nan if not ignore_nan else (B.xp.asarray(count) == 0)
     out = out.masked_fill(B.xp.broadcast_to(bad, out.shape), float("nan")).squeeze(-1)
-    if keepdim:
-        out = out.unsqueeze(d + 1) if dim is not None else out.reshape((out.shape[0],) + (1,) * max(x.ndim, 0))
+    if keepdim:                                     # out is (len(q), *other dims): put the reduced dim(s) back as 1
+        out = out.unsqueeze(d + 1) if dim is not None else out.reshape((out.shape[0],) + (1,) * ndim)
     return out.squeeze(0) if qs.ndim == 0 else out
 
 
@@ -621,6 +622,9 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
     return planes[..., rows, cols]
 
 
+_diagonal_of = diagonal          # diag's argument is named `diagonal`, as torch's
+
+
 def diag_embed(x, offset=0, dim1=-2, dim2=-1):
     """Each last-dim vector of x placed on the diagonal of a new (dim1, dim2) plane."""
     n = x.shape[-1] + abs(offset)
@@ -635,7 +639,7 @@ def diag(x, diagonal=0):
     if x.ndim == 1:
         return diag_embed(x, diagonal)
     if x.ndim == 2:
-        return globals()["diagonal"](x, diagonal)
+        return _diagonal_of(x, diagonal)
     raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got {x.ndim}-D")
 
 

@@ -127,6 +127,7 @@ from .composite import (atleast_1d, atleast_2d, atleast_3d, block_diag, broadcas
                         hstack, meshgrid, searchsorted, bucketize, tensordot, trapezoid, trapz, tril_indices,
                         triu_indices, vander, vstack, cdist, histogram)
 from .sampling import binomial, normal, poisson, randint_like  # noqa: E402
+from .random import initial_seed  # noqa: E402,F401
 
 row_stack = vstack
 T_ = Tensor

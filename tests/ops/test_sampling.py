@@ -83,3 +83,10 @@ def test_fillers_refuse_a_leaf_that_requires_grad():
     w = rd.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="exponential_: a leaf tensor that requires grad"):
         w.exponential_()
+
+
+def test_initial_seed_is_the_last_manual_seed():
+    rd.manual_seed(1234)
+    assert rd.initial_seed() == 1234
+    rd.rand(3)
+    assert rd.initial_seed() == 1234                  # drawing does not change it, as torch
