@@ -193,10 +193,11 @@ def render(cov, torch_version):
              "`torch.nn.functional.X` -> `redes.nn.functional.X`, `Tensor.X` -> `redes.Tensor.X`, "
              "`torch.utils.data.X` -> `redes.utils.data.X`). Coverage is provided / (provided + missing): "
              "excluded names are out of scope, each for the reason given below.", "",
-             "Each provided Tensor method and torch.* function is compared with PyTorch in the test suite: "
+             "The Tensor methods and torch.* functions added for issue 13 are compared with PyTorch in the test suite: "
              "the differentiable ones in the op tables (`tests/ops/cases.py`, `tests/ops/cases_api.py`: forward, "
              "gradients in float64 and float32, central differences, second derivatives), the others in "
-             "table-driven forward comparisons (`tests/ops/test_api_forward.py`).", "",
+             "table-driven forward comparisons (`tests/ops/test_api_forward.py`: values, dtype and shape of every output, "
+             "every in-place method, errors), and the random draws by their distributions (`tests/ops/test_sampling.py`).", "",
              "## Totals", ""] + totals_table(cov)
     for category, row in cov.items():
         lines += ["", f"## {category}", "",

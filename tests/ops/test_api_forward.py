@@ -413,3 +413,97 @@ def test_deterministic_switches_round_trip_as_torch():
     finally:
         rd.use_deterministic_algorithms(False)
         torch.use_deterministic_algorithms(False)
+
+
+# ---------------------------------------------------------------------------------- every in-place method vs torch's
+U34 = F34 * 0.45                                  # inside (-1, 1): asin, atanh, erfinv, logit
+P34 = np.abs(F34) + 0.5                           # positive: log, sqrt, lgamma, acosh (shifted below)
+IDX2 = np.array([2, 0])
+
+
+def _f(lib_, a):
+    return lib_.tensor(np.array(a))
+
+
+# name -> (input array, args(lib) -> positional args, kwargs); no entry for an argument-less unary form on F34
+IN_PLACE_ARGS = {
+    "acos_": (U34, None), "arccos_": (U34, None), "asin_": (U34, None), "arcsin_": (U34, None),
+    "atanh_": (U34, None), "arctanh_": (U34, None), "erfinv_": (U34, None), "logit_": (U34 * 0 + 0.3, None),
+    "acosh_": (P34 + 1, None), "arccosh_": (P34 + 1, None), "log_": (P34, None), "log2_": (P34, None),
+    "log10_": (P34, None), "log1p_": (P34, None), "sqrt_": (P34, None), "rsqrt_": (P34, None),
+    "lgamma_": (P34, None), "digamma_": (P34, None), "mvlgamma_": (P34 + 1, lambda L: ((2,), {})),
+    "polygamma_": (P34, lambda L: ((1,), {})), "i0_": (F34, None), "tan_": (U34, None),
+    "add_": (F34, lambda L: ((_f(L, F34[0]),), {"alpha": 2})), "sub_": (F34, lambda L: ((_f(L, F34[0]),), {})),
+    "subtract_": (F34, lambda L: ((_f(L, F34[0]),), {"alpha": 0.5})),
+    "mul_": (F34, lambda L: ((_f(L, F34[1]),), {})), "multiply_": (F34, lambda L: ((3.0,), {})),
+    "div_": (F34, lambda L: ((_f(L, P34[0]),), {})), "divide_": (F34, lambda L: ((_f(L, P34[0]),), {})),
+    "true_divide_": (F34, lambda L: ((2.0,), {})), "floor_divide_": (I34, lambda L: ((3,), {})),
+    "pow_": (P34, lambda L: ((1.5,), {})), "float_power_": (P34, lambda L: ((2.0,), {})),
+    "fmod_": (F34, lambda L: ((0.7,), {})), "remainder_": (I34, lambda L: ((-4,), {})),
+    "atan2_": (F34, lambda L: ((_f(L, P34),), {})), "arctan2_": (F34, lambda L: ((_f(L, -P34),), {})),
+    "copysign_": (F34, lambda L: ((_f(L, F34[::-1]),), {})), "hypot_": (F34, lambda L: ((_f(L, F34[0]),), {})),
+    "xlogy_": (F34, lambda L: ((_f(L, P34),), {})), "lerp_": (F34, lambda L: ((_f(L, P34), 0.25), {})),
+    "ldexp_": (F34, lambda L: ((_f(L, np.array([1, 2, -1, 0])),), {})),
+    "nextafter_": (F34, lambda L: ((_f(L, np.zeros(4)),), {})),
+    "heaviside_": (F34, lambda L: ((_f(L, np.array([0.5])),), {})),
+    "igamma_": (P34, lambda L: ((_f(L, P34[::-1]),), {})), "igammac_": (P34, lambda L: ((_f(L, P34[::-1]),), {})),
+    "gcd_": (POS, lambda L: ((_f(L, POS[::-1]),), {})), "lcm_": (POS, lambda L: ((_f(L, POS[::-1]),), {})),
+    "clamp_": (F34, lambda L: ((-0.5, 0.5), {})), "clip_": (F34, lambda L: ((None, 0.5), {})),
+    "clamp_min_": (F34, lambda L: ((0.1,), {})), "clamp_max_": (F34, lambda L: ((0.1,), {})),
+    "round_": (F34, lambda L: ((), {"decimals": 1})), "nan_to_num_": (NANS, lambda L: ((), {"posinf": 5.0})),
+    "addcmul_": (F34, lambda L: ((_f(L, F34), _f(L, P34)), {"value": 0.5})),
+    "addcdiv_": (F34, lambda L: ((_f(L, F34), _f(L, P34)), {"value": 2})),
+    "addmm_": (F34[:, :3], lambda L: ((_f(L, F34), _f(L, F34.T[:, :3])), {"beta": 0.5, "alpha": 2})),
+    "addmv_": (F34[:, 0], lambda L: ((_f(L, F34), _f(L, F34[0])), {"alpha": 2})),
+    "addbmm_": (F34[:, :2], lambda L: ((_f(L, np.stack([F34, F34])), _f(L, np.stack([F34.T[:, :2]] * 2))), {})),
+    "baddbmm_": (np.stack([F34[:, :2]] * 2), lambda L: ((_f(L, np.stack([F34, F34])),
+                                                           _f(L, np.stack([F34.T[:, :2]] * 2))), {"beta": 2})),
+    "addr_": (F34, lambda L: ((_f(L, F34[:, 0]), _f(L, F34[0])), {})),
+    "cumsum_": (F34, lambda L: ((1,), {})), "cumprod_": (F34, lambda L: ((0,), {})),
+    "renorm_": (F34, lambda L: ((2, 0, 1.0), {})), "tril_": (F34, lambda L: ((1,), {})),
+    "triu_": (F34, lambda L: ((-1,), {})),
+    "masked_fill_": (F34, lambda L: ((_f(L, F34 > 0), 0.5), {})),
+    "masked_scatter_": (F34, lambda L: ((_f(L, F34 > 0), _f(L, P34)), {})),
+    "index_add_": (F34, lambda L: ((0, _f(L, IDX2), _f(L, P34[:2])), {"alpha": 2})),
+    "index_copy_": (F34, lambda L: ((0, _f(L, IDX2), _f(L, P34[:2])), {})),
+    "index_fill_": (F34, lambda L: ((1, _f(L, IDX2), -1.0), {})),
+    "index_put_": (F34, lambda L: (((_f(L, IDX2), _f(L, np.array([1, 3]))), _f(L, np.array([5.0, 6.0]))), {})),
+    "index_reduce_": (F34, lambda L: ((0, _f(L, np.array([0, 0, 2])), _f(L, P34), "amax"), {})),
+    "put_": (F34, lambda L: ((_f(L, np.array([1, 7])), _f(L, np.array([5.0, 6.0]))), {"accumulate": True})),
+    "scatter_": (F34, lambda L: ((1, _f(L, np.array([[1], [0], [3]])), _f(L, P34)), {})),
+    "scatter_add_": (F34, lambda L: ((0, _f(L, np.array([[1, 0, 2, 2]])), _f(L, P34)), {})),
+    "scatter_reduce_": (F34, lambda L: ((0, _f(L, np.array([[1, 0, 2, 2]])), _f(L, P34), "prod"), {})),
+    "fill_diagonal_": (F34, lambda L: ((2.0,), {})),
+    "eq_": (I34, lambda L: ((0,), {})), "ne_": (I34, lambda L: ((0,), {})), "lt_": (F34, lambda L: ((0.0,), {})),
+    "le_": (F34, lambda L: ((0.0,), {})), "gt_": (F34, lambda L: ((0.0,), {})), "ge_": (F34, lambda L: ((0.0,), {})),
+    "not_equal_": (I34, lambda L: ((1,), {})), "less_": (F34, lambda L: ((0.5,), {})),
+    "less_equal_": (F34, lambda L: ((0.5,), {})), "greater_": (F34, lambda L: ((0.5,), {})),
+    "greater_equal_": (F34, lambda L: ((0.5,), {})),
+    "logical_and_": (BOOL, lambda L: ((_f(L, BOOL[::-1]),), {})), "logical_or_": (BOOL, lambda L: ((_f(L, BOOL[::-1]),), {})),
+    "logical_xor_": (BOOL, lambda L: ((_f(L, BOOL[::-1]),), {})), "logical_not_": (BOOL, None),
+    "bitwise_and_": (POS, lambda L: ((_f(L, POS[::-1]),), {})), "bitwise_or_": (POS, lambda L: ((_f(L, POS[::-1]),), {})),
+    "bitwise_xor_": (POS, lambda L: ((_f(L, POS[::-1]),), {})), "bitwise_not_": (I34, None),
+    "bitwise_left_shift_": (POS, lambda L: ((2,), {})), "bitwise_right_shift_": (POS, lambda L: ((1,), {})),
+    "squeeze_": (F34[:1], lambda L: ((0,), {})), "unsqueeze_": (F34, lambda L: ((1,), {})),
+    "transpose_": (F34, lambda L: ((0, 1), {})), "swapaxes_": (F34, lambda L: ((1, 0), {})),
+    "swapdims_": (F34, lambda L: ((0, 1), {})), "t_": (F34, None),
+}
+# tested elsewhere: random fillers (test_sampling.py), apply_/map_ (above), and the engine's own in-place methods
+NOT_IN_TABLE = {"bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_", "normal_", "random_",
+                "uniform_", "apply_", "map_", "map2_", "copy_", "fill_", "zero_", "detach_", "requires_grad_"}
+IN_PLACE_NAMES = sorted(n for n in dir(rd.Tensor) if n.endswith("_") and not n.startswith("_") and n not in NOT_IN_TABLE)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", IN_PLACE_NAMES)
+def test_every_in_place_method_matches_torch(name):
+    array, make_args = IN_PLACE_ARGS.get(name, (F34, None))
+    outs = []
+    for lib_ in (rd, torch):
+        x = _f(lib_, array)
+        args, kwargs = make_args(lib_) if make_args else ((), {})
+        assert getattr(x, name)(*args, **kwargs) is x, f"{name} must return the tensor itself"
+        outs.append(x)
+    ours, ref = outs
+    assert tuple(ours.shape) == tuple(ref.shape) and _dtype_name(ours) == _dtype_name(ref), name
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-7, atol=1e-12, equal_nan=True, err_msg=name)
