@@ -180,7 +180,7 @@ ravel, numel, is_floating_point, is_nonzero, is_same_size, is_signed = T_.ravel,
     T_.is_nonzero, T_.is_same_size, T_.is_signed
 split_with_sizes, unsafe_split, unsafe_chunk, unsafe_split_with_sizes = T_.split_with_sizes, T_.unsafe_split, \
     T_.unsafe_chunk, T_.unsafe_split_with_sizes
-sum_to_size, adjoint = T_.sum_to_size, T_.adjoint
+sum_to_size, adjoint, narrow_copy = T_.sum_to_size, T_.adjoint, T_.narrow_copy
 del T_
 
 

@@ -39,8 +39,8 @@ EXCLUDE_RULES = [
     ("*", r"storage|data_ptr|^as_strided|^set_$|^resize|^is_set_to$|strided|^empty_permuted$|^dim_order$|"
           r"^from_file$|^frombuffer$|^module_load$|^output_nr$|^as_subclass$|^slice_inverse$",
      "storage, stride and tensor-subclass internals"),
-    ("torch", r"(?<!^index)_copy$", "torch.compile functionalization variants (view op copies)"),
-    ("*", r"^sym_|^fork$|^wait$|ir_module|^parse_|type_comment|^unify_type_list$|^cond$|^while_loop$|^vmap$|"
+    ("torch", r"(?<!^index)(?<!^narrow)_copy$", "torch.compile functionalization variants (view op copies)"),
+    ("*", r"^sym_|^fork$|^wait$|ir_module|^parse_|type_comment|^unify_type_list$|^cond$|^while_loop$|"
           r"compiled_with_cxx11_abi|^classproperty$|^get_file_path$|multiprocessing_environment|^profiler_|"
           r"^thread_safe_generator$|^segment_reduce$|^is_storage$",
      "JIT / fx / torch.compile / torch.func internals and build information"),

@@ -232,6 +232,7 @@ API_CASES = [
     ("unfold_step", lambda a: a.unfold(0, 2, 2), [(5, 3)]),
     ("ravel", lambda a: a.ravel(), [(3, 4)]),
     ("narrow_copy", lambda a: a.narrow_copy(1, 1, 2), [(3, 4)]),
+    ("narrow_copy_fn", lambda a: lib(a).narrow_copy(a, 0, 1, 2), [(3, 4)]),
     ("sum_to_size", lambda a: a.sum_to_size(3, 1), [(2, 3, 4)]),
     ("mT_adjoint", lambda a: a.adjoint() + a.mH, [(2, 3, 4)]),
     ("H", lambda a: a.H, [(3, 4)]),
