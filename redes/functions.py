@@ -122,8 +122,8 @@ def one_hot(tensor, num_classes=-1):
 
 # ---------------------------------------------------------------------------------- PyTorch API coverage (issue 13)
 # torch.X(input, ...) is Tensor.X: the methods serve as the functions, as the loop at the top does for the basics.
-from .composite import (atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_shapes, broadcast_tensors,  # noqa: E402
-                        cartesian_prod, column_stack, combinations, cumulative_trapezoid, dstack, einsum, gradient,
+from .composite import (atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_shapes,  # noqa: E402
+                        broadcast_tensors, cartesian_prod, column_stack, combinations, cumulative_trapezoid, dstack, einsum, gradient,
                         hstack, meshgrid, searchsorted, bucketize, tensordot, trapezoid, trapz, tril_indices,
                         triu_indices, vander, vstack, cdist, histogram)
 from .sampling import binomial, normal, poisson, randint_like  # noqa: E402
@@ -322,7 +322,8 @@ def set_deterministic_debug_mode(debug_mode):
     """0 / 'default', 1 / 'warn', 2 / 'error': the same switch as use_deterministic_algorithms, as torch."""
     level = {"default": 0, "warn": 1, "error": 2}.get(debug_mode, debug_mode)
     if level not in (0, 1, 2):
-        raise RuntimeError(f"set_deterministic_debug_mode: expected 0, 1, 2 or 'default', 'warn', 'error', got {debug_mode!r}")
+        raise RuntimeError("set_deterministic_debug_mode: expected 0, 1, 2 or 'default', 'warn', 'error', "
+                           f"got {debug_mode!r}")
     use_deterministic_algorithms(level > 0, warn_only=level == 1)
 
 

@@ -1880,7 +1880,8 @@ class Tensor:
     def fill_diagonal_(self, fill_value, wrap=False):
         """Fill the main diagonal (all dims equal for > 2-D); wrap: tall matrices restart it every n + 1 rows."""
         if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
-            raise RuntimeError(f"fill_diagonal_: expected a matrix or a tensor with all dims equal, got {tuple(self.shape)}")
+            raise RuntimeError("fill_diagonal_: expected a matrix or a tensor with all dims equal, "
+                               f"got {tuple(self.shape)}")
 
         def fill(x):
             mask = B.xp.zeros(x.shape, bool)

@@ -100,8 +100,8 @@ def categories(torch):
                   and getattr(getattr(F, n), "__module__", "") not in ("typing", "warnings", "math")]
     optimizers = [n for n in _public(torch.optim) if inspect.isclass(getattr(torch.optim, n))
                   and issubclass(getattr(torch.optim, n), torch.optim.Optimizer)]
-    schedulers = [n for n in _public(lrs) if inspect.isclass(getattr(lrs, n)) and getattr(lrs, n).__module__ == lrs.__name__
-                  and n != "TypedDict"]
+    schedulers = [n for n in _public(lrs) if inspect.isclass(getattr(lrs, n))
+                  and getattr(lrs, n).__module__ == lrs.__name__ and n != "TypedDict"]
     functions = [n for n in _public(torch) if _is_function(getattr(torch, n))]
     methods = _public(torch.Tensor)
     data = [n for n in _public(tud) if not isinstance(getattr(tud, n), types.ModuleType) or n == "datapipes"]
@@ -196,8 +196,9 @@ def render(cov, torch_version):
              "The Tensor methods and torch.* functions added for issue 13 are compared with PyTorch in the test suite: "
              "the differentiable ones in the op tables (`tests/ops/cases.py`, `tests/ops/cases_api.py`: forward, "
              "gradients in float64 and float32, central differences, second derivatives), the others in "
-             "table-driven forward comparisons (`tests/ops/test_api_forward.py`: values, dtype and shape of every output, "
-             "every in-place method, errors), and the random draws by their distributions (`tests/ops/test_sampling.py`).", "",
+             "table-driven forward comparisons (`tests/ops/test_api_forward.py`: values, dtype and shape of every "
+             "output, every in-place method, errors), and the random draws by their distributions "
+             "(`tests/ops/test_sampling.py`).", "",
              "## Totals", ""] + totals_table(cov)
     for category, row in cov.items():
         lines += ["", f"## {category}", "",

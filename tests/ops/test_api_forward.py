@@ -479,9 +479,11 @@ IN_PLACE_ARGS = {
     "not_equal_": (I34, lambda L: ((1,), {})), "less_": (F34, lambda L: ((0.5,), {})),
     "less_equal_": (F34, lambda L: ((0.5,), {})), "greater_": (F34, lambda L: ((0.5,), {})),
     "greater_equal_": (F34, lambda L: ((0.5,), {})),
-    "logical_and_": (BOOL, lambda L: ((_f(L, BOOL[::-1]),), {})), "logical_or_": (BOOL, lambda L: ((_f(L, BOOL[::-1]),), {})),
+    "logical_and_": (BOOL, lambda L: ((_f(L, BOOL[::-1]),), {})),
+    "logical_or_": (BOOL, lambda L: ((_f(L, BOOL[::-1]),), {})),
     "logical_xor_": (BOOL, lambda L: ((_f(L, BOOL[::-1]),), {})), "logical_not_": (BOOL, None),
-    "bitwise_and_": (POS, lambda L: ((_f(L, POS[::-1]),), {})), "bitwise_or_": (POS, lambda L: ((_f(L, POS[::-1]),), {})),
+    "bitwise_and_": (POS, lambda L: ((_f(L, POS[::-1]),), {})),
+    "bitwise_or_": (POS, lambda L: ((_f(L, POS[::-1]),), {})),
     "bitwise_xor_": (POS, lambda L: ((_f(L, POS[::-1]),), {})), "bitwise_not_": (I34, None),
     "bitwise_left_shift_": (POS, lambda L: ((2,), {})), "bitwise_right_shift_": (POS, lambda L: ((1,), {})),
     "squeeze_": (F34[:1], lambda L: ((0,), {})), "unsqueeze_": (F34, lambda L: ((1,), {})),
@@ -491,7 +493,8 @@ IN_PLACE_ARGS = {
 # tested elsewhere: random fillers (test_sampling.py), apply_/map_ (above), and the engine's own in-place methods
 NOT_IN_TABLE = {"bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_", "normal_", "random_",
                 "uniform_", "apply_", "map_", "map2_", "copy_", "fill_", "zero_", "detach_", "requires_grad_"}
-IN_PLACE_NAMES = sorted(n for n in dir(rd.Tensor) if n.endswith("_") and not n.startswith("_") and n not in NOT_IN_TABLE)
+IN_PLACE_NAMES = sorted(n for n in dir(rd.Tensor)
+                        if n.endswith("_") and not n.startswith("_") and n not in NOT_IN_TABLE)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
