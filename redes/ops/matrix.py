@@ -48,6 +48,7 @@ class PseudoInverse(Function):
     Backward (the rank of A held fixed), with G = dP:
       dA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)
     """
+    op = "pinverse"                 # the OPS key and torch's name
     def forward(self, x, rcond=1e-15):
         if x.ndim < 2:
             raise RuntimeError(f"pinverse: expected a matrix or a batch of them, got shape {tuple(x.shape)}")
