@@ -4,18 +4,25 @@
 """
 import numpy as np
 
-_rng = [np.random.default_rng()]
+_initial = [np.random.SeedSequence().entropy & (2 ** 64 - 1)]     # a fresh 64-bit seed per process, as torch
+_rng = [np.random.default_rng(_initial[0])]
 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed the global generator; returns it."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"manual_seed: expected a non-negative integer, got {seed!r}")
+    _initial[0] = int(seed)
     _rng[0] = np.random.default_rng(int(seed))
     return _rng[0]
 
 
 seed = manual_seed
+
+
+def initial_seed() -> int:
+    """The seed of the global generator: the last manual_seed(n), or the one drawn at start-up."""
+    return _initial[0]
 
 
 def default_rng() -> np.random.Generator:

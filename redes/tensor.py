@@ -4,6 +4,8 @@ A number is a 0-D Tensor: the numbers scale of the lecture is this same engine. 
 method is one line that applies an op from `redes.ops`; the graph bookkeeping lives in autograd.py.
 """
 import builtins
+import math
+import sys
 from collections import namedtuple
 
 import numpy as np
@@ -16,6 +18,25 @@ from . import dtypes as _dt
 _new = object.__new__
 _generic = np.generic
 MaxResult = namedtuple("max", ["values", "indices"])
+_PRINT_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+                   "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+                   "full": dict(precision=4, threshold=sys.maxsize, edgeitems=3, linewidth=80)}
+PRINT_OPTIONS = dict(_PRINT_PROFILES["default"], sci_mode=None)     # what repr() reads; set by rd.set_printoptions
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """How tensors print, as torch.set_printoptions: digits, the element count above which the middle is
+    elided (threshold), the items kept at each edge, the line width; profile 'default', 'short' or 'full'
+    sets all four; sci_mode True/False forces or forbids scientific notation (None: automatic)."""
+    if profile is not None:
+        if profile not in _PRINT_PROFILES:
+            raise ValueError(f"set_printoptions: profile must be 'default', 'short' or 'full', got {profile!r}")
+        PRINT_OPTIONS.update(_PRINT_PROFILES[profile])
+    for key, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                       ("linewidth", linewidth)):
+        if value is not None:
+            PRINT_OPTIONS[key] = builtins.int(value) if value != float("inf") else sys.maxsize
+    PRINT_OPTIONS["sci_mode"] = sci_mode
 MinResult = namedtuple("min", ["values", "indices"])
 
 
@@ -179,8 +200,12 @@ class Tensor:
         a = B.to_numpy(self.array)
         finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
         fixed = a.dtype.kind == "f" and builtins.bool((finite != np.round(finite)).any())   # torch: 1.5000, but 1.
-        body = np.array2string(a, separator=", ", precision=4, prefix="tensor(",
-                               floatmode="fixed" if fixed else "maxprec")
+        opt = PRINT_OPTIONS
+        sci = {"float_kind": lambda v: f"{v:.{opt['precision']}e}"} if opt["sci_mode"] else None
+        body = np.array2string(a, separator=", ", precision=opt["precision"], prefix="tensor(",
+                               floatmode="fixed" if fixed else "maxprec", threshold=opt["threshold"],
+                               edgeitems=opt["edgeitems"], max_line_width=opt["linewidth"], formatter=sci,
+                               suppress_small=opt["sci_mode"] is False)
         extras = [f"size={tuple(a.shape)}"] if a.size == 0 and a.ndim != 1 else []
         default = {"f": _dt.get_default_dtype(), "i": _dt.int64, "b": _dt.bool}.get(self.dtype.kind)
         if self.dtype != default or (a.size == 0 and self.dtype != _dt.get_default_dtype()):
@@ -234,8 +259,9 @@ class Tensor:
     def clone(self):
         return _mv.Clone.apply(self)
 
-    def contiguous(self):
-        return self
+    def contiguous(self, memory_format=None):
+        """self if its array is C-contiguous, else a contiguous copy (differentiable, as torch)."""
+        return self if self.array.flags.c_contiguous else self.clone()
 
     # ------------------------------------------------------------------ dtype / device
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
@@ -438,9 +464,6 @@ class Tensor:
 
     def ceil(self):
         return _nograd(B.xp.ceil, self)
-
-    def round(self):
-        return _nograd(B.xp.round, self)
 
     # ------------------------------------------------------------------ elementwise math
     def neg(self):
@@ -820,6 +843,8 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1):
+        if _ag.state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return self._update("add_", lambda x: x + (other * alpha if alpha != 1 else other))
         self._inplace("add_")
         self.array += _arr(other) * alpha if alpha != 1 else _arr(other)
         return self
@@ -828,16 +853,22 @@ class Tensor:
         return self.add_(other, -alpha)
 
     def mul_(self, other):
+        if _ag.state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return self._update("mul_", Tensor.mul, other)
         self._inplace("mul_")
         self.array *= _arr(other)
         return self
 
     def div_(self, other):
+        if _ag.state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return self._update("div_", Tensor.div, other)
         self._inplace("div_")
         self.array /= _arr(other)
         return self
 
     def clamp_(self, min=None, max=None):
+        if _ag.state.grad_enabled and self.requires_grad:
+            return self._update("clamp_", Tensor.clamp, min, max)
         self._inplace("clamp_")
         B.xp.clip(self.array, min, max, out=self.array)
         return self
@@ -853,6 +884,1095 @@ class Tensor:
         self._inplace("normal_")
         self.array[...] = B.xp.asarray((generator or default_rng()).normal(mean, std, self.shape))
         return self
+
+
+    # ================================================================== PyTorch API coverage (issue 13)
+    # The methods below complete torch.Tensor's surface. Math with a gradient of its own is an op in
+    # ops/special.py or ops/matrix.py; everything else is a composition of differentiable ops, most of
+    # them in composite.py, so gradients come from ops already checked against torch.
+
+    def __format__(self, spec):
+        """format(t, '+.2f') formats a 0-D tensor's value, as torch; other tensors accept only an empty spec."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
+    # ------------------------------------------------------------------ attributes and conversions
+    @property
+    def H(self):
+        return self.T                               # real tensors: the conjugate is the tensor itself
+
+    @property
+    def mH(self):
+        return self.mT
+
+    def adjoint(self):
+        return self.mT
+
+    @property
+    def is_cpu(self):
+        return self.device == "cpu"
+
+    @property
+    def itemsize(self):
+        return self.array.itemsize
+
+    @property
+    def nbytes(self):
+        return self.array.nbytes
+
+    def get_device(self):
+        """-1 for a CPU tensor, as torch; the device index otherwise."""
+        return -1 if self.device == "cpu" else 0
+
+    def ndimension(self):
+        return self.ndim
+
+    def nelement(self):
+        return self.numel()
+
+    def stride(self, dim=None):
+        """Steps in elements (not bytes, as NumPy) between neighbours along each dim."""
+        strides = tuple(s // self.array.itemsize for s in self.array.strides)
+        return strides if dim is None else strides[_dim(dim, self.ndim, "stride")]
+
+    def is_contiguous(self, memory_format=None):
+        return builtins.bool(self.array.flags.c_contiguous)
+
+    def is_signed(self):
+        return self.dtype.kind in "fi"
+
+    def is_nonzero(self):
+        if self.array.size != 1:
+            raise RuntimeError(f"is_nonzero: a Tensor with {self.array.size} elements cannot be converted to a bool")
+        return builtins.bool(self.array.reshape(()))
+
+    def is_same_size(self, other):
+        return self.shape == other.shape
+
+    def byte(self):
+        return self.to(_dt.uint8)
+
+    def char(self):
+        return self.to(_dt.int8)
+
+    def short(self):
+        return self.to(_dt.int16)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+        """A new tensor from data, with this tensor's dtype unless dtype is given (as torch)."""
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype or self.dtype)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
+        return Tensor(B.xp.zeros(_shape_arg(size), dtype or self.dtype), requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
+        return Tensor(B.xp.ones(_shape_arg(size), dtype or self.dtype), requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+        return Tensor(B.xp.full(_shape_arg((size,)), fill_value, dtype or self.dtype), requires_grad=requires_grad)
+
+    def positive(self):
+        return self
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def narrow_copy(self, dim, start, length):
+        return self.narrow(dim, start, length).clone()
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        return self.split(list(split_sizes), dim)
+
+    unsafe_split, unsafe_chunk = split, chunk
+    unsafe_split_with_sizes = split_with_sizes
+
+    # ------------------------------------------------------------------ elementwise math (ops/special.py)
+    def tan(self):
+        return _sp.Tan.apply(_floaty(self))
+
+    def asin(self):
+        return _sp.Asin.apply(_floaty(self))
+
+    def acos(self):
+        return _sp.Acos.apply(_floaty(self))
+
+    def atan(self):
+        return _sp.Atan.apply(_floaty(self))
+
+    def sinh(self):
+        return _sp.Sinh.apply(_floaty(self))
+
+    def cosh(self):
+        return _sp.Cosh.apply(_floaty(self))
+
+    def asinh(self):
+        return _sp.Asinh.apply(_floaty(self))
+
+    def acosh(self):
+        return _sp.Acosh.apply(_floaty(self))
+
+    def atanh(self):
+        return _sp.Atanh.apply(_floaty(self))
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def atan2(self, other):
+        return _sp.Atan2.apply(*_floats(self, other))
+
+    arctan2 = atan2
+
+    def erfc(self):
+        return _sp.Erfc.apply(_floaty(self))
+
+    def erfinv(self):
+        return _sp.Erfinv.apply(_floaty(self))
+
+    def lgamma(self):
+        return _sp.Lgamma.apply(_floaty(self))
+
+    def digamma(self):
+        return _sp.Polygamma.apply(_floaty(self), n=0)
+
+    def polygamma(self, n):
+        """polygamma(n, x) as the method x.polygamma(n): the n-th derivative of digamma."""
+        if not isinstance(n, builtins.int) or n < 0:
+            raise RuntimeError(f"polygamma: n must be a non-negative integer, got {n!r}")
+        return _sp.Polygamma.apply(_floaty(self), n=n)
+
+    def mvlgamma(self, p):
+        """log of the multivariate gamma function: sum_i lgamma(x - i/2) + p(p-1)/4 log(pi)."""
+        x = _floaty(self)
+        if builtins.bool((x.array <= (p - 1) / 2).any()):
+            raise RuntimeError(f"mvlgamma: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+        terms = x.unsqueeze(-1) - Tensor._wrap(B.xp.arange(p, dtype=x.dtype) / 2)
+        return terms.lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+    def sinc(self):
+        return _sp.Sinc.apply(_floaty(self))
+
+    def fmod(self, other):
+        return _sp.Fmod.apply(*_promote(self, other))
+
+    def remainder(self, other):
+        return _sp.Remainder.apply(*_promote(self, other))
+
+    def log2(self):
+        return _floaty(self).log() * (1 / math.log(2))
+
+    def log10(self):
+        return _floaty(self).log() * (1 / math.log(10))
+
+    def exp2(self):
+        return 2.0 ** _floaty(self)
+
+    def deg2rad(self):
+        return _floaty(self) * (math.pi / 180)
+
+    def rad2deg(self):
+        return _floaty(self) * (180 / math.pi)
+
+    def logit(self, eps=None):
+        x = _floaty(self)
+        if eps is not None:
+            x = x.clamp(eps, 1 - eps)
+        return x.log() - (-x).log1p()
+
+    def xlogy(self, other):
+        x, y = _floats(self, other)
+        y = y if isinstance(y, Tensor) else Tensor._wrap(B.xp.asarray(y, dtype=x.dtype))
+        zero = B.xp.broadcast_to(x.array == 0, B.xp.broadcast_shapes(x.shape, y.shape))
+        return (x * y.log()).masked_fill(zero & ~B.xp.isnan(B.xp.broadcast_to(y.array, zero.shape)), 0.0)
+
+    def hypot(self, other):
+        a, b = _floats(self, other)
+        return (a * a + b * b).sqrt()
+
+    def copysign(self, other):
+        x = _floaty(self)
+        negative = B.xp.signbit(_arr(other))
+        return x.abs() * Tensor._wrap(B.xp.where(negative, -1.0, 1.0).astype(x.dtype))
+
+    def logaddexp(self, other):
+        a, b = _floats(self, other)
+        top = a.maximum(b)
+        return top + (-(a - b).abs()).exp().log1p()
+
+    def logaddexp2(self, other):
+        a, b = _floats(self, other)
+        ln2 = math.log(2)
+        return a.maximum(b) + (-(a - b).abs() * ln2).exp().log1p() * (1 / ln2)
+
+    def lerp(self, end, weight):
+        return self + (end - self) * weight
+
+    def float_power(self, exponent):
+        e = exponent.double() if isinstance(exponent, Tensor) else exponent
+        return self.double() ** e
+
+    def frac(self):
+        return self - Tensor._wrap(B.xp.trunc(self.array))
+
+    def trunc(self):
+        return _nograd(B.xp.trunc, self)
+
+    fix = trunc
+
+    def round(self, decimals=0):
+        if decimals == 0:
+            return _nograd(B.xp.round, self)
+        return _nograd(lambda a: B.xp.round(a, decimals), self)
+
+    def sgn(self):
+        return self.sign()
+
+    def signbit(self):
+        return _nograd(B.xp.signbit, self)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """NaN -> nan, +inf -> posinf, -inf -> neginf (default: the dtype's largest / lowest finite values)."""
+        if self.dtype.kind != "f":
+            return self.clone()
+        info = B.xp.finfo(self.dtype)
+        a = self.array
+        out = self.masked_fill(B.xp.isnan(a), nan)
+        out = out.masked_fill(B.xp.isposinf(a), info.max if posinf is None else posinf)
+        return out.masked_fill(B.xp.isneginf(a), info.min if neginf is None else neginf)
+
+    def fmax(self, other):
+        a, b = _promote(self, other)
+        bt = b if isinstance(b, Tensor) else Tensor._wrap(B.xp.asarray(b, dtype=a.dtype))
+        return a.where(~B.xp.isnan(a.array) | B.xp.isnan(bt.array), bt).maximum(bt.where(~B.xp.isnan(bt.array), a))
+
+    def fmin(self, other):
+        a, b = _promote(self, other)
+        bt = b if isinstance(b, Tensor) else Tensor._wrap(B.xp.asarray(b, dtype=a.dtype))
+        return a.where(~B.xp.isnan(a.array) | B.xp.isnan(bt.array), bt).minimum(bt.where(~B.xp.isnan(bt.array), a))
+
+    def heaviside(self, values):
+        return _nograd(B.xp.heaviside, self, values)
+
+    def i0(self):
+        return _nograd(B.xp.i0, _floaty(self))
+
+    def igamma(self, other):
+        return _nograd(_sp._scipy("gammainc"), *_floats(self, other))
+
+    def igammac(self, other):
+        return _nograd(_sp._scipy("gammaincc"), *_floats(self, other))
+
+    def nextafter(self, other):
+        return _nograd(B.xp.nextafter, self, other)
+
+    def ldexp(self, other):
+        return _floaty(self) * (2.0 ** _floaty(other if isinstance(other, Tensor) else Tensor(other)))
+
+    def frexp(self):
+        return _cx.frexp(self)
+
+    def floor_divide(self, other):
+        return self // other
+
+    def gcd(self, other):
+        return _nograd(B.xp.gcd, self, other)
+
+    def lcm(self, other):
+        return _nograd(B.xp.lcm, self, other)
+
+    # ------------------------------------------------------------------ comparisons and bits (no gradient)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _nograd(lambda a, b: B.xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan), self, other)
+
+    def isposinf(self):
+        return _nograd(B.xp.isposinf, self)
+
+    def isneginf(self):
+        return _nograd(B.xp.isneginf, self)
+
+    def bitwise_and(self, other):
+        return _nograd(B.xp.bitwise_and, self, other)
+
+    def bitwise_or(self, other):
+        return _nograd(B.xp.bitwise_or, self, other)
+
+    def bitwise_xor(self, other):
+        return _nograd(B.xp.bitwise_xor, self, other)
+
+    def bitwise_not(self):
+        return _nograd(B.xp.logical_not if self.dtype.kind == "b" else B.xp.invert, self)
+
+    def bitwise_left_shift(self, other):
+        return _nograd(B.xp.left_shift, self, other)
+
+    def bitwise_right_shift(self, other):
+        return _nograd(B.xp.right_shift, self, other)
+
+    __lshift__, __rshift__ = bitwise_left_shift, bitwise_right_shift
+
+    # ------------------------------------------------------------------ reductions, sorting and scans (composite.py)
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _cx.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return _cx.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return _cx.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def count_nonzero(self, dim=None):
+        return _cx.count_nonzero(self, dim)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _cx.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _cx.argsort(self, dim, descending, stable)
+
+    def msort(self):
+        return _cx.msort(self)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _cx.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return _cx.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return _cx.median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return _cx.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return _cx.mode(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _cx.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _cx.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def cumprod(self, dim, dtype=None):
+        return _cx.cumprod(self, dim, dtype)
+
+    def logcumsumexp(self, dim):
+        return _cx.logcumsumexp(self, dim)
+
+    def cummax(self, dim):
+        return _cx.cummax(self, dim)
+
+    def cummin(self, dim):
+        return _cx.cummin(self, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return _cx.diff(self, n, dim, prepend, append)
+
+    def dist(self, other, p=2):
+        return _cx.dist(self, other, p)
+
+    def renorm(self, p, dim, maxnorm):
+        return _cx.renorm(self, p, dim, maxnorm)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return _cx.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self):
+        return _cx.corrcoef(self)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _cx.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return _cx.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        return _cx.bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0):
+        return _cx.histc(self, bins, min, max)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):
+        return _cx.histogram(self, bins, range=range, weight=weight, density=density)
+
+    def nonzero(self, *, as_tuple=False):
+        return _cx.nonzero(self, as_tuple=as_tuple)
+
+    def nonzero_static(self, *, size, fill_value=-1):
+        idx = _cx.nonzero(self).array[:size]
+        pad = B.xp.full((size - idx.shape[0], idx.shape[1]), fill_value, np.int64)
+        return Tensor._wrap(B.xp.concatenate([idx, pad]))
+
+    def argwhere(self):
+        return _cx.argwhere(self)
+
+    # ------------------------------------------------------------------ shape and indexing (composite.py)
+    def movedim(self, source, destination):
+        return _cx.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return _cx.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, sections):
+        return _cx.hsplit(self, sections)
+
+    def vsplit(self, sections):
+        return _cx.vsplit(self, sections)
+
+    def dsplit(self, sections):
+        return _cx.dsplit(self, sections)
+
+    def fliplr(self):
+        return _cx.fliplr(self)
+
+    def flipud(self):
+        return _cx.flipud(self)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return _cx.rot90(self, k, dims)
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return _cx.repeat_interleave(self, repeats, dim)
+
+    def unfold(self, dimension, size, step):
+        return _cx.unfold(self, dimension, size, step)
+
+    def select(self, dim, index):
+        return _cx.select(self, dim, index)
+
+    def take(self, index):
+        return _cx.take(self, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return _cx.take_along_dim(self, indices, dim)
+
+    def sum_to_size(self, *size):
+        return _cx.sum_to_size(self, *size)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return _cx.scatter(self, dim, index, src, value, reduce=reduce)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return _cx.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _cx.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_copy(self, dim, index, source):
+        return _cx.index_copy(self, dim, index, source)
+
+    def index_fill(self, dim, index, value):
+        return _cx.index_fill(self, dim, index, value)
+
+    def index_put(self, indices, values, accumulate=False):
+        return _cx.index_put(self, indices, values, accumulate)
+
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        """Combine the slices of source into self at index along dim (prod, mean, amax or amin)."""
+        d = _dim(dim, self.ndim, "index_reduce")
+        idx = _index_array(index, "index_reduce")
+        shape = [1] * self.ndim
+        shape[d] = idx.shape[0]
+        full = B.xp.broadcast_to(idx.reshape(shape), source.shape)
+        return _cx.scatter_reduce(self, d, full, source, reduce, include_self=include_self)
+
+    def put(self, index, source, accumulate=False):
+        return _cx.put(self, index, source, accumulate)
+
+    def masked_select(self, mask):
+        return _cx.masked_select(self, mask)
+
+    def masked_scatter(self, mask, source):
+        return _cx.masked_scatter(self, mask, source)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _cx.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        return _cx.diag(self, diagonal)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return _cx.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset=0):
+        return _cx.diagflat(self, offset)
+
+    def trace(self):
+        return _cx.trace(self)
+
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
+        return _cx.diagonal_scatter(self, src, offset, dim1, dim2)
+
+    def select_scatter(self, src, dim, index):
+        return _cx.select_scatter(self, src, dim, index)
+
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        return _cx.slice_scatter(self, src, dim, start, end, step)
+
+    # ------------------------------------------------------------------ products (composite.py, ops/matrix.py)
+    def mm(self, mat2):
+        return _cx.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return _cx.bmm(self, mat2)
+
+    def mv(self, vec):
+        return _cx.mv(self, vec)
+
+    def dot(self, other):
+        return _cx.dot(self, other)
+
+    def vdot(self, other):
+        return _cx.vdot(self, other)
+
+    def inner(self, other):
+        return _cx.inner(self, other)
+
+    def outer(self, vec2):
+        return _cx.outer(self, vec2)
+
+    ger = outer
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _cx.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _cx.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _cx.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _cx.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return _cx.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return _cx.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _cx.addcdiv(self, tensor1, tensor2, value=value)
+
+    def kron(self, other):
+        return _cx.kron(self, other)
+
+    def cross(self, other, dim=None):
+        return _cx.cross(self, other, dim)
+
+    def inverse(self):
+        return _cx.inverse(self)
+
+    def det(self):
+        return _cx.det(self)
+
+    def logdet(self):
+        return _cx.logdet(self)
+
+    def slogdet(self):
+        return _cx.slogdet(self)
+
+    def pinverse(self, rcond=1e-15):
+        return _mx.PseudoInverse.apply(self, rcond=rcond)
+
+    def matrix_power(self, n):
+        return _cx.matrix_power(self, n)
+
+    def matrix_exp(self):
+        return _cx.matrix_exp(self)
+
+    def cholesky_inverse(self, upper=False):
+        return _cx.cholesky_inverse(self, upper)
+
+    def cholesky_solve(self, input2, upper=False):
+        return _cx.cholesky_solve(self, input2, upper)
+
+    # ------------------------------------------------------------------ activations as methods
+    def hardshrink(self, lambd=0.5):
+        """x where |x| > lambd, else 0."""
+        return self.masked_fill(B.xp.abs(self.array) <= lambd, 0.0)
+
+    def prelu(self, weight):
+        """x where x > 0, else weight * x; weight has 1 value or one per channel (dim 1)."""
+        w = weight if weight.numel() == 1 or self.ndim < 2 else weight.reshape((-1,) + (1,) * (self.ndim - 2))
+        return self.where(Tensor._wrap(self.array > 0), w * self)
+
+    # ------------------------------------------------------------------ random draws (the global generator)
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _rnd.multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        return _rnd.bernoulli(self, p, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return self._fill_random("bernoulli_", lambda g: g.random(self.shape) < _arr(p))
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers drawn uniformly from [from_, to) (to: 2**mantissa bits for floats, the dtype's max for ints)."""
+        if to is None:
+            from_, to = 0, from_ if from_ else (2 ** (B.xp.finfo(self.dtype).nmant + 1) if self.dtype.kind == "f"
+                                                else B.xp.iinfo(self.dtype).max)
+        return self._fill_random("random_", lambda g: g.integers(from_, to, self.shape), generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return self._fill_random("exponential_", lambda g: g.exponential(1 / lambd, self.shape), generator)
+
+    def geometric_(self, p, *, generator=None):
+        return self._fill_random("geometric_", lambda g: g.geometric(p, self.shape), generator)
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        return self._fill_random("cauchy_", lambda g: median + sigma * g.standard_cauchy(self.shape), generator)
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        return self._fill_random("log_normal_", lambda g: g.lognormal(mean, std, self.shape), generator)
+
+    def apply_(self, callable):
+        """Replace every element x by callable(x), a Python function called once per element (slow, as in torch)."""
+        return self._map_in_place("apply_", callable)
+
+    def map_(self, tensor, callable):
+        """self[i] = callable(self[i], tensor[i]), tensor broadcast to self's shape."""
+        return self._map_in_place("map_", callable, tensor)
+
+    def map2_(self, x, y, callable):
+        """self[i] = callable(self[i], x[i], y[i])."""
+        return self._map_in_place("map2_", callable, x, y)
+
+    def _map_in_place(self, name, fn, *others):
+        if self.requires_grad:
+            raise RuntimeError(f"{name}: works only on tensors that do not require grad (it has no gradient)")
+        arrays = [B.xp.broadcast_to(_arr(o), self.shape) for o in others]
+        out = self._own()
+        for i in np.ndindex(self.shape):
+            out[i] = fn(out[i].item(), *(a[i].item() for a in arrays))
+        return self
+
+    def _fill_random(self, name, draw, generator=None):
+        from .random import default_rng
+        self._inplace(name)
+        self.array[...] = B.xp.asarray(draw(generator or default_rng()))
+        return self
+
+    # ------------------------------------------------------------------ in-place variants: x.f_(...) = x.f(...) into x
+    def _update(self, name, fn, *args, **kwargs):
+        """torch's in-place form: the result of fn(self, ...) replaces self's values, and self keeps its identity.
+
+        A leaf that requires grad is refused (as torch). Without a graph the values are written into the
+        array (views of it see them). In a graph, self takes the result's place (its array and grad_fn): the
+        result was computed from a stand-in holding self's old value and node, and the old array is left
+        intact for the nodes that saved it. (torch would refuse a backward through a node whose saved input
+        was modified in place; here that node still sees the value it saved.)
+        """
+        src = self._stand_in(name)
+        out = fn(src, *args, **kwargs)
+        if out.shape != self.shape:
+            raise RuntimeError(f"{name}: the result's shape {tuple(out.shape)} does not match the tensor's "
+                               f"shape {tuple(self.shape)}")
+        if out.dtype != self.dtype and not B.xp.can_cast(out.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the desired output type {self.dtype}")
+        if _ag.state.grad_enabled and (out.requires_grad or self.requires_grad):
+            self.array = out.array if out.dtype == self.dtype else out.array.astype(self.dtype)
+            self.grad_fn, self.requires_grad, self._seq = out.grad_fn, out.requires_grad, out._seq
+            return self
+        self._own()[...] = out.array
+        return self
+
+    def _stand_in(self, name):
+        """self, or (in a graph) a new tensor holding self's array and node: what an in-place op computes from."""
+        if not (_ag.state.grad_enabled and self.requires_grad):
+            return self
+        if self.grad_fn is None:
+            raise RuntimeError(f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
+                               "wrap it in rd.no_grad()")
+        src = Tensor._wrap(self.array)
+        src.grad_fn, src.requires_grad, src._seq = self.grad_fn, True, self._seq
+        return src
+
+    def _reshape_in_place(self, name, fn, *args):
+        """In-place shape ops (squeeze_, t_, ...): self becomes the view (no values change)."""
+        out = fn(self._stand_in(name), *args)
+        self.array = out.array
+        if _ag.state.grad_enabled and out.requires_grad:
+            self.grad_fn, self._seq = out.grad_fn, out._seq
+        return self
+
+    def abs_(self):
+        return self._update("abs_", Tensor.abs)
+
+    absolute = abs
+
+    def absolute_(self):
+        return self._update("absolute_", Tensor.abs)
+
+    def neg_(self):
+        return self._update("neg_", Tensor.neg)
+
+    negative_ = neg_
+
+    def sign_(self):
+        return self._update("sign_", Tensor.sign)
+
+    def sgn_(self):
+        return self._update("sgn_", Tensor.sign)
+
+    def exp_(self):
+        return self._update("exp_", Tensor.exp)
+
+    def exp2_(self):
+        return self._update("exp2_", Tensor.exp2)
+
+    def expm1_(self):
+        return self._update("expm1_", Tensor.expm1)
+
+    def log_(self):
+        return self._update("log_", Tensor.log)
+
+    def log2_(self):
+        return self._update("log2_", Tensor.log2)
+
+    def log10_(self):
+        return self._update("log10_", Tensor.log10)
+
+    def log1p_(self):
+        return self._update("log1p_", Tensor.log1p)
+
+    def sqrt_(self):
+        return self._update("sqrt_", Tensor.sqrt)
+
+    def rsqrt_(self):
+        return self._update("rsqrt_", Tensor.rsqrt)
+
+    def square_(self):
+        return self._update("square_", Tensor.square)
+
+    def reciprocal_(self):
+        return self._update("reciprocal_", Tensor.reciprocal)
+
+    def sin_(self):
+        return self._update("sin_", Tensor.sin)
+
+    def cos_(self):
+        return self._update("cos_", Tensor.cos)
+
+    def tan_(self):
+        return self._update("tan_", Tensor.tan)
+
+    def asin_(self):
+        return self._update("asin_", Tensor.asin)
+
+    def acos_(self):
+        return self._update("acos_", Tensor.acos)
+
+    def atan_(self):
+        return self._update("atan_", Tensor.atan)
+
+    def sinh_(self):
+        return self._update("sinh_", Tensor.sinh)
+
+    def cosh_(self):
+        return self._update("cosh_", Tensor.cosh)
+
+    def tanh_(self):
+        return self._update("tanh_", Tensor.tanh)
+
+    def asinh_(self):
+        return self._update("asinh_", Tensor.asinh)
+
+    def acosh_(self):
+        return self._update("acosh_", Tensor.acosh)
+
+    def atanh_(self):
+        return self._update("atanh_", Tensor.atanh)
+
+    arcsin_, arccos_, arctan_, arcsinh_, arccosh_, arctanh_ = asin_, acos_, atan_, asinh_, acosh_, atanh_
+
+    def atan2_(self, other):
+        return self._update("atan2_", Tensor.atan2, other)
+
+    arctan2_ = atan2_
+
+    def sigmoid_(self):
+        return self._update("sigmoid_", Tensor.sigmoid)
+
+    def relu_(self):
+        return self._update("relu_", Tensor.relu)
+
+    def erf_(self):
+        return self._update("erf_", Tensor.erf)
+
+    def erfc_(self):
+        return self._update("erfc_", Tensor.erfc)
+
+    def erfinv_(self):
+        return self._update("erfinv_", Tensor.erfinv)
+
+    def lgamma_(self):
+        return self._update("lgamma_", Tensor.lgamma)
+
+    def digamma_(self):
+        return self._update("digamma_", Tensor.digamma)
+
+    def polygamma_(self, n):
+        return self._update("polygamma_", Tensor.polygamma, n)
+
+    def mvlgamma_(self, p):
+        return self._update("mvlgamma_", Tensor.mvlgamma, p)
+
+    def sinc_(self):
+        return self._update("sinc_", Tensor.sinc)
+
+    def i0_(self):
+        return self._update("i0_", Tensor.i0)
+
+    def logit_(self, eps=None):
+        return self._update("logit_", Tensor.logit, eps)
+
+    def deg2rad_(self):
+        return self._update("deg2rad_", Tensor.deg2rad)
+
+    def rad2deg_(self):
+        return self._update("rad2deg_", Tensor.rad2deg)
+
+    def floor_(self):
+        return self._update("floor_", Tensor.floor)
+
+    def ceil_(self):
+        return self._update("ceil_", Tensor.ceil)
+
+    def round_(self, decimals=0):
+        return self._update("round_", Tensor.round, decimals)
+
+    def trunc_(self):
+        return self._update("trunc_", Tensor.trunc)
+
+    fix_ = trunc_
+
+    def frac_(self):
+        return self._update("frac_", Tensor.frac)
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._update("nan_to_num_", Tensor.nan_to_num, nan, posinf, neginf)
+
+    def clamp_min_(self, min):
+        return self._update("clamp_min_", Tensor.clamp_min, min)
+
+    def clamp_max_(self, max):
+        return self._update("clamp_max_", Tensor.clamp_max, max)
+
+    def clip_(self, min=None, max=None):
+        return self._update("clip_", Tensor.clamp, min, max)
+
+    def pow_(self, exponent):
+        return self._update("pow_", Tensor.pow, exponent)
+
+    def float_power_(self, exponent):
+        return self._update("float_power_", Tensor.float_power, exponent)
+
+    def fmod_(self, other):
+        return self._update("fmod_", Tensor.fmod, other)
+
+    def remainder_(self, other):
+        return self._update("remainder_", Tensor.remainder, other)
+
+    def copysign_(self, other):
+        return self._update("copysign_", Tensor.copysign, other)
+
+    def hypot_(self, other):
+        return self._update("hypot_", Tensor.hypot, other)
+
+    def xlogy_(self, other):
+        return self._update("xlogy_", Tensor.xlogy, other)
+
+    def lerp_(self, end, weight):
+        return self._update("lerp_", Tensor.lerp, end, weight)
+
+    def ldexp_(self, other):
+        return self._update("ldexp_", Tensor.ldexp, other)
+
+    def nextafter_(self, other):
+        return self._update("nextafter_", Tensor.nextafter, other)
+
+    def heaviside_(self, values):
+        return self._update("heaviside_", Tensor.heaviside, values)
+
+    def igamma_(self, other):
+        return self._update("igamma_", Tensor.igamma, other)
+
+    def igammac_(self, other):
+        return self._update("igammac_", Tensor.igammac, other)
+
+    def gcd_(self, other):
+        return self._update("gcd_", Tensor.gcd, other)
+
+    def lcm_(self, other):
+        return self._update("lcm_", Tensor.lcm, other)
+
+    def floor_divide_(self, other):
+        return self._update("floor_divide_", Tensor.floor_divide, other)
+
+    def true_divide_(self, other):
+        return self._update("true_divide_", Tensor.true_divide, other)
+
+    divide_ = true_divide_
+
+    def multiply_(self, other):
+        return self._update("multiply_", Tensor.mul, other)
+
+    def subtract_(self, other, alpha=1):
+        return self._update("subtract_", lambda x: x - (other * alpha if alpha != 1 else other))
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._update("addcmul_", Tensor.addcmul, tensor1, tensor2, value=value)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._update("addcdiv_", Tensor.addcdiv, tensor1, tensor2, value=value)
+
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._update("addmm_", Tensor.addmm, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return self._update("addmv_", Tensor.addmv, mat, vec, beta=beta, alpha=alpha)
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._update("addbmm_", Tensor.addbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._update("baddbmm_", Tensor.baddbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return self._update("addr_", Tensor.addr, vec1, vec2, beta=beta, alpha=alpha)
+
+    def cumsum_(self, dim):
+        return self._update("cumsum_", Tensor.cumsum, dim)
+
+    def cumprod_(self, dim):
+        return self._update("cumprod_", Tensor.cumprod, dim)
+
+    def renorm_(self, p, dim, maxnorm):
+        return self._update("renorm_", Tensor.renorm, p, dim, maxnorm)
+
+    def tril_(self, diagonal=0):
+        return self._update("tril_", Tensor.tril, diagonal)
+
+    def triu_(self, diagonal=0):
+        return self._update("triu_", Tensor.triu, diagonal)
+
+    def masked_fill_(self, mask, value):
+        return self._update("masked_fill_", Tensor.masked_fill, mask, value)
+
+    def masked_scatter_(self, mask, source):
+        return self._update("masked_scatter_", Tensor.masked_scatter, mask, source)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._update("index_add_", Tensor.index_add, dim, index, source, alpha=alpha)
+
+    def index_copy_(self, dim, index, source):
+        return self._update("index_copy_", Tensor.index_copy, dim, index, source)
+
+    def index_fill_(self, dim, index, value):
+        return self._update("index_fill_", Tensor.index_fill, dim, index, value)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return self._update("index_put_", Tensor.index_put, indices, values, accumulate)
+
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+        return self._update("index_reduce_", Tensor.index_reduce, dim, index, source, reduce, include_self=include_self)
+
+    def put_(self, index, source, accumulate=False):
+        return self._update("put_", Tensor.put, index, source, accumulate)
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        return self._update("scatter_", Tensor.scatter, dim, index, src, value, reduce=reduce)
+
+    def scatter_add_(self, dim, index, src):
+        return self._update("scatter_add_", Tensor.scatter_add, dim, index, src)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return self._update("scatter_reduce_", Tensor.scatter_reduce, dim, index, src, reduce,
+                            include_self=include_self)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Fill the main diagonal (all dims equal for > 2-D); wrap: tall matrices restart it every n + 1 rows."""
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise RuntimeError("fill_diagonal_: expected a matrix or a tensor with all dims equal, "
+                               f"got {tuple(self.shape)}")
+
+        def fill(x):
+            mask = B.xp.zeros(x.shape, bool)
+            if x.ndim == 2:
+                B.xp.fill_diagonal(mask, True, wrap=wrap)
+            else:
+                mask[(B.xp.arange(x.shape[0]),) * x.ndim] = True
+            return x.masked_fill(mask, fill_value)
+        return self._update("fill_diagonal_", fill)
+
+    def eq_(self, other):
+        return self._update("eq_", Tensor.eq, other)
+
+    def ne_(self, other):
+        return self._update("ne_", Tensor.ne, other)
+
+    def lt_(self, other):
+        return self._update("lt_", Tensor.lt, other)
+
+    def le_(self, other):
+        return self._update("le_", Tensor.le, other)
+
+    def gt_(self, other):
+        return self._update("gt_", Tensor.gt, other)
+
+    def ge_(self, other):
+        return self._update("ge_", Tensor.ge, other)
+
+    not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_
+
+    def logical_and_(self, other):
+        return self._update("logical_and_", Tensor.logical_and, other)
+
+    def logical_or_(self, other):
+        return self._update("logical_or_", Tensor.logical_or, other)
+
+    def logical_xor_(self, other):
+        return self._update("logical_xor_", Tensor.logical_xor, other)
+
+    def logical_not_(self):
+        return self._update("logical_not_", Tensor.logical_not)
+
+    def bitwise_and_(self, other):
+        return self._update("bitwise_and_", Tensor.bitwise_and, other)
+
+    def bitwise_or_(self, other):
+        return self._update("bitwise_or_", Tensor.bitwise_or, other)
+
+    def bitwise_xor_(self, other):
+        return self._update("bitwise_xor_", Tensor.bitwise_xor, other)
+
+    def bitwise_not_(self):
+        return self._update("bitwise_not_", Tensor.bitwise_not)
+
+    def bitwise_left_shift_(self, other):
+        return self._update("bitwise_left_shift_", Tensor.bitwise_left_shift, other)
+
+    def bitwise_right_shift_(self, other):
+        return self._update("bitwise_right_shift_", Tensor.bitwise_right_shift, other)
+
+    def squeeze_(self, dim=None):
+        return self._reshape_in_place("squeeze_", Tensor.squeeze, dim)
+
+    def unsqueeze_(self, dim):
+        return self._reshape_in_place("unsqueeze_", Tensor.unsqueeze, dim)
+
+    def t_(self):
+        return self._reshape_in_place("t_", Tensor.t)
+
+    def transpose_(self, dim0, dim1):
+        return self._reshape_in_place("transpose_", Tensor.transpose, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
 
 
 # ---------------------------------------------------------------------- helpers for the methods above
@@ -895,6 +2015,16 @@ def _promote(a, b):
 def _floaty(x):
     """Integer tensors become the default float before a transcendental op, as in torch."""
     return x if x.array.dtype.kind in "fc" else x.to(_dt.get_default_dtype())
+
+
+def _floats(a, b):
+    """Both operands of a binary transcendental op as floats (torch: integers become the default float)."""
+    a, b = _promote(a, b)
+    a = _floaty(a) if isinstance(a, Tensor) else a
+    b = _floaty(b) if isinstance(b, Tensor) else b
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        a, b = a.to(B.xp.promote_types(a.dtype, b.dtype)), b.to(B.xp.promote_types(a.dtype, b.dtype))
+    return a, b
 
 
 def _nograd(func, *args):
@@ -996,4 +2126,6 @@ def _index_item(i):
 
 
 from .ops import elementwise as _ew, reduce as _rd, linalg as _la, movement as _mv  # noqa: E402
+from .ops import matrix as _mx, special as _sp  # noqa: E402
+from . import composite as _cx, sampling as _rnd  # noqa: E402  (compositions over the ops above)
 _add2, _sub2, _mul2 = _ew.Add.apply2, _ew.Sub.apply2, _ew.Mul.apply2   # bound once: the operators' hot path

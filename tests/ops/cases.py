@@ -265,3 +265,6 @@ CASES = [
     # ------------------------------------------------------------------ compositions (a value used several ways)
     ("mlp_like", lambda x, w, b: ((x @ w + b).tanh() @ w.T).softmax(-1), [(2, 3), (3, 3), (3,)]),
 ]
+
+from .cases_api import API_CASES  # noqa: E402  (issue 13's PyTorch API functions: same checks, their own file)
+CASES += API_CASES

@@ -25,7 +25,7 @@ NOT_IN_TABLE = {"cast": "tests/test_tensor.py::test_to_dtype_is_differentiable"}
 def test_the_table_covers_every_engine_op(monkeypatch):
     """Run every case (forward, backward and create_graph backward) recording which Function classes ran."""
     from redes.autograd import Function
-    from redes.ops import elementwise, linalg, movement, reduce
+    from redes.ops import elementwise, linalg, matrix, movement, reduce, special
     used, run = set(), Function.run
 
     def recording_run(self, args, options):
@@ -49,7 +49,7 @@ def test_the_table_covers_every_engine_op(monkeypatch):
             second_grads(fn, xs, rd)
         else:
             input_grads(fn, xs, rd)
-    engine = {**elementwise.OPS, **reduce.OPS, **movement.OPS, **linalg.OPS}
+    engine = {**elementwise.OPS, **reduce.OPS, **movement.OPS, **linalg.OPS, **special.OPS, **matrix.OPS}
     missing = sorted(n for n, cls in engine.items() if cls not in used and n not in NOT_IN_TABLE)
     assert not missing, f"ops without a case in tests/ops/cases.py: {missing}"
 
