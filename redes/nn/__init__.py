@@ -14,3 +14,4 @@ from .transformer import *  # noqa: F401,F403
 from .blocks import *  # noqa: F401,F403
 from .graph import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
