@@ -15,3 +15,4 @@ from .blocks import *  # noqa: F401,F403
 from .graph import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403

@@ -13,3 +13,5 @@ from .embedding import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403
