@@ -16,3 +16,4 @@ from .graph import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403
