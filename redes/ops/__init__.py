@@ -2,8 +2,8 @@
 
 OPS maps a name to its Function class; the tests loop over it so no op goes unchecked.
 """
-from . import attention, conv, dropout, elementwise, embedding, linalg, loss, movement, norm, recurrent, reduce
+from . import attention, conv, dropout, elementwise, embedding, linalg, loss, movement, norm, recurrent, reduce, unpool
 
 OPS = {}
-for _module in (elementwise, reduce, linalg, movement, conv, norm, embedding, loss, recurrent, attention, dropout):
+for _module in (elementwise, reduce, linalg, movement, conv, norm, embedding, loss, recurrent, attention, dropout, unpool):
     OPS.update(_module.OPS)

@@ -259,7 +259,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         from . import pooling
         fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d}.get(input.ndim - 2)
         if fn is None:
-            fn = pooling.adaptive_avg_pool3d
+            from .pooling_nd import adaptive_avg_pool3d as fn
         return fn(input, sizes)
     out = input
     for d, (n_out, scale) in enumerate(zip(sizes, scales)):
