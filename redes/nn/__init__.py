@@ -17,3 +17,4 @@ from .losses import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403

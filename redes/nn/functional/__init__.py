@@ -14,5 +14,7 @@ from .embedding import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .margin_loss import *  # noqa: F401,F403
+from .likelihood import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403

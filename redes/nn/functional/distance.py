@@ -67,7 +67,7 @@ def pdist(input, p=2):
         raise RuntimeError(f"pdist: expected a 2-D input (N, M), got shape {tuple(input.shape)}")
     if p < 0:
         raise RuntimeError(f"pdist: only supports non-negative p values, got {p}")
-    i, j = np.triu_indices(input.shape[0], 1)
+    i, j = B.xp.triu_indices(input.shape[0], 1)
     return (input[B.xp.asarray(i)] - input[B.xp.asarray(j)]).norm(p, 1)
 
 

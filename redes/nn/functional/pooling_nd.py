@@ -41,7 +41,7 @@ def _max_of(win, flat_index, unbatched, return_indices):
         y = y.squeeze(0)
     if not return_indices:
         return y
-    idx = np.take_along_axis(np.broadcast_to(flat_index, win.shape), am, -1)[..., 0].astype(np.int64)
+    idx = B.xp.take_along_axis(B.xp.broadcast_to(flat_index, win.shape), am, -1)[..., 0].astype(np.int64)
     return y, Tensor._wrap(B.xp.asarray(idx[0] if unbatched else idx))
 
 
@@ -71,9 +71,9 @@ def _check_out(sizes, k, s, p, d, ceil_mode, op):
 
 def _unpadded_index(flat, padded, padding, sizes):
     """Flat positions in the padded block -> flat positions in the input (padding cells never win a max)."""
-    coords = np.unravel_index(flat, padded)
-    coords = tuple(np.clip(c - p, 0, n - 1) for c, p, n in zip(coords, padding, sizes))
-    return np.ravel_multi_index(coords, sizes)
+    coords = B.xp.unravel_index(flat, padded)
+    coords = tuple(B.xp.clip(c - p, 0, n - 1) for c, p, n in zip(coords, padding, sizes))
+    return B.xp.ravel_multi_index(coords, sizes)
 
 
 def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n, op):
@@ -100,11 +100,11 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def _divisors(sizes, out, k, s, p, count_include_pad):
     """torch's avg-pool divisor per output: the window clipped to the padded input, or to the input itself."""
-    total = np.ones(out)
+    total = B.xp.ones(out)
     for dim, (n, o, kk, ss, pp) in enumerate(zip(sizes, out, k, s, p)):
-        start = np.arange(o) * ss - pp
-        end = np.minimum(start + kk, n + pp)
-        size = end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0)
+        start = B.xp.arange(o) * ss - pp
+        end = B.xp.minimum(start + kk, n + pp)
+        size = end - start if count_include_pad else B.xp.minimum(end, n) - B.xp.maximum(start, 0)
         shape = [1] * len(out)
         shape[dim] = o
         total = total * size.reshape(shape)
@@ -127,13 +127,13 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     _check_out(sizes, k, s, p, d, ceil_mode, op)
     win, out, _ = windows(x, k, s, p, d, ceil_mode=ceil_mode)
     div = divisor_override if divisor_override is not None else _divisors(sizes, out, k, s, p, count_include_pad)
-    y = win.sum(-1) / B.xp.asarray(np.asarray(div, x.dtype))
+    y = win.sum(-1) / B.xp.asarray(B.xp.asarray(div, x.dtype))
     return y.squeeze(0) if unbatched else y
 
 
 # ----------------------------------------------------------------------------------- adaptive 3-D
 def _adaptive_bounds(n, o):
-    i = np.arange(o)
+    i = B.xp.arange(o)
     return (i * n) // o, -((-(i + 1) * n) // o)          # floor(i n / o), ceil((i + 1) n / o)
 
 
@@ -150,7 +150,7 @@ def adaptive_avg_pool3d(input, output_size):
     for dim, o in enumerate(out):
         n = x.shape[2 + dim]
         lo, hi = _adaptive_bounds(n, o)
-        j = np.arange(n)
+        j = B.xp.arange(n)
         avg = ((j >= lo[:, None]) & (j < hi[:, None])) / (hi - lo)[:, None]          # (o, n)
         y = (y.transpose(2 + dim, -1) @ B.xp.asarray(avg.T.astype(x.dtype))).transpose(2 + dim, -1)
     return y.squeeze(0) if unbatched else y
@@ -166,13 +166,13 @@ def _adaptive_max(input, output_size, return_indices, n, op):
     for size, o in zip(sizes, out):
         lo, hi = _adaptive_bounds(size, o)
         width = int((hi - lo).max())
-        pos.append(np.minimum(lo[:, None] + np.arange(width)[None, :], hi[:, None] - 1))
+        pos.append(B.xp.minimum(lo[:, None] + B.xp.arange(width)[None, :], hi[:, None] - 1))
     grids = []
     for dim, p in enumerate(pos):
         shape = [1] * (2 * n)
         shape[dim], shape[n + dim] = p.shape
         grids.append(p.reshape(shape))
-    flat = np.ravel_multi_index(np.broadcast_arrays(*grids), sizes).reshape(out + (-1,))
+    flat = B.xp.ravel_multi_index(B.xp.broadcast_arrays(*grids), sizes).reshape(out + (-1,))
     win = x.reshape(*x.shape[:2], -1)[:, :, B.xp.asarray(flat)]
     return _max_of(win, flat, unbatched, return_indices)
 
@@ -305,10 +305,10 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 # ----------------------------------------------------------------------------------- fractional max pooling
 def _intervals(sample, n_in, n_out, pool, dtype):
     """torch's generate_intervals: window starts from one uniform sample (Graham 2014, pseudo-random)."""
-    seq = np.empty(n_out, np.int64)
+    seq = B.xp.empty(n_out, np.int64)
     if n_out > 1:
         alpha = dtype.type(n_in - pool) / dtype.type(n_out - 1)
-        i = np.arange(n_out - 1, dtype=dtype)
+        i = B.xp.arange(n_out - 1, dtype=dtype)
         seq[:-1] = ((i + sample) * alpha).astype(np.int64) - np.int64(dtype.type(sample * alpha))
     seq[-1] = n_in - pool
     return seq
@@ -336,19 +336,19 @@ def _fractional(input, kernel_size, output_size, output_ratio, return_indices, s
     if samples is None:
         from ...random import default_rng
         samples = Tensor._wrap(B.xp.asarray(default_rng().random((nb, c, n)).astype(x.dtype)))
-    u = np.asarray(samples.array if isinstance(samples, Tensor) else samples, x.dtype)
+    u = B.xp.asarray(samples.array if isinstance(samples, Tensor) else samples, x.dtype)
     if u.shape != (nb, c, n):
         raise RuntimeError(f"{op}: _random_samples must have shape {(nb, c, n)}, got {u.shape}")
     # per plane, per dim: window starts; torch pairs sample 0 with the last dim (W), then H (and T first in 3-D)
     order = list(range(n - 1, -1, -1)) if n == 2 else list(range(n))
-    flat = np.empty((nb, c) + out + (math.prod(k),), np.int64)
-    taps = np.stack(np.meshgrid(*[np.arange(kk) for kk in k], indexing="ij"), 0).reshape(n, -1)   # (n, K)
+    flat = B.xp.empty((nb, c) + out + (math.prod(k),), np.int64)
+    taps = B.xp.stack(B.xp.meshgrid(*[B.xp.arange(kk) for kk in k], indexing="ij"), 0).reshape(n, -1)   # (n, K)
     for b in range(nb):
         for ch in range(c):
             starts = [_intervals(u[b, ch, order.index(d)], sizes[d], out[d], k[d], u.dtype) for d in range(n)]
-            grid = np.meshgrid(*starts, indexing="ij")                                     # n arrays of out
+            grid = B.xp.meshgrid(*starts, indexing="ij")                                     # n arrays of out
             coords = [g[..., None] + taps[d] for d, g in enumerate(grid)]                  # (*out, K)
-            flat[b, ch] = np.ravel_multi_index(coords, sizes)
+            flat[b, ch] = B.xp.ravel_multi_index(coords, sizes)
     vals = x.reshape(nb, c, -1).gather(2, B.xp.asarray(flat.reshape(nb, c, -1))).reshape(*flat.shape)
     return _max_of(vals, flat, unbatched, return_indices)
 

@@ -188,7 +188,7 @@ def _along(x, dim, index):
 def _weight(values, dim, ndim, dtype):
     shape = [1] * ndim
     shape[dim] = len(values)
-    return B.xp.asarray(np.asarray(values, dtype).reshape(shape))
+    return B.xp.asarray(B.xp.asarray(values, dtype).reshape(shape))
 
 
 def _cubic_weights(t, a=-0.75):
@@ -203,24 +203,24 @@ def _cubic_weights(t, a=-0.75):
 
 def _resize_dim(x, dim, n_out, scale, mode, align_corners):
     n_in, dtype = x.shape[dim], x.dtype
-    o = np.arange(n_out, dtype=np.float64)
+    o = B.xp.arange(n_out, dtype=np.float64)
     if mode in ("nearest", "nearest-exact"):
         r = _ratio(n_in, n_out, scale, False)
-        src = np.floor((o + 0.5) * r) if mode == "nearest-exact" else np.floor(o * r)
-        return _along(x, dim, np.minimum(src.astype(np.int64), n_in - 1))
+        src = B.xp.floor((o + 0.5) * r) if mode == "nearest-exact" else B.xp.floor(o * r)
+        return _along(x, dim, B.xp.minimum(src.astype(np.int64), n_in - 1))
     r = _ratio(n_in, n_out, scale, align_corners)
     src = o * r if align_corners else (o + 0.5) * r - 0.5
     if mode == "bicubic":
-        i0 = np.floor(src).astype(np.int64)
+        i0 = B.xp.floor(src).astype(np.int64)
         taps = _cubic_weights(src - i0)
         out = None
         for t, w in zip(range(-1, 3), taps):
-            term = _along(x, dim, np.clip(i0 + t, 0, n_in - 1)) * _weight(w, dim, x.ndim, dtype)
+            term = _along(x, dim, B.xp.clip(i0 + t, 0, n_in - 1)) * _weight(w, dim, x.ndim, dtype)
             out = term if out is None else out + term
         return out
-    src = np.maximum(src, 0.0)                                   # linear modes clamp below at 0 (as torch)
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    i1 = np.minimum(i0 + 1, n_in - 1)
+    src = B.xp.maximum(src, 0.0)                                   # linear modes clamp below at 0 (as torch)
+    i0 = B.xp.minimum(B.xp.floor(src).astype(np.int64), n_in - 1)
+    i1 = B.xp.minimum(i0 + 1, n_in - 1)
     lam = src - i0
     return _along(x, dim, i0) * _weight(1 - lam, dim, x.ndim, dtype) + _along(x, dim, i1) * _weight(lam, dim, x.ndim,
                                                                                                      dtype)
@@ -289,7 +289,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 # ----------------------------------------------------------------------------------- affine_grid / grid_sample
 def _base_coords(n, align_corners, dtype):
-    c = np.linspace(-1.0, 1.0, n, dtype=np.float64) if n > 1 else np.zeros(1)
+    c = B.xp.linspace(-1.0, 1.0, n, dtype=np.float64) if n > 1 else B.xp.zeros(1)
     return (c if align_corners else c * (n - 1) / n).astype(dtype)
 
 
@@ -309,8 +309,8 @@ def affine_grid(theta, size, align_corners=None):
                          f"{size}, got {tuple(theta.shape)} {theta.dtype}")
     ac = bool(align_corners)
     axes = [_base_coords(s, ac, theta.dtype) for s in size[2:]]            # (D,) H, W
-    mesh = np.meshgrid(*axes, indexing="ij")                              # each (D,) H, W
-    base = np.stack(list(mesh[::-1]) + [np.ones_like(mesh[0])], -1)            # x (W) first, then y, z, 1
+    mesh = B.xp.meshgrid(*axes, indexing="ij")                              # each (D,) H, W
+    base = B.xp.stack(list(mesh[::-1]) + [B.xp.ones_like(mesh[0])], -1)            # x (W) first, then y, z, 1
     base = B.xp.asarray(base.reshape(1, -1, k + 1))
     grid = Tensor._wrap(base) @ theta.transpose(1, 2)                    # (N, P, k)
     return grid.reshape(size[0], *size[2:], k)
@@ -347,7 +347,7 @@ def _tap(flat, iy, ix, h, w):
     """Values at integer (iy, ix) of flat (N, C, H*W), zero outside the image: (N, C, Ho, Wo)."""
     n, c = flat.shape[:2]
     inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
-    idx = np.where(inside, np.clip(iy, 0, h - 1) * w + np.clip(ix, 0, w - 1), 0)      # (N, Ho, Wo)
+    idx = B.xp.where(inside, B.xp.clip(iy, 0, h - 1) * w + B.xp.clip(ix, 0, w - 1), 0)      # (N, Ho, Wo)
     ho, wo = idx.shape[1:]
     index = B.xp.broadcast_to(B.xp.asarray(idx.reshape(n, 1, -1)), (n, c, ho * wo))
     vals = flat.gather(2, index).reshape(n, c, ho, wo)
@@ -377,7 +377,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if mode == "bicubic":
         # taps at floor - 1 .. floor + 2; border / reflection are applied to each tap's integer position
         x, y = _unnormalize(gx, w, ac), _unnormalize(gy, h, ac)
-        x0, y0 = np.floor(x.array), np.floor(y.array)
+        x0, y0 = B.xp.floor(x.array), B.xp.floor(y.array)
         wx, wy = _cubic_weights(x - x0), _cubic_weights(y - y0)
         out = None
         for i in range(4):
@@ -391,9 +391,9 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     x = _source_coord(gx, w, padding_mode, ac)
     y = _source_coord(gy, h, padding_mode, ac)
     if mode == "nearest":
-        ix, iy = np.rint(x.array).astype(np.int64), np.rint(y.array).astype(np.int64)    # half to even, as torch
+        ix, iy = B.xp.rint(x.array).astype(np.int64), B.xp.rint(y.array).astype(np.int64)    # half to even, as torch
         return _tap(flat, iy, ix, h, w) + ((x + y) * 0).unsqueeze(1)        # grid gets a zero gradient, as torch
-    x0, y0 = np.floor(x.array), np.floor(y.array)
+    x0, y0 = B.xp.floor(x.array), B.xp.floor(y.array)
     tx, ty = (x - x0).unsqueeze(1), (y - y0).unsqueeze(1)
     x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
     return (_tap(flat, y0, x0, h, w) * (1 - tx) * (1 - ty) + _tap(flat, y0, x0 + 1, h, w) * tx * (1 - ty)
@@ -407,10 +407,10 @@ def _bounded(i, size, padding_mode, align_corners):
         low2, high2 = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
         if low2 != high2:
             lo, span = low2 / 2, (high2 - low2) / 2
-            cc = np.abs(i - lo)
-            flips = np.floor(cc / span)
+            cc = B.xp.abs(i - lo)
+            flips = B.xp.floor(cc / span)
             extra = cc - flips * span
-            i = np.where(flips % 2 == 0, extra + lo, span - extra + lo)
+            i = B.xp.where(flips % 2 == 0, extra + lo, span - extra + lo)
         else:
-            i = np.zeros_like(i)
-    return np.clip(i, 0, size - 1)
+            i = B.xp.zeros_like(i)
+    return B.xp.clip(i, 0, size - 1)

@@ -21,10 +21,10 @@ def window_geometry(sizes, kernel, stride, padding, dilation, ceil_mode=False):
                for n, o, k, s, p, d in zip(sizes, out, kernel, stride, padding, dilation))
     padded = tuple(n + p + h for n, p, h in zip(sizes, padding, hi))
     n = len(sizes)
-    place = np.cumprod((1,) + padded[::-1])[:-1][::-1]           # row-major strides of the padded block
-    flat = np.zeros(out + tuple(kernel), np.int64)
+    place = B.xp.cumprod((1,) + padded[::-1])[:-1][::-1]           # row-major strides of the padded block
+    flat = B.xp.zeros(out + tuple(kernel), np.int64)
     for d in range(n):
-        pos = np.arange(out[d])[:, None] * stride[d] + np.arange(kernel[d])[None, :] * dilation[d]
+        pos = B.xp.arange(out[d])[:, None] * stride[d] + B.xp.arange(kernel[d])[None, :] * dilation[d]
         shape = [1] * (2 * n)
         shape[d], shape[n + d] = out[d], kernel[d]
         flat += pos.reshape(shape) * place[d]                    # broadcasts over the other dims
