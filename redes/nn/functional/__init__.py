@@ -6,6 +6,7 @@ from ...functions import one_hot, pad  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .conv_nd import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .pooling_nd import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
