@@ -13,7 +13,7 @@ from ...tensor import Tensor
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "logsigmoid", "tanh",
            "softplus", "softsign", "hardtanh", "prelu", "softmax", "softmin", "log_softmax", "celu", "glu",
            "hardshrink", "softshrink", "tanhshrink", "hardsigmoid", "hardswish", "threshold", "rrelu",
-           "relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_", "celu_", "rrelu_", "threshold_"]
+           "gumbel_softmax", "relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_", "celu_", "rrelu_", "threshold_"]
 
 
 def _check(input, name):
@@ -220,6 +220,26 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, *,
     rng = generator if generator is not None else default_rng()
     slope = rng.uniform(lower, upper, tuple(input.shape)).astype(input.dtype)
     return _Where.apply(input.array >= 0, input, input * B.xp.asarray(slope))
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1, *, generator=None):
+    """A sample from the Gumbel-softmax (Concrete) distribution (Jang et al. 2016; Maddison et al. 2016):
+    softmax((logits + g) / tau) with g = -log(Exponential(1)) noise from redes' generator (or `generator`).
+
+    hard=True returns the one-hot argmax in the forward pass and the soft sample's gradient (straight-through).
+    eps is accepted for compatibility (unused, as in torch).
+    """
+    _check(logits, "gumbel_softmax")
+    from ...random import default_rng
+    rng = generator if generator is not None else default_rng()
+    gumbels = B.xp.asarray(-B.xp.log(rng.exponential(size=tuple(logits.shape))).astype(logits.dtype))
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = B.xp.argmax(y_soft.array, axis=dim)
+    y_hard = (B.xp.arange(logits.shape[dim]).reshape((-1,) + (1,) * (logits.ndim - 1 - dim % logits.ndim))
+              == B.xp.expand_dims(index, dim % logits.ndim)).astype(logits.dtype)
+    return y_soft - y_soft.detach() + y_hard             # forward: y_hard; gradient: y_soft's
 
 
 def _in_place(fn, name):
