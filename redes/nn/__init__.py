@@ -18,3 +18,4 @@ from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
