@@ -37,9 +37,10 @@ class _PadNd(Module):
 def _make(kind, mode, n):
     doc = {"Zero": "zeros", "Constant": "a constant `value`", "Reflection": "the mirror image (edge not repeated)",
            "Replication": "copies of the edge", "Circular": "the wrapped-around input"}[kind]
+    args = "1, 0.5" if kind == "Constant" else "1"
     attrs = {"n": n, "mode": mode, "__module__": __name__,
              "__doc__": f"Pads the last {n} dim(s) with {doc}.  Shape: (N, C, *{n} dims) -> padded.\n\n"
-                        f"    Example:\n        >>> rd.nn.{kind}Pad{n}d(1)(rd.ones(1, 2{', 3' * n})).shape\n"
+                        f"    Example:\n        >>> rd.nn.{kind}Pad{n}d({args})(rd.ones(1, 2{', 3' * n})).shape\n"
                         f"        (1, 2{', 5' * n})\n"}
     if kind == "Constant":
         attrs["__init__"] = lambda self, padding, value: _PadNd.__init__(self, padding, value)

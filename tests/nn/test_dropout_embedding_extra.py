@@ -116,7 +116,8 @@ def test_embedding_bag_1d_with_offsets(kw, psw):
 def test_embedding_bag_2d_and_max_norm(mode):
     idx = rng.integers(0, 7, size=(4, 3))
     compare_functional_with_torch(lambda ww: F.embedding_bag(rd.tensor(idx), ww, mode=mode),
-                                  lambda ww: TF.embedding_bag(torch.tensor(idx), ww, mode=mode), [rng.normal(size=(7, 5))])
+                                  lambda ww: TF.embedding_bag(torch.tensor(idx), ww, mode=mode),
+                                  [rng.normal(size=(7, 5))])
     ours, ref = rd.nn.EmbeddingBag(7, 5, max_norm=1.0, mode=mode), torch.nn.EmbeddingBag(7, 5, max_norm=1.0, mode=mode)
     compare_with_torch(ours, ref, inputs=[idx])
     with torch.no_grad():
@@ -131,7 +132,8 @@ def test_embedding_bag_scale_grad_by_freq(mode):
     grads = []
     for scale in (False, True):
         weight = rd.tensor(w, requires_grad=True)
-        F.embedding_bag(rd.tensor(idx), weight, rd.tensor(offsets), mode=mode, scale_grad_by_freq=scale).sum().backward()
+        out = F.embedding_bag(rd.tensor(idx), weight, rd.tensor(offsets), mode=mode, scale_grad_by_freq=scale)
+        out.sum().backward()
         grads.append(weight.grad.numpy())
     counts = np.maximum(np.bincount(idx, minlength=6), 1)[:, None]
     np.testing.assert_allclose(grads[1], grads[0] / counts, rtol=1e-12)

@@ -16,7 +16,8 @@ CASES = [("LazyLinear", (3,), {}, (4, 5)), ("LazyLinear", (2,), {"bias": False},
          ("LazyConvTranspose3d", (2, 2), {}, (1, 3, 2, 3, 2)),
          ("LazyBatchNorm1d", (), {}, (6, 4)), ("LazyBatchNorm2d", (), {"momentum": 0.2}, (3, 4, 2, 3)),
          ("LazyBatchNorm3d", (), {"affine": False}, (3, 2, 2, 3, 2)),
-         ("LazyInstanceNorm1d", (), {"affine": True}, (3, 4, 5)), ("LazyInstanceNorm2d", (), {"affine": False}, (2, 4, 3, 3)),
+         ("LazyInstanceNorm1d", (), {"affine": True}, (3, 4, 5)),
+         ("LazyInstanceNorm2d", (), {"affine": False}, (2, 4, 3, 3)),
          ("LazyInstanceNorm3d", (), {"track_running_stats": True}, (2, 3, 2, 3, 2))]
 
 

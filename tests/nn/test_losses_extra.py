@@ -101,7 +101,8 @@ def test_triplet_margin_with_distance(reduction):
     compare_functional_with_torch(
         lambda *t: F.triplet_margin_with_distance_loss(*t, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v),
                                                        margin=0.5, swap=True, reduction=reduction),
-        lambda *t: TF.triplet_margin_with_distance_loss(*t, distance_function=lambda u, v: 1 - TF.cosine_similarity(u, v),
+        lambda *t: TF.triplet_margin_with_distance_loss(*t,
+                                                        distance_function=lambda u, v: 1 - TF.cosine_similarity(u, v),
                                                         margin=0.5, swap=True, reduction=reduction), [a, pos, neg])
     ours = rd.nn.TripletMarginWithDistanceLoss(reduction=reduction)
     ref = torch.nn.TripletMarginWithDistanceLoss(reduction=reduction)

@@ -16,7 +16,8 @@ rng = np.random.default_rng(0)
 @pytest.mark.parametrize("name, c, kw, shape", [
     ("BatchNorm3d", 4, {}, (3, 4, 2, 3, 2)), ("BatchNorm3d", 4, {"momentum": None, "affine": False}, (3, 4, 2, 3, 2)),
     ("SyncBatchNorm", 4, {}, (3, 4, 5)), ("SyncBatchNorm", 4, {"eps": 1e-3}, (3, 4, 2, 3, 2)),
-    ("InstanceNorm1d", 4, {}, (3, 4, 6)), ("InstanceNorm1d", 4, {"affine": True, "track_running_stats": True}, (3, 4, 6)),
+    ("InstanceNorm1d", 4, {}, (3, 4, 6)),
+    ("InstanceNorm1d", 4, {"affine": True, "track_running_stats": True}, (3, 4, 6)),
     ("InstanceNorm1d", 4, {"affine": True}, (4, 6)),
     ("InstanceNorm2d", 3, {"affine": True, "track_running_stats": True, "momentum": 0.3}, (2, 3, 4, 5)),
     ("InstanceNorm3d", 3, {"track_running_stats": True}, (2, 3, 2, 3, 4)),

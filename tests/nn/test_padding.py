@@ -1,5 +1,4 @@
 """Padding layers (Zero/Constant/Reflection/Replication/CircularPad{1,2,3}d) against torch."""
-import numpy as np
 import pytest
 
 import redes as rd

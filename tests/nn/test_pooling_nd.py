@@ -97,7 +97,8 @@ def test_max_unpool(n, shape, kw):
 @pytest.mark.parametrize("n, shape, kw", [(2, (2, 3, 9, 10), {"kernel_size": 2, "output_size": (4, 5)}),
                                           (2, (2, 3, 9, 10), {"kernel_size": (3, 2), "output_ratio": (0.5, 0.5)}),
                                           (3, (1, 2, 7, 8, 9), {"kernel_size": 2, "output_size": 3}),
-                                          (3, (1, 2, 7, 8, 9), {"kernel_size": (2, 3, 2), "output_ratio": (0.5, 0.6, 0.4)})])
+                                          (3, (1, 2, 7, 8, 9),
+                                           {"kernel_size": (2, 3, 2), "output_ratio": (0.5, 0.6, 0.4)})])
 def test_fractional_max_pool(n, shape, kw):
     x, samples = rng.normal(size=shape), rng.uniform(size=shape[:2] + (n,))
     fn, ref = getattr(F, f"fractional_max_pool{n}d"), getattr(TF, f"fractional_max_pool{n}d")

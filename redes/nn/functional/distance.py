@@ -59,7 +59,7 @@ def pdist(input, p=2):
 
     Shape: (N, M) -> (N (N - 1) / 2,)
     Example:
-        >>> F.pdist(rd.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])).tolist()
+        >>> F.pdist(rd.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]], dtype=rd.float64)).tolist()
         [5.0, 1.0, 4.242640687119285]
     """
     _check("pdist", input=input)
@@ -75,7 +75,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """x / max(||x||_p, eps) along dim (each vector scaled to unit p-norm).
 
     Example:
-        >>> F.normalize(rd.tensor([[3.0, 4.0]])).tolist()
+        >>> F.normalize(rd.tensor([[3.0, 4.0]], dtype=rd.float64)).tolist()
         [[0.6, 0.8]]
     """
     _check("normalize", input=input)

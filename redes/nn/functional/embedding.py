@@ -74,7 +74,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"{name}: mode has to be one of sum, mean or max, got {mode!r}")
     if not isinstance(weight, Tensor) or weight.ndim != 2:
-        raise ValueError(f"{name}: weight has to be a 2-D Tensor, got {getattr(weight, 'shape', type(weight).__name__)}")
+        got = getattr(weight, "shape", type(weight).__name__)
+        raise ValueError(f"{name}: weight has to be a 2-D Tensor, got {got}")
     idx = B.xp.asarray(input.array if isinstance(input, Tensor) else input)
     if per_sample_weights is not None:
         if mode != "sum":

@@ -28,7 +28,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     full=True adds Stirling's approximation of log(y!): y log y - y + log(2 pi y) / 2, for y > 1.
     Example:
         >>> round(F.poisson_nll_loss(rd.tensor([0.0, 1.0]), rd.tensor([1.0, 2.0])).item(), 4)
-        0.3591
+        0.8591
     """
     name = "poisson_nll_loss"
     reduction = _reduction(name, reduction, size_average, reduce)

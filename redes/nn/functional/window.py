@@ -16,7 +16,8 @@ def window_geometry(sizes, kernel, stride, padding, dilation, ceil_mode=False):
     padding: one int per dim (both sides); with ceil_mode the last windows may run past the high pad, so
     the high side gets the extra cells they need.
     """
-    out = tuple(out_size(n, p, p, k, s, d, ceil_mode) for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation))
+    out = tuple(out_size(n, p, p, k, s, d, ceil_mode)
+                for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation))
     hi = tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - n - p)
                for n, o, k, s, p, d in zip(sizes, out, kernel, stride, padding, dilation))
     padded = tuple(n + p + h for n, p, h in zip(sizes, padding, hi))
