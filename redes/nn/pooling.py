@@ -12,8 +12,22 @@ __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1
            "FractionalMaxPool3d"]
 
 
+def _check_window(layer, n, **values):
+    """Constructor check: each window argument an int or an n-tuple of them, positive (padding: >= 0)."""
+    for arg, v in values.items():
+        if v is None:
+            continue
+        t = _ntuple(n, v, arg, layer)
+        if min(t) < (0 if arg == "padding" else 1):
+            raise ValueError(f"{layer}: {arg} must be {'non-negative' if arg == 'padding' else 'positive'}, got {v!r}")
+
+
 class _MaxPoolNd(Module):
+    n = 1
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        _check_window(type(self).__name__, self.n, kernel_size=kernel_size,
+                      stride=None if stride == [] else stride, padding=padding, dilation=dilation)
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None and stride != [] else kernel_size
@@ -38,6 +52,8 @@ class MaxPool1d(_MaxPoolNd):
 
 
 class MaxPool2d(_MaxPoolNd):
+    n = 2
+
     """Max over sliding windows of a (N, C, H, W) input, as torch.nn.MaxPool2d.
 
     Args: kernel_size (int or pair); stride (default kernel_size); padding; dilation; return_indices; ceil_mode.
@@ -78,8 +94,12 @@ class AvgPool2d(Module):
           True); divisor_override (divide every window sum by this instead).
     Shape: (N, C, H, W) -> (N, C, (H + 2p - kh) / s + 1, (W + 2p - kw) / s + 1)
     """
+    n = 2
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
+        _check_window(type(self).__name__, self.n, kernel_size=kernel_size, stride=None if stride == [] else stride,
+                      padding=padding)
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None and stride != [] else kernel_size
@@ -138,6 +158,8 @@ class AdaptiveMaxPool2d(_AdaptiveNd):
 
 
 class MaxPool3d(_MaxPoolNd):
+    n = 3
+
     """Max over (kd, kh, kw) windows of a (N, C, D, H, W) input, as torch.nn.MaxPool3d.
 
     Example:
@@ -151,6 +173,8 @@ class MaxPool3d(_MaxPoolNd):
 
 class AvgPool3d(AvgPool2d):
     """Mean over (kd, kh, kw) windows of a (N, C, D, H, W) input, as torch.nn.AvgPool3d."""
+    n = 3
+
     def forward(self, input):
         return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
@@ -178,6 +202,7 @@ class _LPPoolNd(Module):
         super().__init__()
         if not isinstance(norm_type, (int, float)) or norm_type <= 0:
             raise ValueError(f"{type(self).__name__}: norm_type must be a positive number, got {norm_type!r}")
+        _check_window(type(self).__name__, self.n, kernel_size=kernel_size, stride=stride)
         self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
 
     def forward(self, input):
@@ -213,6 +238,7 @@ class _MaxUnpoolNd(Module):
         self.kernel_size = _ntuple(self.n, kernel_size, "kernel_size", name)
         self.stride = _ntuple(self.n, stride if stride is not None else kernel_size, "stride", name)
         self.padding = _ntuple(self.n, padding, "padding", name)
+        _check_window(name, self.n, kernel_size=kernel_size, stride=stride, padding=padding)
 
     def forward(self, input, indices, output_size=None):
         fn = (F.max_unpool1d, F.max_unpool2d, F.max_unpool3d)[self.n - 1]

@@ -72,6 +72,12 @@ class Upsample(Module):
         if (size is None) == (scale_factor is None):
             raise ValueError(f"{name}: give exactly one of size or scale_factor, got size={size!r}, "
                              f"scale_factor={scale_factor!r}")
+        modes = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+        if mode not in modes:
+            raise ValueError(f"{name}: mode must be one of {', '.join(modes)}, got {mode!r}")
+        if align_corners is not None and mode not in ("linear", "bilinear", "bicubic", "trilinear"):
+            raise ValueError(f"{name}: align_corners can only be set with the interpolating modes linear, bilinear, "
+                             f"bicubic and trilinear, got mode={mode!r}")
         self.name = name
         self.size = size
         if isinstance(scale_factor, (list, tuple)):

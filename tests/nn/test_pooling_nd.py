@@ -123,3 +123,16 @@ def test_errors():
         rd.nn.FractionalMaxPool2d(2)
     with pytest.raises(ValueError, match="LPPool2d: norm_type must be a positive number, got 0"):
         rd.nn.LPPool2d(0, 2)
+
+
+def test_constructors_validate():
+    with pytest.raises(ValueError, match="MaxPool3d: kernel_size must be positive, got 0"):
+        rd.nn.MaxPool3d(0)
+    with pytest.raises(ValueError, match=r"AvgPool3d: kernel_size must be an int or a 3-tuple, got \(2, 2\)"):
+        rd.nn.AvgPool3d((2, 2))
+    with pytest.raises(ValueError, match="MaxUnpool2d: padding must be non-negative, got -1"):
+        rd.nn.MaxUnpool2d(2, padding=-1)
+    with pytest.raises(ValueError, match="LPPool1d: stride must be positive, got 0"):
+        rd.nn.LPPool1d(2, 3, stride=0)
+    with pytest.raises(ValueError, match="Upsample: mode must be one of"):
+        rd.nn.Upsample(scale_factor=2, mode="cubic")
