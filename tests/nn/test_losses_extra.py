@@ -116,6 +116,8 @@ def test_poisson_nll(reduction, log_input, full):
     x = rng.normal(size=(4, 3)) if log_input else rng.uniform(0.1, 3, size=(4, 3))
     y = rng.poisson(2.0, size=(4, 3)).astype(float)
     _both("poisson_nll_loss", [x], y, log_input=log_input, full=full, reduction=reduction)
+    y_real = rng.uniform(0.5, 4, size=(4, 3))                  # a float target gets its gradient too
+    _both("poisson_nll_loss", [x, y_real], log_input=log_input, full=full, reduction=reduction)
     compare_with_torch(rd.nn.PoissonNLLLoss(log_input, full, reduction=reduction),
                        torch.nn.PoissonNLLLoss(log_input, full, reduction=reduction), inputs=[x, y.astype(np.int64)])
 

@@ -37,11 +37,10 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     y = target.to(input.dtype)
     loss = input.exp() - y * input if log_input else input - y * (input + eps).log()
     if full:
-        ya = y.array
-        big = ya > 1
-        safe = _mask(B.xp.where(big, ya, 1.0))
-        stirling = y * safe.log() - y + (safe * (2 * math.pi)).log() * 0.5
-        loss = loss + where(_mask(big), stirling, _mask(B.xp.zeros((), ya.dtype)))
+        big = _mask(y.array > 1)
+        ys = where(big, y, _mask(B.xp.ones((), y.dtype)))          # y where the term applies (differentiable)
+        stirling = ys * ys.log() - ys + (ys * (2 * math.pi)).log() * 0.5
+        loss = loss + where(big, stirling, _mask(B.xp.zeros((), y.dtype)))
     return _reduce(loss, reduction)
 
 
