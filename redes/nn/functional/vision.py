@@ -201,29 +201,52 @@ def _cubic_weights(t, a=-0.75):
     return far(t + 1), near(t), near(1 - t), far(2 - t)
 
 
+def _apply_matrix(x, dim, m):
+    """x resized along dim by the (n_out, n_in) interpolation matrix m: one matmul (and its transpose backward).
+
+    No transposes: the dims after `dim` are folded into one, so m multiplies contiguous (n_in, rest) blocks
+    (a strided operand would send NumPy's matmul to a slow non-BLAS loop).
+    """
+    shape = tuple(x.shape)
+    mt = Tensor._wrap(B.xp.asarray(m, dtype=x.dtype))
+    if dim == x.ndim - 1:
+        return x @ Tensor._wrap(B.xp.ascontiguousarray(m.T, dtype=x.dtype))
+    rest = math.prod(shape[dim + 1:])
+    y = mt @ x.reshape(*shape[:dim], shape[dim], rest)
+    return y.reshape(*shape[:dim], m.shape[0], *shape[dim + 1:])
+
+
 def _resize_dim(x, dim, n_out, scale, mode, align_corners):
-    n_in, dtype = x.shape[dim], x.dtype
+    n_in = x.shape[dim]
     o = B.xp.arange(n_out, dtype=np.float64)
     if mode in ("nearest", "nearest-exact"):
         r = _ratio(n_in, n_out, scale, False)
         src = B.xp.floor((o + 0.5) * r) if mode == "nearest-exact" else B.xp.floor(o * r)
-        return _along(x, dim, B.xp.minimum(src.astype(np.int64), n_in - 1))
+        src = B.xp.minimum(src.astype(np.int64), n_in - 1)
+        k = n_out // n_in
+        if n_out == k * n_in and (src == B.xp.arange(n_out) // k).all():
+            # an integer upscale repeats each element k times: expand + reshape (its gradient is a sum)
+            shape = tuple(x.shape)
+            y = x.unsqueeze(dim + 1).expand(*shape[:dim + 1], k, *shape[dim + 1:])
+            return y.reshape(*shape[:dim], n_out, *shape[dim + 1:])
+        return _along(x, dim, src)
+    # linear and cubic modes: each output is a fixed weighted sum of inputs, so one (n_out, n_in) matrix
     r = _ratio(n_in, n_out, scale, align_corners)
     src = o * r if align_corners else (o + 0.5) * r - 0.5
+    m = B.xp.zeros((n_out, n_in))
+    rows = B.xp.arange(n_out)
     if mode == "bicubic":
         i0 = B.xp.floor(src).astype(np.int64)
-        taps = _cubic_weights(src - i0)
-        out = None
-        for t, w in zip(range(-1, 3), taps):
-            term = _along(x, dim, B.xp.clip(i0 + t, 0, n_in - 1)) * _weight(w, dim, x.ndim, dtype)
-            out = term if out is None else out + term
-        return out
+        for t, w in zip(range(-1, 3), _cubic_weights(src - i0)):
+            B.xp.add.at(m, (rows, B.xp.clip(i0 + t, 0, n_in - 1)), w)        # taps beyond the edge reuse it
+        return _apply_matrix(x, dim, m)
     src = B.xp.maximum(src, 0.0)                                   # linear modes clamp below at 0 (as torch)
     i0 = B.xp.minimum(B.xp.floor(src).astype(np.int64), n_in - 1)
     i1 = B.xp.minimum(i0 + 1, n_in - 1)
     lam = src - i0
-    return _along(x, dim, i0) * _weight(1 - lam, dim, x.ndim, dtype) + _along(x, dim, i1) * _weight(lam, dim, x.ndim,
-                                                                                                     dtype)
+    B.xp.add.at(m, (rows, i0), 1 - lam)
+    B.xp.add.at(m, (rows, i1), lam)
+    return _apply_matrix(x, dim, m)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
