@@ -107,6 +107,26 @@ def test_grid_sample(mode, padding_mode, align_corners):
                                   [x, grid])
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_volumetric(mode, padding_mode, align_corners):
+    x = rng.normal(size=(2, 2, 3, 4, 5))
+    grid = rng.uniform(-1.3, 1.3, size=(2, 2, 3, 2, 3))
+    kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
+    compare_functional_with_torch(lambda a, g: F.grid_sample(a, g, **kw), lambda a, g: TF.grid_sample(a, g, **kw),
+                                  [x, grid])
+
+
+def test_affine_grid_then_grid_sample_rotates_like_torch():
+    angle = 0.3
+    theta = np.array([[[np.cos(angle), -np.sin(angle), 0.1], [np.sin(angle), np.cos(angle), -0.2]]])
+    x = rng.normal(size=(1, 3, 6, 7))
+    compare_functional_with_torch(
+        lambda a, t: F.grid_sample(a, F.affine_grid(t, (1, 3, 6, 7), False), align_corners=False),
+        lambda a, t: TF.grid_sample(a, TF.affine_grid(t, (1, 3, 6, 7), False), align_corners=False), [x, theta])
+
+
 def test_errors():
     with pytest.raises(RuntimeError, match=r"pixel_shuffle: the channel dim \(3\)"):
         F.pixel_shuffle(rd.ones(1, 3, 2, 2), 2)

@@ -366,23 +366,30 @@ def _source_coord(coord, size, padding_mode, align_corners):
     return c
 
 
-def _tap(flat, iy, ix, h, w):
-    """Values at integer (iy, ix) of flat (N, C, H*W), zero outside the image: (N, C, Ho, Wo)."""
+def _tap(flat, index, sizes):
+    """Values of flat (N, C, prod(sizes)) at integer positions index = [per spatial dim (N, *out)], zero
+    outside the input: (N, C, *out)."""
     n, c = flat.shape[:2]
-    inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
-    idx = B.xp.where(inside, B.xp.clip(iy, 0, h - 1) * w + B.xp.clip(ix, 0, w - 1), 0)      # (N, Ho, Wo)
-    ho, wo = idx.shape[1:]
-    index = B.xp.broadcast_to(B.xp.asarray(idx.reshape(n, 1, -1)), (n, c, ho * wo))
-    vals = flat.gather(2, index).reshape(n, c, ho, wo)
-    return vals * B.xp.asarray(inside[:, None].astype(flat.dtype))
+    inside = B.xp.ones(index[0].shape, bool)
+    for i, size in zip(index, sizes):
+        inside &= (i >= 0) & (i < size)
+    pos = B.xp.zeros(index[0].shape, B.xp.int64)
+    for i, size in zip(index, sizes):
+        pos = pos * size + B.xp.clip(i, 0, size - 1)
+    pos = B.xp.where(inside, pos, 0)
+    out = pos.shape[1:]
+    gathered = flat.gather(2, B.xp.broadcast_to(pos.reshape(n, 1, -1), (n, c, pos[0].size)))
+    return gathered.reshape(n, c, *out) * B.xp.asarray(inside[:, None].astype(flat.dtype))
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Sample a (N, C, H, W) input at the normalised (x, y) positions of grid (N, Ho, Wo, 2) (-1 = left/top).
+    """Sample the input at the normalised positions of grid (-1 = the left/top/front edge, 1 = the other one).
 
-    mode 'bilinear' | 'nearest' | 'bicubic'; padding_mode 'zeros' | 'border' | 'reflection' (what lies
-    outside the image); align_corners as in interpolate (default False). Differentiable in input and grid.
-    Shape: (N, C, H, W), (N, Ho, Wo, 2) -> (N, C, Ho, Wo)
+    4-D: input (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y); 5-D: input (N, C, D, H, W), grid
+    (N, Do, Ho, Wo, 3) holding (x, y, z). mode 'bilinear' (trilinear in 5-D) | 'nearest' | 'bicubic' (4-D only);
+    padding_mode 'zeros' | 'border' | 'reflection' (what lies outside the input); align_corners as in
+    interpolate (default False). Differentiable in input and grid.
+    Shape: (N, C, *in), (N, *out, k) -> (N, C, *out)
     """
     _check(input, "grid_sample")
     _check(grid, "grid_sample")
@@ -390,37 +397,50 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise ValueError(f"grid_sample: mode must be 'bilinear', 'nearest' or 'bicubic', got {mode!r}")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError(f"grid_sample: padding_mode must be 'zeros', 'border' or 'reflection', got {padding_mode!r}")
-    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
-        raise RuntimeError(f"grid_sample: expected input (N, C, H, W) and grid (N, Ho, Wo, 2) with the same N, got "
-                           f"input {tuple(input.shape)} and grid {tuple(grid.shape)} (5-D inputs are not supported)")
+    k = input.ndim - 2
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim or grid.shape[-1] != k or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(f"grid_sample: expected input (N, C, H, W) with grid (N, Ho, Wo, 2), or input "
+                           f"(N, C, D, H, W) with grid (N, Do, Ho, Wo, 3), the same N, got input {tuple(input.shape)} "
+                           f"and grid {tuple(grid.shape)}")
+    if mode == "bicubic" and k == 3:
+        raise RuntimeError("grid_sample: bicubic interpolation only supports 4-D input (as torch)")
     ac = bool(align_corners)
-    n, c, h, w = input.shape
-    flat = input.reshape(n, c, h * w)
-    gx, gy = grid[..., 0], grid[..., 1]
+    n, c, *sizes = input.shape
+    flat = input.reshape(n, c, math.prod(sizes))
+    coords = [grid[..., k - 1 - d] for d in range(k)]                 # per input dim: z (D), y (H), x (W)
     if mode == "bicubic":
         # taps at floor - 1 .. floor + 2; border / reflection are applied to each tap's integer position
-        x, y = _unnormalize(gx, w, ac), _unnormalize(gy, h, ac)
-        x0, y0 = B.xp.floor(x.array), B.xp.floor(y.array)
-        wx, wy = _cubic_weights(x - x0), _cubic_weights(y - y0)
+        pos = [_unnormalize(g, size, ac) for g, size in zip(coords, sizes)]
+        base = [B.xp.floor(p.array) for p in pos]
+        weights = [_cubic_weights(p - b) for p, b in zip(pos, base)]
         out = None
         for i in range(4):
             for j in range(4):
-                iy, ix = y0 + i - 1, x0 + j - 1
+                iy, ix = base[0] + i - 1, base[1] + j - 1
                 if padding_mode != "zeros":
-                    iy, ix = _bounded(iy, h, padding_mode, ac), _bounded(ix, w, padding_mode, ac)
-                term = _tap(flat, iy.astype(np.int64), ix.astype(np.int64), h, w) * (wy[i] * wx[j]).unsqueeze(1)
+                    iy, ix = _bounded(iy, sizes[0], padding_mode, ac), _bounded(ix, sizes[1], padding_mode, ac)
+                term = _tap(flat, [iy.astype(np.int64), ix.astype(np.int64)], sizes)
+                term = term * (weights[0][i] * weights[1][j]).unsqueeze(1)
                 out = term if out is None else out + term
         return out
-    x = _source_coord(gx, w, padding_mode, ac)
-    y = _source_coord(gy, h, padding_mode, ac)
+    pos = [_source_coord(g, size, padding_mode, ac) for g, size in zip(coords, sizes)]
     if mode == "nearest":
-        ix, iy = B.xp.rint(x.array).astype(np.int64), B.xp.rint(y.array).astype(np.int64)    # half to even, as torch
-        return _tap(flat, iy, ix, h, w) + ((x + y) * 0).unsqueeze(1)        # grid gets a zero gradient, as torch
-    x0, y0 = B.xp.floor(x.array), B.xp.floor(y.array)
-    tx, ty = (x - x0).unsqueeze(1), (y - y0).unsqueeze(1)
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    return (_tap(flat, y0, x0, h, w) * (1 - tx) * (1 - ty) + _tap(flat, y0, x0 + 1, h, w) * tx * (1 - ty)
-            + _tap(flat, y0 + 1, x0, h, w) * (1 - tx) * ty + _tap(flat, y0 + 1, x0 + 1, h, w) * tx * ty)
+        index = [B.xp.rint(p.array).astype(np.int64) for p in pos]                     # half to even, as torch
+        zero = pos[0] * 0
+        for p in pos[1:]:
+            zero = zero + p * 0
+        return _tap(flat, index, sizes) + zero.unsqueeze(1)         # the grid gets a zero gradient, as torch
+    base = [B.xp.floor(p.array) for p in pos]
+    frac = [(p - b).unsqueeze(1) for p, b in zip(pos, base)]
+    base = [b.astype(np.int64) for b in base]
+    out = None
+    for corner in range(2 ** k):                                     # the 4 (8) neighbours, weights multiplied
+        bits = [(corner >> (k - 1 - d)) & 1 for d in range(k)]
+        term = _tap(flat, [b + bit for b, bit in zip(base, bits)], sizes)
+        for f, bit in zip(frac, bits):
+            term = term * (f if bit else 1 - f)
+        out = term if out is None else out + term
+    return out
 
 
 def _bounded(i, size, padding_mode, align_corners):
