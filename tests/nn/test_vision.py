@@ -67,6 +67,16 @@ def test_interpolate(shape, kw):
                                   [rng.normal(size=shape)])
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("size", [(3, 4), (13, 5), (7, 20)])            # shrink, mixed, grow
+def test_interpolate_antialias(mode, align_corners, size):
+    compare_functional_with_torch(
+        lambda a: F.interpolate(a, size=size, mode=mode, align_corners=align_corners, antialias=True),
+        lambda a: TF.interpolate(a, size=size, mode=mode, align_corners=align_corners, antialias=True),
+        [rng.normal(size=(2, 2, 9, 11))])
+
+
 def test_upsample_layers_and_deprecated_functions():
     x = rng.normal(size=(1, 2, 4, 5))
     for ours, ref in ((rd.nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),

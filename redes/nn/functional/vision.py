@@ -216,7 +216,30 @@ def _apply_matrix(x, dim, m):
     return y.reshape(*shape[:dim], m.shape[0], *shape[dim + 1:])
 
 
-def _resize_dim(x, dim, n_out, scale, mode, align_corners):
+def _antialias_matrix(n_in, n_out, r, mode):
+    """torch's antialiased weights (as PIL): when shrinking, the filter (triangle, or Keys' cubic with a = -0.5)
+    is stretched by the scale, so every input under an output pixel contributes; each row is normalised."""
+    def triangle(z):
+        return B.xp.maximum(0.0, 1.0 - B.xp.abs(z))
+
+    def cubic(z, a=-0.5):
+        z = B.xp.abs(z)
+        return B.xp.where(z < 1, ((a + 2) * z - (a + 3)) * z * z + 1,
+                          B.xp.where(z < 2, ((a * z - 5 * a) * z + 8 * a) * z - 4 * a, 0.0))
+    filt, width = (triangle, 1.0) if mode != "bicubic" else (cubic, 2.0)
+    support = width * r if r >= 1.0 else width
+    invscale = 1.0 / r if r >= 1.0 else 1.0
+    m = B.xp.zeros((n_out, n_in))
+    for o in range(n_out):
+        center = r * (o + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n_in)
+        w = filt((B.xp.arange(lo, hi) - center + 0.5) * invscale)
+        m[o, lo:hi] = w / w.sum() if w.sum() != 0 else w
+    return m
+
+
+def _resize_dim(x, dim, n_out, scale, mode, align_corners, antialias=False):
     n_in = x.shape[dim]
     o = B.xp.arange(n_out, dtype=np.float64)
     if mode in ("nearest", "nearest-exact"):
@@ -232,6 +255,8 @@ def _resize_dim(x, dim, n_out, scale, mode, align_corners):
         return _along(x, dim, src)
     # linear and cubic modes: each output is a fixed weighted sum of inputs, so one (n_out, n_in) matrix
     r = _ratio(n_in, n_out, scale, align_corners)
+    if antialias:
+        return _apply_matrix(x, dim, _antialias_matrix(n_in, n_out, r, mode))
     src = o * r if align_corners else (o + 0.5) * r - 0.5
     m = B.xp.zeros((n_out, n_in))
     rows = B.xp.arange(n_out)
@@ -254,7 +279,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """Resize the spatial dims of a (N, C, *spatial) input, as torch.nn.functional.interpolate.
 
     mode: 'nearest' (src = floor(dst * in/out)), 'nearest-exact' (floor((dst + 0.5) in/out)), 'linear' (3-D),
-    'bilinear' / 'bicubic' (4-D), 'trilinear' (5-D) or 'area' (adaptive average pooling). align_corners
+    'bilinear' / 'bicubic' (4-D), 'trilinear' (5-D) or 'area' (adaptive average pooling). antialias (bilinear,
+    bicubic) widens the filter when shrinking, as torch and PIL. align_corners
     (linear modes only) maps the corner pixels' centres onto each other. Each dim is resized in turn (the
     modes are separable), each output a weighted sum of gathered inputs, so gradients come from those ops.
     Shape: (N, C, *in) -> (N, C, *size), size = floor(in * scale_factor) when scale_factor is given.
@@ -275,8 +301,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if align_corners is not None and need is None:
         raise ValueError(f"interpolate: align_corners option can only be set with the interpolating modes: "
                          f"linear | bilinear | bicubic | trilinear, got mode {mode!r}")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not implemented in redes")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ValueError(f"interpolate: anti-alias option is restricted to bilinear and bicubic modes and requires a "
+                         f"4-D tensor as input, got mode {mode!r}")
     sizes, scales = _output_sizes(input, size, scale_factor, recompute_scale_factor, "interpolate")
     if mode == "area":
         from . import pooling
@@ -286,7 +313,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return fn(input, sizes)
     out = input
     for d, (n_out, scale) in enumerate(zip(sizes, scales)):
-        out = _resize_dim(out, d + 2, n_out, scale, mode, bool(align_corners))
+        out = _resize_dim(out, d + 2, n_out, scale, mode, bool(align_corners), antialias)
     return out
 
 
