@@ -280,9 +280,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
     mode: 'nearest' (src = floor(dst * in/out)), 'nearest-exact' (floor((dst + 0.5) in/out)), 'linear' (3-D),
     'bilinear' / 'bicubic' (4-D), 'trilinear' (5-D) or 'area' (adaptive average pooling). antialias (bilinear,
-    bicubic) widens the filter when shrinking, as torch and PIL. align_corners
-    (linear modes only) maps the corner pixels' centres onto each other. Each dim is resized in turn (the
-    modes are separable), each output a weighted sum of gathered inputs, so gradients come from those ops.
+    bicubic) widens the filter when shrinking, as torch and PIL. align_corners (linear modes only) maps the
+    corner pixels' centres onto each other. Each dim is resized in turn (the modes are separable): a gather
+    for nearest, one (n_out, n_in) matrix product for the others, so gradients come from those ops.
     Shape: (N, C, *in) -> (N, C, *size), size = floor(in * scale_factor) when scale_factor is given.
     Example:
         >>> F.interpolate(rd.ones(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
