@@ -136,3 +136,13 @@ def test_constructors_validate():
         rd.nn.LPPool1d(2, 3, stride=0)
     with pytest.raises(ValueError, match="Upsample: mode must be one of"):
         rd.nn.Upsample(scale_factor=2, mode="cubic")
+
+
+def test_max_unpool_op_vs_central_differences():
+    """The one new op class (ops/unpool.py), second reference: central differences. Only for distinct indices:
+    with repeated ones the forward keeps one writer while the backward (as torch's) gives every writer the
+    gradient, which the torch comparison above covers."""
+    x = rd.tensor(rng.normal(size=(1, 2, 6, 6)))
+    _, idx = F.max_pool2d(x, 2, return_indices=True)
+    pooled = rd.tensor(rng.normal(size=tuple(idx.shape)), requires_grad=True)
+    assert rd.gradcheck(lambda a: F.max_unpool2d(a, idx, 2), [pooled])
