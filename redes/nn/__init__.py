@@ -15,5 +15,10 @@ from .transformer import *  # noqa: F401,F403
 from .blocks import *  # noqa: F401,F403
 from .graph import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
 from . import parallel  # noqa: E402
 from .parallel import DataParallel  # noqa: E402

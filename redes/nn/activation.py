@@ -9,7 +9,8 @@ from . import functional as F
 from .module import Module, Parameter
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "LogSigmoid", "Tanh",
-           "Softplus", "Softsign", "Hardtanh", "PReLU", "Softmax", "Softmin", "LogSoftmax"]
+           "Softplus", "Softsign", "Hardtanh", "PReLU", "Softmax", "Softmin", "LogSoftmax", "CELU", "GLU", "Hardshrink",
+           "Softshrink", "Tanhshrink", "Hardsigmoid", "Hardswish", "Threshold", "RReLU", "Softmax2d"]
 
 
 def _inplace(inplace):
@@ -214,3 +215,116 @@ class LogSoftmax(_SoftmaxBase):
     """y_i = x_i - log(sum_j exp(x_j)) along dim."""
     def forward(self, input):
         return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+class CELU(Module):
+    """y = x if x > 0 else alpha * (exp(x / alpha) - 1).  Shape: any -> same."""
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        if alpha == 0:
+            raise ValueError("CELU: alpha must be non-zero, got 0")
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class GLU(Module):
+    """y = a * sigmoid(b), a and b the halves of the input along dim.  Shape: (*, 2n, *) -> (*, n, *).
+
+    Example:
+        >>> rd.nn.GLU()(rd.ones(3, 4)).shape
+        (3, 2)
+    """
+    def __init__(self, dim=-1):
+        super().__init__()
+        if not isinstance(dim, int):
+            raise TypeError(f"GLU: dim must be an int, got {dim!r}")
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class _Shrink(Module):
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        if lambd < 0:
+            raise ValueError(f"{type(self).__name__}: lambd must be >= 0, got {lambd}")
+        self.lambd = lambd
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Hardshrink(_Shrink):
+    """y = x if |x| > lambd else 0."""
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+
+class Softshrink(_Shrink):
+    """y = x - lambd if x > lambd, x + lambd if x < -lambd, else 0."""
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+
+class Tanhshrink(Module):
+    """y = x - tanh(x)."""
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class Hardsigmoid(SiLU):
+    """y = relu6(x + 3) / 6."""
+    def forward(self, input):
+        return F.hardsigmoid(input)
+
+
+class Hardswish(SiLU):
+    """y = x * relu6(x + 3) / 6."""
+    def forward(self, input):
+        return F.hardswish(input)
+
+
+class Threshold(Module):
+    """y = x if x > threshold else value."""
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: slope ~ U(lower, upper) per element in training, (lower + upper) / 2 in eval."""
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        if lower > upper:
+            raise ValueError(f"RReLU: lower ({lower}) must be <= upper ({upper})")
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
+class Softmax2d(Module):
+    """softmax over channels at each spatial position.  Shape: (N, C, H, W) or (C, H, W) -> same."""
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+                             f"{tuple(input.shape)}")
+        return F.softmax(input, -3)

@@ -1,4 +1,4 @@
-"""Convolution layers, as torch.nn: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d.
+"""Convolution layers, as torch.nn: Conv1d/2d/3d, ConvTranspose1d/2d/3d.
 
 Each layer owns weight and bias (same names, shapes and initialisation as torch) and calls one F function.
 padding_mode 'reflect' / 'replicate' / 'circular' pads with F.pad first, as torch does.
@@ -11,7 +11,7 @@ from .functional.conv import _ntuple, conv_padding, transposed_out_size
 from .linear import _empty_param
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -61,7 +61,7 @@ class _ConvNd(Module):
 
     def _check_input(self, input):
         n, name = self.n, type(self).__name__
-        dims = ("H", "W") if n == 2 else ("L",)
+        dims = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[n]
         if input.ndim not in (n + 1, n + 2):
             raise RuntimeError(f"{name}: expected a {n + 1}-D (C, {', '.join(dims)}) or {n + 2}-D "
                                f"(N, C, {', '.join(dims)}) input, got shape {tuple(input.shape)}")
@@ -95,7 +95,7 @@ class _Conv(_ConvNd):
 
     def forward(self, input):
         self._check_input(input)
-        fn = F.conv2d if self.n == 2 else F.conv1d
+        fn = (F.conv1d, F.conv2d, F.conv3d)[self.n - 1]
         if self.padding_mode != "zeros":
             input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
@@ -129,6 +129,17 @@ class Conv2d(_Conv):
         Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
     """
     n = 2
+
+
+class Conv3d(_Conv):
+    """3-D convolution over (N, C_in, D, H, W), as torch.nn.Conv3d (same arguments as Conv2d, triples).
+
+    Shape: (N, C_in, D, H, W) -> (N, C_out, (D + 2p - d(kd-1) - 1) // s + 1, ...)
+    Example:
+        >>> rd.nn.Conv3d(2, 4, 3, padding=1)(rd.zeros(1, 2, 4, 4, 4)).shape
+        (1, 4, 4, 4, 4)
+    """
+    n = 3
 
 
 class _ConvTranspose(_ConvNd):
@@ -165,7 +176,7 @@ class _ConvTranspose(_ConvNd):
     def forward(self, input, output_size=None):
         self._check_input(input)
         out_pad = self._output_padding(input, output_size)
-        fn = F.conv_transpose2d if self.n == 2 else F.conv_transpose1d
+        fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self.n - 1]
         return fn(input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups, self.dilation)
 
 
@@ -191,3 +202,11 @@ class ConvTranspose2d(_ConvTranspose):
         (1, 4, 14, 14)
     """
     n = 2
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """3-D transposed convolution, as torch.nn.ConvTranspose3d (weight (C_in, C_out/groups, kd, kh, kw)).
+
+    Shape: (N, C_in, D, H, W) -> (N, C_out, (D - 1) s - 2p + d (kd - 1) + output_padding + 1, ...)
+    """
+    n = 3

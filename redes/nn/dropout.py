@@ -1,8 +1,9 @@
-"""Dropout layers, as torch.nn: Dropout, Dropout1d, Dropout2d (active in train mode, identity in eval)."""
+"""Dropout layers, as torch.nn: Dropout, Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout (active in train
+mode, identity in eval)."""
 from . import functional as F
 from .module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -39,3 +40,21 @@ class Dropout2d(_DropoutNd):
     """Zero whole channels (feature maps) of (N, C, H, W) inputs with probability p in training."""
     def forward(self, input):
         return F.dropout2d(input, self.p, self.training)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of (N, C, D, H, W) inputs with probability p in training."""
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout for SELU networks: keeps zero mean and unit variance (see F.alpha_dropout)."""
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """AlphaDropout of whole channels of (N, C, *) inputs."""
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

@@ -1,11 +1,11 @@
-"""Embedding layer, as torch.nn.Embedding: a lookup table of learned vectors."""
+"""Embedding layers, as torch.nn.Embedding and torch.nn.EmbeddingBag: lookup tables of learned vectors."""
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .linear import _empty_param
 from .module import Module, Parameter
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "EmbeddingBag"]
 
 
 class Embedding(Module):
@@ -78,3 +78,47 @@ class Embedding(Module):
         if self.scale_grad_by_freq is not False:
             s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
         return s
+
+
+class EmbeddingBag(Embedding):
+    """Sums, means or maxima of bags of embedding rows (F.embedding_bag), as torch.nn.EmbeddingBag.
+
+    forward(input, offsets=None, per_sample_weights=None): input (B, L) of B bags, or 1-D with offsets (B,).
+    Example:
+        >>> rd.nn.EmbeddingBag(10, 3, mode="sum")(rd.tensor([[1, 2], [4, 9]])).shape
+        (2, 3)
+    """
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                 mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, device=None,
+                 dtype=None, *, rng=None):
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                         _weight, dtype=dtype, rng=rng)
+        self.mode, self.include_last_offset = mode, include_last_offset
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                               self.mode, self.sparse, per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                        mode="mean", sparse=False, include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag holding `embeddings` (2-D), not trained when freeze=True (as torch)."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"EmbeddingBag.from_pretrained: embeddings must be 2-D, got {tuple(embeddings.shape)}")
+        bag = cls(*embeddings.shape, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
+                  include_last_offset, padding_idx)
+        bag.weight.requires_grad_(not freeze)
+        return bag
+
+    def extra_repr(self):
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s += f", mode={self.mode!r}"
+        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")

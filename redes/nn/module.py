@@ -296,10 +296,11 @@ class Module:
 
     def __repr__(self):
         lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        extra = self.extra_repr()
         if not lines:
-            return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+            return f"{type(self).__name__}({extra})"
+        # as torch: with children, the extra_repr gets a line of its own
+        return f"{type(self).__name__}(" + "\n  " + "\n  ".join(([extra] if extra else []) + lines) + "\n)"
 
 
 def _as_array(value):

@@ -118,7 +118,7 @@ def test_names_as_torchvision_and_repr():
     keys = list(nn.BasicBlock(4, 8, 2).state_dict())
     assert keys[:3] == ["conv1.weight", "bn1.weight", "bn1.bias"] and "downsample.0.weight" in keys
     assert "downsample.1.running_mean" in keys
-    assert repr(nn.BasicBlock(4, 8, 2)).startswith("BasicBlock(4, 8, stride=2")
+    assert repr(nn.BasicBlock(4, 8, 2)).startswith("BasicBlock(\n  4, 8, stride=2")     # torch's layout
 
 
 def test_errors():

@@ -61,10 +61,6 @@ def _compare(ours, ref, what):
     np.testing.assert_allclose(ours, ref, rtol=RTOL, atol=ATOL * max(scale, 1e-3), err_msg=f"{what} vs torch")
 
 
-def _needs(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 PROGRAMS = [
     "gpt_tiny",
     "loader_training",
@@ -77,7 +73,7 @@ PROGRAMS = [
     "poly_regression",
     "generate_topk",
     "checkpoint",
-    pytest.param("super_resolution", marks=_needs("needs nn.PixelShuffle (issue13c branch)")),
+    "super_resolution",
 ]
 
 

@@ -1,12 +1,17 @@
-"""Normalisation functions as torch.nn.functional: batch_norm, layer_norm, group_norm.
+"""Normalisation functions as torch.nn.functional: batch_norm, layer_norm, group_norm, instance_norm,
+local_response_norm, rms_norm.
 
-Each is one fused op of redes.ops.norm; batch_norm also updates the running statistics in place, as torch.
+batch_norm, layer_norm and group_norm are one fused op of redes.ops.norm each (batch_norm also updates the
+running statistics in place, as torch); instance_norm reuses batch_norm, and the other two are compositions.
 """
+import numpy as np
+
 from ... import autograd as _ag
+from ... import backend as B
 from ...ops import norm as _N
 from ...tensor import Tensor
 
-__all__ = ["batch_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm", "rms_norm"]
 
 
 def _vector(t, n, name, op):
@@ -90,3 +95,83 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         _vector(t, input.shape[1], name, "group_norm")
     return _N.GroupNorm.apply(input, weight, bias, groups=num_groups, eps=eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Instance normalisation (Ulyanov et al. 2016): batch_norm per (sample, channel) over the spatial dims.
+
+    As torch: the input is read as one sample of N * C channels; running statistics (C,) are updated with the
+    mean over the batch of each instance's statistics. use_input_stats=False normalises with the running ones.
+    Shape: (N, C, *) -> same.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"instance_norm: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input (N, C, *) with spatial dims, got {tuple(input.shape)}")
+    n, c = input.shape[:2]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
+        _vector(t, c, name, "instance_norm")
+    if use_input_stats and input.array[0, 0].size <= 1:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input of shape "
+                         f"{tuple(input.shape)}")
+    x = input.reshape(1, n * c, *input.shape[2:])
+    rm = None if running_mean is None else Tensor._wrap(B.xp.tile(running_mean.array, n))
+    rv = None if running_var is None else Tensor._wrap(B.xp.tile(running_var.array, n))
+    w = None if weight is None else weight.repeat(n)
+    b = None if bias is None else bias.repeat(n)
+    y = batch_norm(x, rm, rv, w, b, use_input_stats, momentum, eps)
+    if use_input_stats:
+        with _ag.no_grad():                         # the batch's mean of the per-instance updates, as torch
+            if running_mean is not None:
+                running_mean.array[...] = rm.array.reshape(n, c).mean(0)
+            if running_var is not None:
+                running_var.array[...] = rv.array.reshape(n, c).mean(0)
+    return y.reshape(input.shape)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Local response normalisation across channels (Krizhevsky et al. 2012):
+    y = x / (k + alpha / size * sum of x^2 over `size` neighbouring channels)^beta (zero beyond the edges).
+
+    Shape: (N, C, *) -> same.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"local_response_norm: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim < 3:
+        raise ValueError(f"local_response_norm: expected 3D or higher dimensionality input, got {input.ndim} "
+                         f"dims (shape {tuple(input.shape)})")
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"local_response_norm: size must be a positive int, got {size!r}")
+    c = input.shape[1]
+    sq = (input * input).transpose(1, -1)                         # channels last, so F.pad pads them
+    from ...functions import pad
+    sq = pad(sq, (size // 2, (size - 1) // 2))
+    total = sq[..., 0:c]
+    for i in range(1, size):
+        total = total + sq[..., i:i + c]
+    div = (total.transpose(1, -1) * (alpha / size) + k) ** beta
+    return input / div
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """y = x / sqrt(mean(x^2) + eps) * weight, the mean over the last len(normalized_shape) dims (Zhang &
+    Sennrich 2019). eps=None uses the machine epsilon of the input's dtype, as torch.
+
+    Example:
+        >>> F.rms_norm(rd.tensor([[3.0, 4.0]]), (2,)).tolist()  # doctest: +ELLIPSIS
+        [[0.848..., 1.131...]]
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rms_norm: input must be a Tensor, got {type(input).__name__}")
+    if len(shape) == 0 or input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise RuntimeError(f"rms_norm: expected input with shape (*, {', '.join(map(str, shape))}), "
+                           f"got {tuple(input.shape)}")
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input.dtype).eps)
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return y * weight if weight is not None else y
