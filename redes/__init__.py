@@ -13,6 +13,7 @@ from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, f
 from .functions import *  # noqa: F401,F403  (rd.exp, rd.cat, rd.where, ...)
 from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
+from .ops import tensor_math as _tensor_math  # noqa: F401  (registers create_graph's math namespace with the engine)
 from .testing import gradcheck
 from .compile import compile  # noqa: A004  (rd.compile, as torch.compile)
 from . import nn, optim  # noqa: E402  (after the engine: they build on it)

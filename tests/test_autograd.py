@@ -419,7 +419,7 @@ def test_no_reference_cycles_with_retain_graph_and_grad():
 def test_operators_fast_path_equals_apply(op, shapes):
     """a + b (Function.apply2, which reads 0-d arrays as NumPy scalars) == the generic Function.apply."""
     from redes.ops import elementwise as ew
-    cls = {"add": ew.Add, "sub": ew.Sub, "mul": ew.Mul}[op]
+    cls = {"add": ew.AddOp, "sub": ew.Sub, "mul": ew.Mul}[op]
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
@@ -502,7 +502,7 @@ def test_a_user_function_returning_a_wrong_shaped_gradient_is_named():
         def backward(self, m, dy, y, x):
             return (dy,)                        # the bug: not broadcast back to x's shape
 
-    assert Squash._check_shapes and not rd.ops.elementwise.Add._check_shapes
+    assert Squash._check_shapes and not rd.ops.elementwise.AddOp._check_shapes
     x = rd.tensor(np.ones((3, 2)), requires_grad=True)
     with pytest.raises(RuntimeError, match=r"squash backward gave a gradient of shape \(2,\) for an input of shape \(3, 2\)"):
         Squash.apply(x).sum().backward()

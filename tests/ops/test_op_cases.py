@@ -41,7 +41,7 @@ def test_the_table_covers_every_engine_op(monkeypatch):
     monkeypatch.setattr(Function, "run", recording_run)
     monkeypatch.setattr(Function, "apply2", classmethod(recording_apply2))
     tensor_module = sys.modules["redes.tensor"]         # (rd.tensor is the factory function)
-    for op in (elementwise.Add, elementwise.Sub, elementwise.Mul):    # tensor.py binds the operators' apply2 once
+    for op in (elementwise.AddOp, elementwise.Sub, elementwise.Mul):    # tensor.py binds the operators' apply2 once
         monkeypatch.setattr(tensor_module, f"_{op.op}2", op.apply2)
     for name, fn, shapes in CASES:
         xs = inputs(name, shapes)

@@ -6,7 +6,7 @@ The result is x * mask (one Dropout op: the gradient is dy * mask). `inplace` is
 """
 import warnings
 
-from ...ops.dropout import Dropout as _Dropout
+from ...ops.dropout import DropoutOp as _Dropout
 from ...tensor import Tensor
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]

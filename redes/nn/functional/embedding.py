@@ -1,7 +1,7 @@
 """F.embedding: look up rows of an embedding matrix by integer index (one fused op, sort-based backward)."""
 from ... import autograd as _ag
 from ... import backend as B
-from ...ops.embedding import Embedding as _Embedding
+from ...ops.embedding import EmbeddingOp as _Embedding
 from ...tensor import Tensor
 
 __all__ = ["embedding"]
