@@ -2,13 +2,15 @@
 
 The data layer works on NumPy arrays throughout and turns them into tensors
 only here, once per batch, so swapping the conversion (say, for pinned or
-device memory) means editing :func:`to_tensor` alone. ``redes`` is imported
-lazily so that the data layer imports without the engine.
+device memory) means editing :func:`to_tensor` alone. The data layer sits above
+the engine: it imports the tensor factories, never the ``redes`` package itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..factories import as_tensor
 
 
 def to_tensor(array):
@@ -25,11 +27,9 @@ def to_tensor(array):
         >>> tuple(t.shape), t.dtype
         ((2, 3), dtype('float64'))
     """
-    import redes
-
     # as_tensor wraps without copying (the loader's batches are fresh copies
     # already); the explicit dtype keeps float64/int64 from becoming the default dtype.
-    return redes.as_tensor(array, dtype=array.dtype)
+    return as_tensor(array, dtype=array.dtype)
 
 
 def to_numpy(value, name="value"):

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-_fallback_rng = None
+from ..random import default_rng
 
 
 def global_rng():
-    """redes' global generator, or a process-wide NumPy one if the engine has none.
-
-    Using redes' generator means ``redes.manual_seed`` (or whatever seeds it)
-    also fixes the shuffling of loaders built without a seed.
+    """redes' global generator, the one ``redes.manual_seed`` seeds, so it also fixes the shuffling of loaders
+    built without a seed.
 
     Returns:
-        An object with ``permutation(n)`` (a ``numpy.random.Generator`` or alike).
+        A ``numpy.random.Generator``.
     """
-    global _fallback_rng
-    try:
-        from redes.random import default_rng
-    except ImportError:
-        default_rng = None
-    if default_rng is not None:
-        return default_rng()
-    if _fallback_rng is None:
-        _fallback_rng = np.random.default_rng()
-    return _fallback_rng
+    return default_rng()
 
 
 def resolve_rng(seed=None, generator=None, caller="redes.data"):
