@@ -83,7 +83,11 @@ def save(model, path, preprocessor=None, extra=None):
         preprocessor: a redes.data.Preprocessor to store with it (defaults to `model.preprocessor` if set).
         extra: any JSON-able dict kept in the file (e.g. training report).
     Example:
-        >>> rd.save(model, "students.model"); model2 = rd.load("students.model")
+        >>> model = rd.nn.Sequential(rd.nn.Linear(2, 3), rd.nn.ReLU(), rd.nn.Linear(3, 1))
+        >>> rd.save(model, "net.model")
+        >>> model2 = rd.load("net.model")
+        >>> bool((model2(rd.ones(1, 2)) == model(rd.ones(1, 2))).all())
+        True
     """
     preprocessor = preprocessor if preprocessor is not None else getattr(model, "preprocessor", None)
     meta = {"architecture": to_config(model),

@@ -74,8 +74,11 @@ def fit_table(source, targets, *, features=None, task=None, hidden=(64, 64), act
     new rows. Regression uses MSE, classification cross-entropy, unless `loss` says otherwise.
 
     Example:
-        >>> model, history, report = rd.train.fit_table("examples/data/students.csv", ["N1", "N2"], epochs=50)
-        >>> rd.predict(model, "examples/data/students_new.csv")          # a DataFrame with N1, N2
+        >>> from redes.datasets.students import make_new_students, make_students
+        >>> make_students(200).to_csv("students.csv", index=False)     # as examples/data/students.csv
+        >>> model, history, report = rd.train.fit_table("students.csv", ["N1", "N2"], epochs=5)
+        >>> list(rd.predict(model, make_new_students()).columns)      # a DataFrame of predictions
+        ['N1', 'N2']
     """
     start = time.perf_counter()
     manual_seed(seed)
