@@ -1,7 +1,7 @@
-"""Data layer: datasets and loaders (as ``torch.utils.data``) and tables read from CSV/Parquet.
+"""Data layer: datasets and loaders (as `torch.utils.data`) and tables read from CSV/Parquet.
 
-Everything here works on NumPy arrays; ``DataLoader`` hands out ``redes.Tensor``
-batches (made in one place, :mod:`redes.data.convert`).
+Everything here works on NumPy arrays; `DataLoader` hands out `redes.Tensor`
+batches (made in one place, `redes.data.convert`).
 
 Example:
     >>> import numpy as np

@@ -1,8 +1,8 @@
 """Column-level parsing shared by fitting and transforming: numbers, categories, missing cells.
 
-:class:`Column` wraps one ``pandas.Series`` and parses it at most once (all
+`Column` wraps one `pandas.Series` and parses it at most once (all
 vectorised), whatever is asked of it; problems are reported as
-:mod:`redes.data.errors` exceptions naming the column and the 1-based data row.
+`redes.data.errors` exceptions naming the column and the 1-based data row.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class Column:
     """One column of a table, with its text and number parses computed lazily, once.
 
     Args:
-        series: the ``pandas.Series``.
+        series: the `pandas.Series`.
         name: the column name, for messages.
         where: the calling function's name, for messages.
 
@@ -44,7 +44,7 @@ class Column:
 
     @cached_property
     def kind(self):
-        """``'numeric'`` (a numeric dtype), ``'bool'``, ``'category'`` or ``'text'``."""
+        """`'numeric'` (a numeric dtype), `'bool'`, `'category'` or `'text'`."""
         import pandas as pd
 
         dtype = self.series.dtype
@@ -63,7 +63,7 @@ class Column:
 
     @property
     def text(self):
-        """Each cell as stripped text (``''`` where missing), a NumPy ``str`` array."""
+        """Each cell as stripped text (`''` where missing), a NumPy `str` array."""
         return self._text_and_missing[0]
 
     @cached_property
@@ -89,7 +89,7 @@ class Column:
 
         True for numeric dtypes, and for text columns where more than
         :data:`NUMERIC_SHARE` of the non-missing cells are numbers; False for
-        bool and pandas ``category`` columns, whatever they hold.
+        bool and pandas `category` columns, whatever they hold.
         """
         if self.kind in ("numeric", "bool", "category"):
             return self.kind == "numeric"
@@ -111,7 +111,7 @@ class Column:
         """The column as finite float64 numbers.
 
         Args:
-            role: ``'value'`` or ``'target value'``, for messages.
+            role: `'value'` or `'target value'`, for messages.
 
         Returns:
             A float64 NumPy array.
@@ -134,7 +134,7 @@ class Column:
         return values
 
     def categories(self, role="value"):
-        """The column as stripped text, a NumPy ``str`` array.
+        """The column as stripped text, a NumPy `str` array.
 
         Raises:
             MissingValueError: an empty cell or NaN (the first one, by row).
@@ -148,16 +148,16 @@ def parse_numeric(series, column, where, role="value"):
     """The column as float64, raising on the first missing or non-numeric cell.
 
     Args:
-        series: the ``pandas.Series``.
+        series: the `pandas.Series`.
         column: its name, for messages.
         where: the calling function's name, for messages.
-        role: ``'value'`` or ``'target value'``, for messages.
+        role: `'value'` or `'target value'`, for messages.
 
     Returns:
         A float64 NumPy array of finite numbers.
 
     Raises:
-        MissingValueError, BadValueError: see :meth:`Column.numeric`.
+        MissingValueError, BadValueError: see `Column.numeric`.
 
     Example:
         >>> import pandas as pd
@@ -171,7 +171,7 @@ def parse_categories(series, column, where, role="value"):
     """The column as an array of stripped strings, raising on a missing cell.
 
     Returns:
-        A NumPy ``str`` array (``.tolist()`` gives Python ``str``).
+        A NumPy `str` array (`.tolist()` gives Python `str`).
 
     Raises:
         MissingValueError: an empty cell or NaN (the first one, by row).

@@ -1,8 +1,8 @@
-"""Datasets (as in ``torch.utils.data``): the abstract one, arrays, subsets, random splits.
+"""Datasets (as in `torch.utils.data`): the abstract one, arrays, subsets, random splits.
 
-Datasets here return **NumPy arrays**; :class:`~redes.data.DataLoader` turns
-each batch into ``redes.Tensor`` once. Datasets that can fetch many rows at
-once by fancy indexing expose ``get_batch(indices)``; the loader then takes a
+Datasets here return **NumPy arrays**; `redes.data.DataLoader` turns
+each batch into `redes.Tensor` once. Datasets that can fetch many rows at
+once by fancy indexing expose `get_batch(indices)`; the loader then takes a
 whole batch in one slicing operation instead of one Python call per row.
 """
 
@@ -18,7 +18,7 @@ from .rng import global_rng, resolve_rng
 
 
 class Dataset:
-    """Abstract map-style dataset: subclasses define ``__getitem__`` and ``__len__``.
+    """Abstract map-style dataset: subclasses define `__getitem__` and `__len__`.
 
     Example:
         >>> class Squares(Dataset):
@@ -59,7 +59,7 @@ class TensorDataset(Dataset):
     """Rows of several equally long arrays, e.g. features and targets.
 
     Args:
-        *tensors: ``redes.Tensor``s, NumPy arrays or nested lists, all with
+        *tensors: `redes.Tensor`s, NumPy arrays or nested lists, all with
             the same first dimension (the rows). They are kept as NumPy arrays
             (no copy for arrays).
 
@@ -98,7 +98,7 @@ class TensorDataset(Dataset):
         return self.get_batch(index)
 
     def get_batch(self, indices):
-        """The rows at ``indices`` (slice, int or bool array) as a tuple of arrays."""
+        """The rows at `indices` (slice, int or bool array) as a tuple of arrays."""
         if not isinstance(indices, slice):
             indices = _as_index_array(indices, len(self), "TensorDataset")
         return tuple(a[indices] for a in self.tensors)
@@ -109,11 +109,11 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The rows of ``dataset`` at positions ``indices``, in that order.
+    """The rows of `dataset` at positions `indices`, in that order.
 
     Args:
         dataset: any dataset.
-        indices: a sequence or array of int row positions into ``dataset``.
+        indices: a sequence or array of int row positions into `dataset`.
 
     Example:
         >>> ds = TensorDataset(np.arange(5))
@@ -143,7 +143,7 @@ class Subset(Dataset):
         return [self.dataset[int(i)] for i in self.indices[index]]
 
     def get_batch(self, indices):
-        """The rows at ``indices`` of this subset, fetched from the parent in one go."""
+        """The rows at `indices` of this subset, fetched from the parent in one go."""
         if not isinstance(indices, slice):
             indices = _as_index_array(indices, len(self), "Subset")
         return self.dataset.get_batch(self.indices[indices])
@@ -153,7 +153,7 @@ class Subset(Dataset):
 
 
 def has_batch_access(dataset):
-    """Whether ``dataset.get_batch(indices)`` works (for a Subset: whether its parent's does).
+    """Whether `dataset.get_batch(indices)` works (for a Subset: whether its parent's does).
 
     Example:
         >>> has_batch_access(TensorDataset(np.zeros(3))), has_batch_access(Dataset())
@@ -186,18 +186,18 @@ def _split_lengths(lengths, n):
 
 
 def random_split(dataset, lengths, generator=None, *, seed=None):
-    """Split ``dataset`` into disjoint random :class:`Subset`s.
+    """Split `dataset` into disjoint random `Subset`s.
 
     Args:
-        dataset: any dataset with ``len``.
-        lengths: ints summing to ``len(dataset)``, or fractions summing to 1
+        dataset: any dataset with `len`.
+        lengths: ints summing to `len(dataset)`, or fractions summing to 1
             (rows left over after flooring go one each to the first splits).
-        generator: an object with ``permutation(n)`` (``numpy.random.Generator``).
-        seed: an int for a reproducible split (instead of ``generator``).
+        generator: an object with `permutation(n)` (`numpy.random.Generator`).
+        seed: an int for a reproducible split (instead of `generator`).
             With neither, redes' global generator is used.
 
     Returns:
-        A list of :class:`Subset`, one per entry of ``lengths``.
+        A list of `Subset`, one per entry of `lengths`.
 
     Example:
         >>> train, test = random_split(TensorDataset(np.arange(10)), [0.8, 0.2], seed=0)

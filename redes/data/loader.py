@@ -1,4 +1,4 @@
-"""``DataLoader``: iterate over a dataset in (shuffled) batches of ``redes.Tensor``."""
+"""`DataLoader`: iterate over a dataset in (shuffled) batches of `redes.Tensor`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .rng import global_rng, resolve_rng
 def default_collate(samples):
     """Stack a list of samples into one batch of NumPy arrays.
 
-    Each sample may be an array, a number, a ``redes.Tensor``, a string, or a
+    Each sample may be an array, a number, a `redes.Tensor`, a string, or a
     tuple/list/dict of those; the batch has the same structure with a new
     leading batch dimension (strings are gathered into a list).
 
@@ -56,24 +56,24 @@ def default_collate(samples):
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches, each converted to ``redes.Tensor``.
+    """Iterate over `dataset` in batches, each converted to `redes.Tensor`.
 
     Args:
-        dataset: a dataset (``__getitem__`` and ``__len__``). For datasets with
-            ``get_batch`` (``TensorDataset`` and subsets of it) a whole batch is
+        dataset: a dataset (`__getitem__` and `__len__`). For datasets with
+            `get_batch` (`TensorDataset` and subsets of it) a whole batch is
             taken with one fancy-indexing operation; others are read row by row
             and collated.
         batch_size: rows per batch (the last one may be smaller).
         shuffle: draw a new random order at the start of every epoch.
-        drop_last: skip the last batch if it is smaller than ``batch_size``.
+        drop_last: skip the last batch if it is smaller than `batch_size`.
         collate_fn: turns a list of samples into a batch (default
-            :func:`default_collate`). Giving one makes the loader read row by
+            `default_collate`). Giving one makes the loader read row by
             row, as PyTorch's does.
         seed: an int making the sequence of epoch orders reproducible: two
             loaders with the same seed shuffle identically, epoch after epoch.
-        generator: an object with ``permutation(n)`` (``numpy.random.Generator``)
-            to shuffle with, instead of ``seed``. With neither, each epoch
-            draws from redes' global generator (``redes.random``).
+        generator: an object with `permutation(n)` (`numpy.random.Generator`)
+            to shuffle with, instead of `seed`. With neither, each epoch
+            draws from redes' global generator (`redes.random`).
 
     Example:
         >>> import numpy as np

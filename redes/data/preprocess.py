@@ -1,20 +1,20 @@
-"""``Preprocessor``: the fitted table transformation, reused at predict time, saved as JSON.
+"""`Preprocessor`: the fitted table transformation, reused at predict time, saved as JSON.
 
 Fitting learns, from the training table only:
 
 * numeric feature columns: mean and standard deviation (population, ddof=0;
   a constant column gets std 1 so it maps to 0 instead of dividing by zero);
-* categorical feature columns (text, or named in ``categorical``): the sorted
-  list of categories, one-hot encoded as ``'Column=category'`` features;
+* categorical feature columns (text, or named in `categorical`): the sorted
+  list of categories, one-hot encoded as `'Column=category'` features;
 * regression targets: mean and std (predictions are mapped back with
-  :meth:`Preprocessor.inverse_targets`);
+  `Preprocessor.inverse_targets`);
 * a classification target: the sorted list of classes (labels become int64
   indices into it).
 
-A category not seen at fit time raises :class:`UnknownCategoryError` by
-default (``unknown='error'``): a prediction for an unseen category would
-silently be a guess. With ``unknown='ignore'`` it is encoded as all zeros and
-an :class:`UnknownCategoryWarning` is issued.
+A category not seen at fit time raises `UnknownCategoryError` by
+default (`unknown='error'`): a prediction for an unseen category would
+silently be a guess. With `unknown='ignore'` it is encoded as all zeros and
+an `UnknownCategoryWarning` is issued.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ TASKS = ("regression", "classification")
 UNKNOWN_POLICIES = ("error", "ignore")
 EXTRA_POLICIES = ("error", "ignore")
 #: A single integer target with at most this many distinct values is
-#: inferred to be a classification target (force with ``task=``).
+#: inferred to be a classification target (force with `task=`).
 MAX_CLASSES = 20
 FORMAT = "redes.data.Preprocessor"
 VERSION = 1
@@ -89,19 +89,19 @@ def _python_scalar(value):
 class Preprocessor:
     """A fitted table transformation: features to float32 inputs, targets to training form.
 
-    Build one with :meth:`fit` (or through :func:`redes.data.read_table`),
-    save it with :meth:`to_dict` / :meth:`save`, restore it with
-    :meth:`from_dict` / :meth:`load`.
+    Build one with `fit` (or through `redes.data.read_table`),
+    save it with `to_dict` / `save`, restore it with
+    `from_dict` / `load`.
 
     Args:
-        features: feature specs, each ``{'name', 'kind': 'numeric', 'mean', 'std'}``
-            or ``{'name', 'kind': 'categorical', 'categories': [...]}``.
-        targets: target specs, ``{'name', 'kind': 'numeric', 'mean', 'std'}``
-            (regression) or one ``{'name', 'kind': 'class', 'classes': [...]}``.
-        task: ``'regression'`` or ``'classification'``.
+        features: feature specs, each `{'name', 'kind': 'numeric', 'mean', 'std'}`
+            or `{'name', 'kind': 'categorical', 'categories': [...]}`.
+        targets: target specs, `{'name', 'kind': 'numeric', 'mean', 'std'}`
+            (regression) or one `{'name', 'kind': 'class', 'classes': [...]}`.
+        task: `'regression'` or `'classification'`.
         ignored_columns: columns of the fitting table that were deliberately
-            left out (dropped silently by :meth:`transform`).
-        unknown: ``'error'`` or ``'ignore'``: what :meth:`transform` does
+            left out (dropped silently by `transform`).
+        unknown: `'error'` or `'ignore'`: what `transform` does
             with an unseen category.
 
     Example:
@@ -166,26 +166,26 @@ class Preprocessor:
         """Learn the transformation from a training table.
 
         Args:
-            table: a ``pandas.DataFrame``, a CSV/Parquet path, or a dict of columns.
+            table: a `pandas.DataFrame`, a CSV/Parquet path, or a dict of columns.
             targets: the target column name, or a list of them.
-            features: feature column names, in order; ``None`` for every
+            features: feature column names, in order; `None` for every
                 column that is not a target. Other columns are ignored.
-            task: ``'regression'``, ``'classification'``, or ``None`` to infer:
+            task: `'regression'`, `'classification'`, or `None` to infer:
                 classification when there is a single target that is text or
                 holds whole numbers with at most :data:`MAX_CLASSES` distinct
                 values; regression otherwise.
             categorical: feature columns to one-hot encode even though they
                 hold numbers (text columns are always categorical).
-            unknown: ``'error'`` (default) or ``'ignore'``, for unseen
+            unknown: `'error'` (default) or `'ignore'`, for unseen
                 categories at transform time.
             where: function name used in error messages.
 
         Returns:
-            A fitted :class:`Preprocessor`.
+            A fitted `Preprocessor`.
 
         Raises:
             EmptyTableError, MissingColumnError, UnexpectedColumnError,
-            BadValueError, MissingValueError: see :mod:`redes.data.errors`.
+            BadValueError, MissingValueError: see `redes.data.errors`.
         """
         frame = load_frame(table, where)
         if len(frame.columns) == 0 or len(frame) == 0:
@@ -276,7 +276,7 @@ class Preprocessor:
 
     @property
     def feature_names(self):
-        """Names of the output columns of :meth:`transform` (``'Col=cat'`` for one-hot)."""
+        """Names of the output columns of `transform` (`'Col=cat'` for one-hot)."""
         names = []
         for f in self._features:
             if f["kind"] == "numeric":
@@ -292,12 +292,12 @@ class Preprocessor:
 
     @property
     def classes(self):
-        """The class labels (index i is class i) for classification, else ``None``."""
+        """The class labels (index i is class i) for classification, else `None`."""
         return list(self._targets[0]["classes"]) if self.task == "classification" else None
 
     @property
     def n_features(self):
-        """Width of the model input (number of columns of :meth:`transform`)."""
+        """Width of the model input (number of columns of `transform`)."""
         return len(self.feature_names)
 
     @property
@@ -311,22 +311,22 @@ class Preprocessor:
         """Features of new rows, transformed exactly as at fit time.
 
         Args:
-            table: a ``pandas.DataFrame``, a CSV/Parquet path, a dict of
+            table: a `pandas.DataFrame`, a CSV/Parquet path, a dict of
                 columns, or a list of row dicts. Must hold every feature
                 column; target and ignored columns are dropped.
             unknown: override the fitted policy for unseen categories
-                (``'error'`` or ``'ignore'``).
-            extra: ``'error'`` (default) to reject columns that the fitting
-                table did not have, ``'ignore'`` to drop them.
+                (`'error'` or `'ignore'`).
+            extra: `'error'` (default) to reject columns that the fitting
+                table did not have, `'ignore'` to drop them.
 
         Returns:
-            A float32 array of shape ``(rows, n_features)``.
+            A float32 array of shape `(rows, n_features)`.
 
         Raises:
             MissingColumnError: a feature column is absent.
-            UnexpectedColumnError: an unknown column with ``extra='error'``.
+            UnexpectedColumnError: an unknown column with `extra='error'`.
             BadValueError, MissingValueError: a bad cell in a feature column.
-            UnknownCategoryError: an unseen category with ``unknown='error'``.
+            UnknownCategoryError: an unseen category with `unknown='error'`.
 
         Example:
             >>> pre = Preprocessor.fit({"x": [0.0, 2.0], "y": [1.0, 3.0]}, "y")
@@ -380,15 +380,15 @@ class Preprocessor:
         return onehot
 
     def transform_targets(self, table):
-        """Targets of a labelled table, in training form (as ``Table.y``).
+        """Targets of a labelled table, in training form (as `Table.y`).
 
         Args:
-            table: a ``pandas.DataFrame``, path, or dict of columns holding the
+            table: a `pandas.DataFrame`, path, or dict of columns holding the
                 target columns.
 
         Returns:
-            float32 ``(rows, n_targets)`` standardised values for regression;
-            int64 ``(rows,)`` class indices for classification.
+            float32 `(rows, n_targets)` standardised values for regression;
+            int64 `(rows,)` class indices for classification.
 
         Raises:
             MissingColumnError, BadValueError, MissingValueError, and
@@ -425,16 +425,16 @@ class Preprocessor:
         """Map model outputs back to the original units or class labels.
 
         Args:
-            y_pred: a ``redes.Tensor`` or array. Regression: ``(rows, n_targets)``
-                (or ``(rows,)`` with one target) in standardised units.
-                Classification: ``(rows, n_classes)`` scores/logits/probabilities
-                (the largest wins), or ``(rows,)`` integer class indices.
-            as_frame: return a ``pandas.DataFrame`` with the target names as
+            y_pred: a `redes.Tensor` or array. Regression: `(rows, n_targets)`
+                (or `(rows,)` with one target) in standardised units.
+                Classification: `(rows, n_classes)` scores/logits/probabilities
+                (the largest wins), or `(rows,)` integer class indices.
+            as_frame: return a `pandas.DataFrame` with the target names as
                 columns instead of an array.
 
         Returns:
             Regression: float64 array of the same shape, in original units.
-            Classification: ``(rows,)`` array of class labels.
+            Classification: `(rows,)` array of class labels.
 
         Example:
             >>> pre = Preprocessor.fit({"x": [0, 1, 2, 3], "c": ["no", "si", "si", "no"]}, "c")
@@ -497,16 +497,16 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, d):
-        """Rebuild a preprocessor from :meth:`to_dict`'s output.
+        """Rebuild a preprocessor from `to_dict`'s output.
 
         Args:
-            d: the dict (e.g. after ``json.loads``).
+            d: the dict (e.g. after `json.loads`).
 
         Returns:
-            A :class:`Preprocessor` that transforms exactly as the saved one.
+            A `Preprocessor` that transforms exactly as the saved one.
 
         Raises:
-            ValueError: ``d`` is not a saved preprocessor, or a field is invalid.
+            ValueError: `d` is not a saved preprocessor, or a field is invalid.
         """
         where = "Preprocessor.from_dict"
         if not isinstance(d, Mapping) or d.get("format") != FORMAT:
@@ -524,13 +524,13 @@ class Preprocessor:
                    unknown=d.get("unknown", "error"))
 
     def save(self, path):
-        """Write :meth:`to_dict` as JSON to ``path``."""
+        """Write `to_dict` as JSON to `path`."""
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False),
                               encoding="utf-8")
 
     @classmethod
     def load(cls, path):
-        """Read a preprocessor written by :meth:`save`."""
+        """Read a preprocessor written by `save`."""
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def __eq__(self, other):

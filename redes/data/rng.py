@@ -8,11 +8,11 @@ from ..random import default_rng
 
 
 def global_rng():
-    """redes' global generator, the one ``redes.manual_seed`` seeds, so it also fixes the shuffling of loaders
+    """redes' global generator, the one `redes.manual_seed` seeds, so it also fixes the shuffling of loaders
     built without a seed.
 
     Returns:
-        A ``numpy.random.Generator``.
+        A `numpy.random.Generator`.
     """
     return default_rng()
 
@@ -21,20 +21,20 @@ def resolve_rng(seed=None, generator=None, caller="redes.data"):
     """Pick the generator for a shuffle or split.
 
     Args:
-        seed: an int (or anything ``numpy.random.default_rng`` takes) for a
-            fresh, reproducible generator; ``None`` for none.
-        generator: an object with ``permutation(n)``, e.g. a
-            ``numpy.random.Generator``; ``None`` for none.
+        seed: an int (or anything `numpy.random.default_rng` takes) for a
+            fresh, reproducible generator; `None` for none.
+        generator: an object with `permutation(n)`, e.g. a
+            `numpy.random.Generator`; `None` for none.
         caller: the function name used in error messages.
 
     Returns:
-        ``generator`` if given, a new ``numpy.random.default_rng(seed)`` if
-        ``seed`` is given, else ``None``: the caller then draws from
-        :func:`global_rng` at each use, so seeding redes later still counts.
+        `generator` if given, a new `numpy.random.default_rng(seed)` if
+        `seed` is given, else `None`: the caller then draws from
+        `global_rng` at each use, so seeding redes later still counts.
 
     Raises:
-        ValueError: if both ``seed`` and ``generator`` are given.
-        TypeError: if ``generator`` has no ``permutation`` method.
+        ValueError: if both `seed` and `generator` are given.
+        TypeError: if `generator` has no `permutation` method.
 
     Example:
         >>> resolve_rng(seed=0).permutation(3).tolist()

@@ -1,4 +1,4 @@
-"""``read_table``: from a CSV/Parquet file or DataFrame to model-ready arrays and a dataset."""
+"""`read_table`: from a CSV/Parquet file or DataFrame to model-ready arrays and a dataset."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ class Table:
     """A table turned into training arrays, with the preprocessor that did it.
 
     Attributes:
-        X: float32 array ``(rows, n_features)``: standardised numbers and one-hot categories.
-        y: float32 ``(rows, n_targets)`` standardised regression targets, or
-            int64 ``(rows,)`` class indices for classification.
-        preprocessor: the fitted :class:`~redes.data.Preprocessor`; use it to
+        X: float32 array `(rows, n_features)`: standardised numbers and one-hot categories.
+        y: float32 `(rows, n_targets)` standardised regression targets, or
+            int64 `(rows,)` class indices for classification.
+        preprocessor: the fitted `redes.data.Preprocessor`; use it to
             transform new rows and to map predictions back.
-        frame: the ``pandas.DataFrame`` as read (CSV cells as text).
+        frame: the `pandas.DataFrame` as read (CSV cells as text).
 
     Example:
         >>> import pandas as pd
@@ -34,12 +34,12 @@ class Table:
 
     @property
     def task(self):
-        """``'regression'`` or ``'classification'``."""
+        """`'regression'` or `'classification'`."""
         return self.preprocessor.task
 
     @property
     def feature_names(self):
-        """Names of the columns of ``X``."""
+        """Names of the columns of `X`."""
         return self.preprocessor.feature_names
 
     @property
@@ -49,12 +49,12 @@ class Table:
 
     @property
     def classes(self):
-        """Class labels for classification (``y`` indexes them), else ``None``."""
+        """Class labels for classification (`y` indexes them), else `None`."""
         return self.preprocessor.classes
 
     @property
     def n_features(self):
-        """Model input width, ``X.shape[1]``."""
+        """Model input width, `X.shape[1]`."""
         return self.preprocessor.n_features
 
     @property
@@ -63,7 +63,7 @@ class Table:
         return self.preprocessor.n_outputs
 
     def dataset(self):
-        """A :class:`~redes.data.TensorDataset` of ``(X, y)`` (no copy)."""
+        """A `redes.data.TensorDataset` of `(X, y)` (no copy)."""
         return TensorDataset(self.X, self.y)
 
     def __len__(self):
@@ -79,9 +79,9 @@ def read_table(source, targets=None, features=None, task=None, *, categorical=No
     """Read a table and turn it into model-ready arrays.
 
     Numeric feature columns are standardised with this table's mean and std;
-    text columns (and those named in ``categorical``) are one-hot encoded.
+    text columns (and those named in `categorical`) are one-hot encoded.
     Regression targets are standardised; a classification target becomes
-    int64 class indices. Everything learned is kept in ``Table.preprocessor``
+    int64 class indices. Everything learned is kept in `Table.preprocessor`
     so new rows get exactly the same treatment.
 
     CSV cells are read as text and parsed here, so errors quote the cell as
@@ -89,34 +89,34 @@ def read_table(source, targets=None, features=None, task=None, *, categorical=No
     after the header (line 2 of a CSV without blank lines).
 
     Args:
-        source: path to a ``.csv``/``.tsv`` or ``.parquet`` file (Parquet
-            needs pyarrow), a ``pandas.DataFrame``, or a dict of columns.
+        source: path to a `.csv`/`.tsv` or `.parquet` file (Parquet
+            needs pyarrow), a `pandas.DataFrame`, or a dict of columns.
         targets: target column name or list of names (not needed with
-            ``preprocessor``).
-        features: feature columns in order; ``None`` for all non-target columns.
-        task: ``'regression'``, ``'classification'``, or ``None`` to infer
+            `preprocessor`).
+        features: feature columns in order; `None` for all non-target columns.
+        task: `'regression'`, `'classification'`, or `None` to infer
             (classification for a single text target, or a single integer
             target with at most 20 distinct values; else regression).
         categorical: numeric-looking feature columns to one-hot encode anyway.
-        unknown: ``'error'`` (the default) or ``'ignore'``: what the
+        unknown: `'error'` (the default) or `'ignore'`: what the
             preprocessor does at predict time with a category not seen here.
-            With ``preprocessor``, overrides its policy for this table only.
-        preprocessor: an already fitted :class:`~redes.data.Preprocessor`
+            With `preprocessor`, overrides its policy for this table only.
+        preprocessor: an already fitted `redes.data.Preprocessor`
             (e.g. the training table's) to apply instead of fitting a new one:
             use it to read a labelled test table.
-        **read_options: passed to ``pandas.read_csv`` / ``read_parquet``
-            (``sep=';'``, ``decimal=','``, ``encoding=...``).
+        **read_options: passed to `pandas.read_csv` / `read_parquet`
+            (`sep=';'`, `decimal=','`, `encoding=...`).
 
     Returns:
-        A :class:`Table` with ``X``, ``y``, ``preprocessor``, ``task``,
-        ``feature_names``, ``target_names`` and ``dataset()``.
+        A `Table` with `X`, `y`, `preprocessor`, `task`,
+        `feature_names`, `target_names` and `dataset()`.
 
     Raises:
         FileNotFoundError, ImportError (Parquet without pyarrow), and
-        ``ValueError`` subclasses from :mod:`redes.data.errors` naming the
-        column and row: ``EmptyTableError``, ``MissingColumnError``,
-        ``UnexpectedColumnError``, ``BadValueError``, ``MissingValueError``,
-        ``UnknownCategoryError``.
+        `ValueError` subclasses from `redes.data.errors` naming the
+        column and row: `EmptyTableError`, `MissingColumnError`,
+        `UnexpectedColumnError`, `BadValueError`, `MissingValueError`,
+        `UnknownCategoryError`.
 
     Example:
         >>> t = read_table("examples/data/students.csv", targets=["N1", "N2"])  # doctest: +SKIP
