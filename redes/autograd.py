@@ -16,6 +16,7 @@ One backward per op serves both modes. `backward(m, dy, y, *xs)` computes with t
 import contextvars
 import heapq
 import itertools
+import sys
 import weakref
 
 from numpy import asarray as _np_asarray
@@ -67,6 +68,7 @@ state = _State()
 _seq = itertools.count(1)       # creation order of tensors: nodes in backward, leaves' default names in viz
 _new = object.__new__
 _ref = weakref.ref
+_refcount = sys.getrefcount
 _NEEDS2 = ((None, (False, True)), ((True, False), (True, True)))    # apply2's needs, shared (never mutated)
 _BINARY = {}                    # apply2's options: none (its identity tells rd.compile the call was binary)
 
@@ -560,14 +562,16 @@ class _Walk:
             if not retain_graph:
                 # Free the node as torch does: drop its saved arrays and the intermediate tensors, keep its place in
                 # the graph (next_functions). An input made by another node is replaced by that node (the tensor goes
-                # unless someone else holds it), a leaf stays, and `out` refers weakly to the output, so rd.viz.graph
-                # can still draw the graph with the values that are alive. `made` spares the rewrite when no input
-                # came from a node.
+                # unless someone else holds it), a leaf stays, and `out` refers weakly to the output when someone
+                # still holds it (only this walk's `t` and getrefcount's argument otherwise), so rd.viz.graph can
+                # draw the graph with the values that are alive. `made` spares the rewrite when no input came from
+                # a node.
                 if made:
                     fn.inputs = tuple([x.grad_fn if isinstance(x, Tensor) and x.grad_fn is not None else x
                                        for x in fn.inputs])
                 fn.arrays = None
-                fn.out = _ref(t)
+                if _refcount(t) > 2:            # held outside this walk (by the user): drawable later
+                    fn.out = _ref(t)
                 if fn._saves:
                     fn.__dict__.clear()
 
