@@ -3,10 +3,19 @@
 The graph is define-by-run: `Function.apply` runs the forward on arrays and, when some input needs a
 gradient, links the output Tensor to the Function (`grad_fn`), which holds its inputs. A node holds
 its inputs, never its outputs, so the graph has no reference cycles and reference counting frees it.
+Every op result becomes a Tensor in one place, `_output` (from `Function.run` and the operators'
+`Function.apply2`). A Tensor's array is always a backend array: a 0-D value is a 0-d array, never a
+NumPy scalar (ops may compute on scalars internally, where it is ~5x faster).
 
 Backward walks nodes in decreasing creation order (`Tensor._seq`), so every consumer of a value has
 added its contribution before the value's own node runs: a node used n times gets the sum of its n
-gradients, and there is no recursion, whatever the depth of the graph.
+gradients, and there is no recursion, whatever the depth of the graph. As in torch, backward frees
+the saved arrays and the intermediate tensors but keeps the graph's structure (`grad_fn`,
+`next_functions`): it can still be drawn, and a second backward through it raises clearly.
+
+Grad mode, anomaly mode and rd.compile's recorder are per thread (`modes()`), as torch's grad mode is.
+The engine imports nothing above it: tensor.py and ops/tensor_math.py register the Tensor class and the
+create_graph math namespace with `register()`.
 
 One backward per op serves both modes. `backward(m, dy, y, *xs)` computes with the math namespace `m`:
   - plain backward: `m` is `ArrayMath`, and dy, y, xs are backend arrays (fast: no graph is built);
