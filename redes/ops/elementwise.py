@@ -45,9 +45,7 @@ class AddOp(Function):
             raise _broadcast_error("add", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
-        n, s = self.needs, dz.shape        # _grads inlined: + is the commonest node of a scalar graph
-        return ((dz if s == a.shape else unbroadcast(m, dz, a.shape)) if n[0] else None,
-                (dz if s == b.shape else unbroadcast(m, dz, b.shape)) if n[1] else None)
+        return _grads(self, m, dz, dz, a, b)
 
 
 class Sub(Function):
@@ -75,9 +73,8 @@ class Mul(Function):
             raise _broadcast_error("mul", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
-        n, s = self.needs, dz.shape        # _grads inlined, as in Add
-        return ((dz * b if s == a.shape else unbroadcast(m, dz * b, a.shape)) if n[0] else None,
-                (dz * a if s == b.shape else unbroadcast(m, dz * a, b.shape)) if n[1] else None)
+        n = self.needs
+        return _grads(self, m, dz * b if n[0] else None, dz * a if n[1] else None, a, b)
 
 
 class Div(Function):
