@@ -91,8 +91,10 @@ def as_array(a):
 
 def wrap(array):
     """A new leaf Tensor around an array (no copy, no checks): every Tensor the engine makes starts here."""
+    if type(array) is not _ndarray:     # a NumPy scalar (a gradient at the numbers scale): a 0-d array
+        array = _np_asarray(array) if isinstance(array, _generic) else as_array(array)
     t = _new(Tensor)
-    t.array = array if type(array) is _ndarray else as_array(array)
+    t.array = array
     t.grad = t.grad_fn = t.name = None
     t.requires_grad = t._retain = False
     t._seq = 0
