@@ -28,7 +28,6 @@ import itertools
 import sys
 import weakref
 
-from numpy import asarray as _np_asarray
 from numpy import generic as _generic
 from numpy import ndarray as _ndarray    # the hot path tests `type(a) is _ndarray` (CuPy has no scalars)
 
@@ -92,7 +91,7 @@ def as_array(a):
 def wrap(array):
     """A new leaf Tensor around an array (no copy, no checks): every Tensor the engine makes starts here."""
     if type(array) is not _ndarray:     # a NumPy scalar (a gradient at the numbers scale): a 0-d array
-        array = _np_asarray(array) if isinstance(array, _generic) else as_array(array)
+        array = B.xp.asarray(array) if isinstance(array, _generic) else as_array(array)
     t = _new(Tensor)
     t.array = array
     t.grad = t.grad_fn = t.name = None
@@ -108,7 +107,7 @@ def _output(fn, array, args, arrays, needs, any_need, options):
     tool that wants to see every op patches this one function.
     """
     if type(array) is not _ndarray:     # a NumPy scalar (the numbers scale computes on scalars): a 0-d array
-        array = _np_asarray(array) if isinstance(array, _generic) else as_array(array)
+        array = B.xp.asarray(array) if isinstance(array, _generic) else as_array(array)
     out = _new(Tensor)                  # wrap() inlined: a call per op costs as much as the arithmetic of a number
     out.array = array
     out.grad = out.grad_fn = out.name = None
