@@ -184,14 +184,11 @@ class _Plan:
             values.append(y)
             fns.append(fn)
             inputs.append(arrays)
-        out = Tensor._wrap(values[self.out])
-        if self.grad_leaves and modes().grad_enabled:
-            node = _Replayed()
-            node.inputs = tuple(leaves[j] if kind == _LEAF else args[j] for kind, j in self.grad_leaves)
-            node.arrays = tuple(t.array for t in node.inputs)
-            node.needs, node.module, node.pending = (True,) * len(node.inputs), None, None
+        node = _Replayed()          # one node for the whole call, made where every op's node is made
+        ins = tuple(leaves[j] if kind == _LEAF else args[j] for kind, j in self.grad_leaves)
+        out = _ag._output(node, values[self.out], ins, tuple(t.array for t in ins), (True,) * len(ins), bool(ins), {})
+        if out.grad_fn is node:
             node.plan, node.fns, node.inputs_of, node.values = self, fns, inputs, values
-            out.grad_fn, out.requires_grad, out._seq = node, True, next(_ag._seq)
         return out
 
 
