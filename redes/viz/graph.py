@@ -16,7 +16,7 @@ from . import render as R
 from .layers import draw_layers
 from .neurons import draw_neurons
 from .numbers import expand
-from .walk import _flatten, as_outputs, build_scene, collect, name_tensors  # noqa: F401 (collect, name_tensors: moved)
+from .walk import FREED_VALUES, _flatten, as_outputs, build_scene
 
 STYLES = ("dataflow", "functions", "neurons")
 SCALES = ("tensors", "numbers", "layers")
@@ -196,7 +196,11 @@ def graph(E, *inputs, style="dataflow", scale="tensors", grads=None, model=None,
         raise TypeError("graph: extra positional arguments are only taken after a Module: graph(model, x)")
     outputs = as_outputs(E)
     if style == "neurons":
-        return draw_neurons(build_scene(outputs, grads, model), sample=sample, title=title)
+        scene = build_scene(outputs, grads, model)
+        if scene.freed:
+            op = next(t.grad_fn.op for t in scene.tensors if id(t) in scene.freed)
+            raise RuntimeError(FREED_VALUES.format(what="style='neurons'", op=op))
+        return draw_neurons(scene, sample=sample, title=title)
     if scale == "layers":
         return draw_layers(build_scene(outputs, grads, model), model=model, depth=depth, title=title,
                            rankdir=rankdir or "TB")

@@ -13,8 +13,8 @@ from . import render as R
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 EXPR_MAX = 16          # auto names like "3*x3" or "x[0]*w[1,2]" stay short; longer ones fall back to the op name
 
-FREED_NUMBERS = ("graph: scale='numbers' recomputes every element from the saved values, and backward() freed "
-                 "those of '{op}'. Draw before calling backward(), or call backward(retain_graph=True).")
+FREED_VALUES = ("graph: {what} draws every intermediate value, and backward() freed the values of '{op}'. Draw "
+                "before calling backward(), or call backward(retain_graph=True).")
 
 
 class Scene:

@@ -94,11 +94,16 @@ def test_the_lecture_graph_is_drawn_after_backward_with_leaves_named_in_creation
         E.backward()                                   # the values are gone: a second backward still refuses
 
 
-def test_numbers_scale_after_backward_gives_a_clear_error():
+def test_drawings_of_every_value_after_backward_give_a_clear_error():
     E, _ = lecture_f()
     E.backward()
-    with pytest.raises(RuntimeError, match=r"before calling backward\(\).*retain_graph=True"):
+    with pytest.raises(RuntimeError, match=r"scale='numbers'.*before calling backward\(\).*retain_graph=True"):
         rd.viz.graph(E, scale="numbers")
+    model = rd.nn.Sequential(rd.nn.Linear(3, 4), rd.nn.ReLU(), rd.nn.Linear(4, 2))
+    loss = model(rd.randn(5, 3)).square().mean()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=r"style='neurons'.*before calling backward\(\).*retain_graph=True"):
+        rd.viz.graph(loss, style="neurons", model=model)
 
 
 def test_after_backward_retain_graph_leaves_show_their_grad():
