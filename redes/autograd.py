@@ -28,7 +28,6 @@ import itertools
 import sys
 import weakref
 
-from numpy import generic as _generic
 from numpy import ndarray as _ndarray    # the hot path tests `type(a) is _ndarray` (CuPy has no scalars)
 
 from . import backend as B
@@ -81,17 +80,10 @@ _NEEDS2 = ((None, (False, True)), ((True, False), (True, True)))    # apply2's n
 _BINARY = {}                    # apply2's options: none (its identity tells rd.compile the call was binary)
 
 
-def as_array(a):
-    """The canonical array of a value: a backend array, never a NumPy scalar (a 0-D result is a 0-d array)."""
-    if type(a) is _ndarray or type(a) is B.xp.ndarray:
-        return a
-    return B.xp.asarray(a)
-
-
 def wrap(array):
     """A new leaf Tensor around an array (no copy, no checks): every Tensor the engine makes starts here."""
     if type(array) is not _ndarray:     # a NumPy scalar (a gradient at the numbers scale): a 0-d array
-        array = B.xp.asarray(array) if isinstance(array, _generic) else as_array(array)
+        array = B.xp.asarray(array)     # (a CuPy array comes back as it is)
     t = _new(Tensor)
     t.array = array
     t.grad = t.grad_fn = t.name = None
@@ -107,7 +99,7 @@ def _output(fn, array, args, arrays, needs, any_need, options):
     tool that wants to see every op patches this one function.
     """
     if type(array) is not _ndarray:     # a NumPy scalar (the numbers scale computes on scalars): a 0-d array
-        array = B.xp.asarray(array) if isinstance(array, _generic) else as_array(array)
+        array = B.xp.asarray(array)
     out = _new(Tensor)                  # wrap() inlined: a call per op costs as much as the arithmetic of a number
     out.array = array
     out.grad = out.grad_fn = out.name = None
