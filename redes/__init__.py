@@ -18,6 +18,7 @@ from .generator import Generator
 from .inference import inference_mode
 from . import accelerator, amp, backends, cuda  # noqa: E402  (torch's layout: rd.cuda.is_available(), ...)
 from .amp import autocast  # noqa: E402
+from .ops import tensor_math as _tensor_math  # noqa: F401  (registers create_graph's math namespace with the engine)
 from .testing import gradcheck
 from .compile import compile  # noqa: A004  (rd.compile, as torch.compile)
 from . import nn, optim  # noqa: E402  (after the engine: they build on it)

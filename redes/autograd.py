@@ -3,26 +3,38 @@
 The graph is define-by-run: `Function.apply` runs the forward on arrays and, when some input needs a
 gradient, links the output Tensor to the Function (`grad_fn`), which holds its inputs. A node holds
 its inputs, never its outputs, so the graph has no reference cycles and reference counting frees it.
+Every op result becomes a Tensor in one place, `_output` (from `Function.run` and the operators'
+`Function.apply2`). A Tensor's array is always a backend array: a 0-D value is a 0-d array, never a
+NumPy scalar (ops may compute on scalars internally, where it is ~5x faster).
 
 Backward walks nodes in decreasing creation order (`Tensor._seq`), so every consumer of a value has
 added its contribution before the value's own node runs: a node used n times gets the sum of its n
-gradients, and there is no recursion, whatever the depth of the graph.
+gradients, and there is no recursion, whatever the depth of the graph. As in torch, backward frees
+the saved arrays and the intermediate tensors but keeps the graph's structure (`grad_fn`,
+`next_functions`): it can still be drawn, and a second backward through it raises clearly.
+
+Grad mode, anomaly mode and rd.compile's recorder are per thread (`modes()`), as torch's grad mode is.
+The engine imports nothing above it: tensor.py and ops/tensor_math.py register the Tensor class and the
+create_graph math namespace with `register()`.
 
 One backward per op serves both modes. `backward(m, dy, y, *xs)` computes with the math namespace `m`:
   - plain backward: `m` is `ArrayMath`, and dy, y, xs are backend arrays (fast: no graph is built);
   - create_graph=True: `m` is `TensorMath`, and dy, y, xs are Tensors, so the gradient computation is
     itself recorded and can be differentiated again (higher-order derivatives).
 """
+import contextvars
 import heapq
 import itertools
+import sys
+import weakref
 
-from numpy import ndarray as _ndarray    # apply2 reads 0-d NumPy arrays as scalars (CuPy has no scalars)
+from numpy import ndarray as _ndarray    # the hot path tests `type(a) is _ndarray` (CuPy has no scalars)
 
 from . import backend as B
 
 
-class _State:
-    """Global switches read on the hot path (one attribute load each)."""
+class _Modes:
+    """One thread's switches (torch's grad mode is thread-local too): read once per op on the hot path."""
     __slots__ = ("grad_enabled", "module", "root", "anomaly", "recorder")
 
     def __init__(self):
@@ -33,10 +45,76 @@ class _State:
         self.recorder = None    # rd.compile's recorder while it records a call (compile.py)
 
 
+# NOTE: a ContextVar, not threading.local: each thread has its own context, so each gets its own _Modes, and
+# ContextVar.get is ~3x cheaper than a threading.local attribute (the op path reads it once per op)
+_modes_var = contextvars.ContextVar("redes_modes")
+_modes_get = _modes_var.get
+
+
+def modes():
+    """This thread's _Modes, made on the thread's first use (a new thread starts with grad enabled)."""
+    m = _modes_get(None)
+    if m is None:
+        m = _Modes()
+        _modes_var.set(m)
+    return m
+
+
+class _State:
+    """`state.grad_enabled`, `state.module`, ...: reads and writes the calling thread's modes (off the hot path)."""
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        return getattr(modes(), name)
+
+    def __setattr__(self, name, value):
+        setattr(modes(), name, value)
+
+
 state = _State()
-_seq = itertools.count(1)       # creation order of non-leaf tensors; leaves have _seq 0
+_seq = itertools.count(1)       # creation order of tensors: nodes in backward, leaves' default names in viz
 _new = object.__new__
+_ref = weakref.ref
+_refcount = sys.getrefcount
 _NEEDS2 = ((None, (False, True)), ((True, False), (True, True)))    # apply2's needs, shared (never mutated)
+_BINARY = {}                    # apply2's options: none (its identity tells rd.compile the call was binary)
+
+
+def wrap(array):
+    """A new leaf Tensor around an array (no copy, no checks): every Tensor the engine makes starts here."""
+    if type(array) is not _ndarray:     # a NumPy scalar (a gradient at the numbers scale): a 0-d array
+        array = B.xp.asarray(array)     # (a CuPy array comes back as it is)
+    t = _new(Tensor)
+    t.array = array
+    t.grad = t.grad_fn = t.name = None
+    t.requires_grad = t._retain = False
+    t._seq = 0
+    return t
+
+
+def _output(fn, array, args, arrays, needs, any_need, options):
+    """The one place a forward result becomes a Tensor and, when an input needs a gradient, a graph node.
+
+    Function.run and Function.apply2 both end here (and rd.compile's recorder is told here), so a test or a
+    tool that wants to see every op patches this one function.
+    """
+    if type(array) is not _ndarray:     # a NumPy scalar (the numbers scale computes on scalars): a 0-d array
+        array = B.xp.asarray(array)
+    out = _new(Tensor)                  # wrap() inlined: a call per op costs as much as the arithmetic of a number
+    out.array = array
+    out.grad = out.grad_fn = out.name = None
+    out._retain = False
+    m = _modes_get(None) or modes()
+    if any_need and m.grad_enabled:
+        fn.inputs, fn.arrays, fn.needs, fn.module, fn.pending = args, arrays, needs, m.module, None
+        out.grad_fn, out.requires_grad, out._seq = fn, True, next(_seq)
+    else:
+        out.requires_grad, out._seq = False, 0
+    if m.anomaly:
+        _anomaly_forward(fn, out, args)
+    if m.recorder is not None:
+        m.recorder.record(fn, args, options, out, options is _BINARY)
+    return out
 
 
 class Function:
@@ -48,25 +126,27 @@ class Function:
     `self.needs[i]` tells backward whether input i needs a gradient (torch's needs_input_grad).
     Set `differentiable_backward = False` for ops whose backward uses raw arrays only: create_graph
     through them then raises a clear error instead of computing a wrong higher derivative.
+    `op` is the op's name (its key in `redes.ops.OPS`), shown in errors, reprs and drawings.
     """
-    # Graph fields, set by run() when the node is recorded (slots: a node is made per op, so they are hot):
-    # inputs (the Tensors or constants given to apply; None once backward freed the node), arrays (the
-    # same as arrays: the values backward reads), needs (per input: does it need a gradient?) and module
-    # (the nn.Module whose forward made the node); pending is the sum of the gradients that reached the node
-    # while backward walks (no dict lookups). What an op saves for backward goes in its __dict__.
-    # path: the module path anomaly mode records. An op that saves nothing may declare `__slots__ = ()`: its nodes
-    # then have no __dict__ (smaller, and backward has nothing to clear).
-    __slots__ = ("inputs", "arrays", "needs", "module", "pending", "path", "__weakref__")
+    # Graph fields, set by _output() when the node is recorded (slots: a node is made per op, so they are hot):
+    # inputs (the Tensors or constants given to apply), arrays (the same as arrays: the values backward reads;
+    # None once backward freed them), needs (per input: does it need a gradient?) and module (the nn.Module
+    # whose forward made the node); pending is the sum of the gradients that reached the node while backward
+    # walks (no dict lookups). What an op saves for backward goes in its __dict__. path: the module path
+    # anomaly mode records. out: after backward, a weak reference to the node's output (for drawings).
+    # An op that saves nothing may declare `__slots__ = ()`: its nodes then have no __dict__.
+    __slots__ = ("inputs", "arrays", "needs", "module", "pending", "path", "out", "__weakref__")
     differentiable_backward = True
+    op = "function"
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        if "op" not in cls.__dict__:
-            cls.op = cls.__name__.lower()
         cls._saves = cls.__dictoffset__ != 0    # instances have a __dict__ for what forward keeps
         # backward checks the gradients' shapes of ops defined outside redes (and of all ops under detect_anomaly):
         # the built-in ones are checked against PyTorch by the test suite, and at the numbers scale the check costs 7%
         cls._check_shapes = not cls.__module__.startswith("redes.")
+        if "op" not in cls.__dict__:            # a user's op: its lowercased class name (redes.ops.OPS names redes' own)
+            cls.op = cls.__name__.lower()
 
     @classmethod
     def apply(cls, *args, **options):
@@ -84,66 +164,47 @@ class Function:
             else:
                 arrays.append(a)
                 needs.append(False)
-        out = Tensor._wrap(self.forward(*arrays, **options))
-        if state.anomaly:
-            _anomaly_forward(self, out, args)
-        if any_need and state.grad_enabled:
-            self.inputs, self.arrays, self.needs, self.module = args, arrays, needs, state.module
-            self.pending = None
-            out.grad_fn, out.requires_grad, out._seq = self, True, next(_seq)
-        if state.recorder is not None:
-            state.recorder.record(self, args, options, out, False)
-        return out
+        return _output(self, self.forward(*arrays, **options), args, arrays, needs, any_need, options)
 
     @classmethod
     def apply2(cls, a, b):
         """apply(a, b) for a two-operand op without options: the arithmetic operators' hot path.
 
-        Same result as apply(); it skips the generic loops, which at the numbers scale cost more than the
+        Same result as apply(); it skips the generic loop, which at the numbers scale costs more than the
         arithmetic. A 0-d array operand is read as a NumPy scalar, whose arithmetic (here and in backward)
-        is ~5x cheaper; NumPy promotes both alike, so the result is the same.
+        is ~5x cheaper; NumPy promotes both alike, and _output makes the result a 0-d array again.
         """
         # NOTE: the two operands are unrolled on purpose: a helper call per operand costs as much as the arithmetic
         if isinstance(a, Tensor):
             ad, ra = a.array, a.requires_grad
-            if type(ad) is _ndarray and not ad.shape:
+            if not ad.shape and type(ad) is _ndarray:
                 ad = ad[()]
         else:
             ad, ra = a, False
         if isinstance(b, Tensor):
             bd, rb = b.array, b.requires_grad
-            if type(bd) is _ndarray and not bd.shape:
+            if not bd.shape and type(bd) is _ndarray:
                 bd = bd[()]
         else:
             bd, rb = b, False
         fn = _new(cls)
-        out = _new(Tensor)
-        out.array = fn.forward(ad, bd)          # a backend array or NumPy scalar: an operand is one
-        out.grad = out.grad_fn = out.name = None
-        out._retain = False
-        if (ra or rb) and state.grad_enabled:
-            fn.inputs, fn.arrays, fn.needs, fn.module = (a, b), (ad, bd), _NEEDS2[ra][rb], state.module
-            fn.pending = None
-            out.grad_fn, out.requires_grad, out._seq = fn, True, next(_seq)
-        else:
-            out.requires_grad, out._seq = False, 0
-        if state.anomaly:
-            _anomaly_forward(fn, out, (a, b))
-        if state.recorder is not None:
-            state.recorder.record(fn, (a, b), {}, out, True)
-        return out
+        return _output(fn, fn.forward(ad, bd), (a, b), (ad, bd), _NEEDS2[ra][rb], ra or rb, _BINARY)
 
     def __repr__(self):
         def show(a):
             return f"Tensor{tuple(a.shape)} {a.dtype}" if isinstance(a, Tensor) else repr(a)
-        if getattr(self, "inputs", None) is None:
+        if getattr(self, "arrays", None) is None:
             return f"<{self.op} (freed by backward)>"
         return f"<{self.op}({', '.join(show(a) for a in self.inputs)})>"
 
     @property
     def next_functions(self):
-        """The nodes that made this node's inputs (None for leaves), as in PyTorch."""
-        return tuple(a.grad_fn if isinstance(a, Tensor) else None for a in (getattr(self, "inputs", None) or ()))
+        """The nodes that made this node's inputs (None for leaves and constants), as in PyTorch.
+
+        Kept after backward() (which frees only the arrays), so the graph can still be walked and drawn.
+        """
+        return tuple(a if isinstance(a, Function) else a.grad_fn if isinstance(a, Tensor) else None
+                     for a in (getattr(self, "inputs", None) or ()))
 
 
 # ----------------------------------------------------------------------------------- math namespaces
@@ -251,8 +312,7 @@ class ArrayMath:
 
     @staticmethod
     def sigmoid(a):
-        from .ops.elementwise import _sigmoid
-        return _sigmoid(a)
+        return B.sigmoid(a)
 
 
 # Sums over the leading axes of a C-contiguous float array (bias gradients: (rows, features) -> (features,)) go
@@ -298,23 +358,17 @@ def unbroadcast(m, g, shape):
     return m.reshape(g, shape) if lead or g.shape != shape else g
 
 
-def _math(create_graph):
-    if create_graph:
-        from .ops.tensor_math import TensorMath
-        return TensorMath
-    return ArrayMath
-
-
 # ----------------------------------------------------------------------------------- grad mode
 class _GradMode:
-    """Base of no_grad / enable_grad: a context manager and a decorator."""
+    """Base of no_grad / enable_grad: a context manager and a decorator (per thread, as torch's grad mode)."""
     enabled = True
 
     def __enter__(self):
-        self.prev, state.grad_enabled = state.grad_enabled, self.enabled
+        m = modes()
+        self.prev, m.grad_enabled = m.grad_enabled, self.enabled
 
     def __exit__(self, *exc):
-        state.grad_enabled = self.prev
+        modes().grad_enabled = self.prev
 
     def __call__(self, func):
         import functools
@@ -327,7 +381,16 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """Context (or decorator) in which ops record no graph: for inference and parameter updates."""
+    """Context (or decorator) in which ops record no graph: for inference and parameter updates.
+
+    Example:
+        >>> import redes as rd
+        >>> x = rd.tensor(2.0, requires_grad=True)
+        >>> with rd.no_grad():
+        ...     y = x * 3
+        >>> y.requires_grad
+        False
+    """
     enabled = False
 
 
@@ -339,29 +402,35 @@ class enable_grad(_GradMode):
 def side_effect(why):
     """Called by code that changes state outside the ops (running statistics, in-place renorms): a function
     being recorded by rd.compile cannot be replayed then, and runs eagerly."""
-    if state.recorder is not None:
-        state.recorder.side_effect(why)
+    recorder = modes().recorder
+    if recorder is not None:
+        recorder.side_effect(why)
 
 
 def is_grad_enabled():
-    return state.grad_enabled
+    """Whether ops record a graph in this thread (False inside no_grad)."""
+    return modes().grad_enabled
 
 
 class set_grad_enabled(_GradMode):
+    """Switch graph recording on or off: as a function call, a context manager or a decorator (as torch)."""
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
-        self.prev, state.grad_enabled = state.grad_enabled, self.enabled
+        m = modes()
+        self.prev, m.grad_enabled = m.grad_enabled, self.enabled
 
     def __enter__(self):
         pass
 
 
 # ----------------------------------------------------------------------------------- backward walk
-_FREED = ("backward: the graph through '{op}' was already freed by an earlier backward() or grad(). "
-          "Pass retain_graph=True to the first call to keep it, or run the forward again.")
+_FREED = ("backward: Trying to backward through the graph a second time: the saved values of '{op}' were already "
+          "freed by an earlier backward() or grad(). Pass retain_graph=True to the first call to keep them, "
+          "or run the forward again.")
 
 
 def _seed_grads(outputs, grad_outputs, create_graph, caller):
+    """(output, its starting gradient) pairs: ones for a scalar output, else the given grad_outputs."""
     seeds = []
     for i, t in enumerate(outputs):
         if not isinstance(t, Tensor):
@@ -381,8 +450,149 @@ def _seed_grads(outputs, grad_outputs, create_graph, caller):
             if g.shape != t.array.shape:
                 raise RuntimeError(f"{caller}: gradient for outputs[{i}] has shape {tuple(g.shape)}, "
                                    f"expected the output's shape {tuple(t.shape)}")
-        seeds.append((t, Tensor._wrap(g) if create_graph else g))
+        seeds.append((t, wrap(g) if create_graph else g))
     return seeds
+
+
+class _Walk:
+    """One backward pass: the heap of nodes still to run, and where gradients that reach leaves go.
+
+    Nodes run in decreasing _seq. A node's incoming gradients are summed on the node itself (fn.pending)
+    until the heap reaches it; `waiting` maps -_seq to the node's output tensor.
+    targets None: leaves (and retain_grad() tensors) accumulate into `.grad`.
+    targets a list: their gradients are collected in `found` (grad()), touching no `.grad`.
+    """
+    def __init__(self, seeds, targets, create_graph):
+        self.heap, self.waiting, self.create_graph = [], {}, create_graph
+        self.collect = targets is not None
+        self.plain = not (self.collect or create_graph)
+        self.found, self.stop = {}, 0
+        if self.collect:
+            self.want = {id(t) for t in targets}
+            nonleaf = [t._seq for t in targets if t.grad_fn is not None]
+            self.stop = min(nonleaf) if len(nonleaf) == len(targets) else 0   # below every target: done
+        self.given = {id(g) for _, g in seeds}      # arrays someone else holds: the caller's seeds, leaves' grads
+        for t, g in seeds:
+            if t.grad_fn is None:
+                self.to_leaf(t, g)
+            else:
+                self.send(t, g)
+
+    def send(self, x, dx):
+        """Add dx to the gradient pending on x's node; queue the node on its first gradient."""
+        fx = x.grad_fn
+        if fx.pending is None:
+            fx.pending = dx
+            k = -x._seq                     # _seq is unique among nodes; a heap of ints: 40% cheaper than tuples
+            self.waiting[k] = x
+            heapq.heappush(self.heap, k)
+        else:
+            fx.pending = fx.pending + dx
+
+    def to_leaf(self, x, dx):
+        """A gradient contribution reaching a leaf: accumulate it (or collect it, for grad())."""
+        if self.collect:
+            k = id(x)
+            if k in self.want:
+                self.found[k] = self.found[k] + dx if k in self.found else dx
+        elif self.create_graph:
+            x.grad = dx if x.grad is None else x.grad + dx
+        else:
+            if dx.dtype != x.array.dtype:
+                dx = dx.astype(x.array.dtype)
+            if x.grad is not None:
+                x.grad = wrap(x.grad.array + dx)            # a new array, never in place
+            elif type(dx) is not _ndarray:
+                x.grad = wrap(dx)                          # a NumPy scalar: wrap makes a fresh 0-d array
+            else:
+                # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
+                # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
+                if dx.base is not None or id(dx) in self.given:
+                    dx = dx.copy()
+                self.given.add(id(dx))
+                x.grad = wrap(dx)
+
+    def run(self, retain_graph, anomaly):
+        """Pop nodes in decreasing _seq, run each backward and pass the gradients on to its inputs."""
+        heap, waiting, heappop, heappush, to_leaf = self.heap, self.waiting, heapq.heappop, heapq.heappush, self.to_leaf
+        collect, create_graph, plain, stop = self.collect, self.create_graph, self.plain, self.stop
+        m = TensorMath if create_graph else ArrayMath
+        while heap:
+            neg_seq = heappop(heap)
+            t = waiting.pop(neg_seq)
+            fn = t.grad_fn
+            g, fn.pending = fn.pending, None
+            if collect:
+                k = id(t)
+                if k in self.want:
+                    self.found[k] = g
+                if -neg_seq <= stop:
+                    continue                                     # below every target: nothing left to find
+            elif t._retain:
+                _accumulate(t, g if create_graph else g.copy(), create_graph)
+            if fn.arrays is None or create_graph:
+                dxs = _node_backward(fn, m, g, t, create_graph)
+            else:                               # _node_backward's common case, inlined (the numbers scale's hot loop)
+                dxs = fn.backward(m, g, t.array, *fn.arrays)
+            if anomaly:
+                _anomaly_backward(fn, dxs)
+            check = anomaly or fn._check_shapes
+            made = False                        # does an input come from another node (kept as that node below)?
+            for x, need, dx in zip(fn.inputs, fn.needs, dxs):
+                if not need:
+                    continue
+                fx = x.grad_fn
+                if fx is not None:
+                    made = True
+                if dx is None:
+                    continue
+                if check and dx.shape != x.array.shape:
+                    raise RuntimeError(f"{fn.op} backward gave a gradient of shape {tuple(dx.shape)} for an "
+                                       f"input of shape {tuple(x.array.shape)} (a bug in this op)")
+                if fx is not None:              # send(x, dx) inlined: one call per edge is 5% of a scalar step
+                    if fx.pending is None:
+                        fx.pending = dx
+                        k = -x._seq
+                        waiting[k] = x
+                        heappush(heap, k)
+                    else:
+                        fx.pending = fx.pending + dx
+                elif plain and x.grad is None and type(dx) is not _ndarray and dx.dtype is x.array.dtype:
+                    x.grad = wrap(dx)           # to_leaf's first visit with a NumPy scalar, without its tests
+                else:
+                    to_leaf(x, dx)
+            if not retain_graph:
+                # Free the node as torch does: drop its saved arrays and the intermediate tensors, keep its place in
+                # the graph (next_functions). An input made by another node is replaced by that node (the tensor goes
+                # unless someone else holds it), a leaf stays, and `out` refers weakly to the output when someone
+                # still holds it (only this walk's `t` and getrefcount's argument otherwise), so rd.viz.graph can
+                # draw the graph with the values that are alive. `made` spares the rewrite when no input came from
+                # a node.
+                if made:
+                    fn.inputs = tuple([x.grad_fn if isinstance(x, Tensor) and x.grad_fn is not None else x
+                                       for x in fn.inputs])
+                fn.arrays = None
+                if _refcount(t) > 2:            # held outside this walk (by the user): drawable later
+                    fn.out = _ref(t)
+                if fn._saves:
+                    fn.__dict__.clear()
+
+    def close(self):
+        """Stopped early (an error, or grad() done): nothing stays pending on a node."""
+        for t in self.waiting.values():
+            t.grad_fn.pending = None
+
+
+def _node_backward(fn, m, g, t, create_graph):
+    """The gradients of fn's inputs, given g = dE/dt for its output t."""
+    if fn.arrays is None:
+        raise RuntimeError(_FREED.format(op=fn.op))
+    if create_graph:
+        if not fn.differentiable_backward:
+            raise RuntimeError(f"create_graph: the backward of '{fn.op}' is not differentiable in redes; "
+                               "higher-order gradients through it are not supported")
+        return fn.backward(m, g, t, *fn.inputs)
+    return fn.backward(m, g, t.array, *fn.arrays)
 
 
 def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=False,
@@ -392,114 +602,19 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     targets None: accumulate into `.grad` of leaves (and of tensors that called retain_grad()).
     targets a list of Tensors: return their gradients (None where unreached), touching no `.grad`.
     """
-    m = _math(create_graph)
     seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
-    collect = targets is not None
-    found, heap, waiting = {}, [], {}        # heap: -_seq of the nodes waiting; waiting: -_seq -> their tensor
-    if collect:
-        want = {id(t) for t in targets}
-        nonleaf = [t._seq for t in targets if t.grad_fn is not None]
-        stop = min(nonleaf) if len(nonleaf) == len(targets) else 0
-    anomaly, heappush, heappop, wrap = state.anomaly, heapq.heappush, heapq.heappop, Tensor._wrap
-    given = {id(g) for _, g in seeds}          # arrays someone else holds: the caller's seeds, leaves' grads
-
-    def to_leaf(x, dx):
-        """A gradient contribution reaching a leaf: accumulate it (or collect it, for grad())."""
-        if collect:
-            k = id(x)
-            if k in want:
-                found[k] = found[k] + dx if k in found else dx
-        elif create_graph:
-            x.grad = dx if x.grad is None else x.grad + dx
-        else:
-            if dx.dtype != x.array.dtype:
-                dx = dx.astype(x.array.dtype)
-            if x.grad is not None:
-                x.grad = wrap(x.grad.array + dx)              # a new array, never in place
-            elif type(dx) is not _ndarray:
-                x.grad = wrap(dx)                            # a NumPy scalar: immutable, nothing to share
-            else:
-                # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
-                # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
-                if dx.base is not None or id(dx) in given:
-                    dx = dx.copy()
-                given.add(id(dx))
-                x.grad = wrap(dx)
-
-    plain = not (collect or create_graph)
-
-    # A node's incoming gradients are summed on the node itself (fn.pending) until the heap reaches it.
-    for t, g in seeds:
-        fn = t.grad_fn
-        if fn is None:
-            to_leaf(t, g)
-        elif fn.pending is None:
-            fn.pending = g
-            waiting[-t._seq] = t                # _seq is unique among nodes; a heap of ints: 40% cheaper than tuples
-            heappush(heap, -t._seq)
-        else:
-            fn.pending = fn.pending + g
-
-    prev_mode = state.grad_enabled
-    state.grad_enabled = create_graph
+    m = modes()
+    prev_mode, m.grad_enabled = m.grad_enabled, create_graph
+    walk = None
     try:
-        while heap:
-            neg_seq = heappop(heap)
-            t = waiting.pop(neg_seq)
-            fn = t.grad_fn
-            g, fn.pending = fn.pending, None
-            if collect:
-                k = id(t)
-                if k in want:
-                    found[k] = g
-                if -neg_seq <= stop:
-                    continue                                     # below every target: nothing left to find
-            elif t._retain:
-                _accumulate(t, g if create_graph else g.copy(), create_graph)
-            if fn.arrays is None:
-                raise RuntimeError(_FREED.format(op=fn.op))
-            if create_graph:
-                if not fn.differentiable_backward:
-                    raise RuntimeError(f"create_graph: the backward of '{fn.op}' is not differentiable in redes; "
-                                       "higher-order gradients through it are not supported")
-                dxs = fn.backward(m, g, t, *fn.inputs)
-            else:
-                dxs = fn.backward(m, g, t.array, *fn.arrays)
-            if anomaly:
-                _anomaly_backward(fn, dxs)
-            check = anomaly or fn._check_shapes
-            for x, need, dx in zip(fn.inputs, fn.needs, dxs):
-                if need and dx is not None:
-                    if check and dx.shape != x.array.shape:
-                        raise RuntimeError(f"{fn.op} backward gave a gradient of shape {tuple(dx.shape)} for an "
-                                           f"input of shape {tuple(x.array.shape)} (a bug in this op)")
-                    fx = x.grad_fn
-                    if fx is None:
-                        if plain and x.grad is None and type(dx) is not _ndarray and dx.dtype is x.array.dtype:
-                            x.grad = gx = _new(Tensor)  # to_leaf's first visit with a NumPy scalar, _wrap inlined
-                            gx.array, gx.grad = dx, None
-                            gx.grad_fn = gx.name = None
-                            gx.requires_grad = gx._retain = False
-                            gx._seq = 0
-                        else:
-                            to_leaf(x, dx)
-                    elif fx.pending is None:
-                        fx.pending = dx
-                        k = -x._seq
-                        waiting[k] = x
-                        heappush(heap, k)
-                    else:
-                        fx.pending = fx.pending + dx
-            if not retain_graph:
-                fn.inputs = fn.arrays = None     # inputs and saved arrays go now, not when the graph dies
-                if fn._saves:
-                    fn.__dict__.clear()
+        walk = _Walk(seeds, targets, create_graph)
+        walk.run(retain_graph, m.anomaly)
     finally:
-        state.grad_enabled = prev_mode
-        for t in waiting.values():              # stopped early (an error, or grad() done): nothing stays pending
-            t.grad_fn.pending = None
-    if collect:
-        return [found.get(id(t)) for t in targets]
+        m.grad_enabled = prev_mode
+        if walk is not None:
+            walk.close()
+    if targets is not None:
+        return [walk.found.get(id(t)) for t in targets]
 
 
 def _accumulate(t, g, create_graph):
@@ -509,7 +624,7 @@ def _accumulate(t, g, create_graph):
         return
     if g.dtype != t.array.dtype:
         g = g.astype(t.array.dtype)
-    t.grad = Tensor._wrap(g) if t.grad is None else Tensor._wrap(t.grad.array + g)
+    t.grad = wrap(g) if t.grad is None else wrap(t.grad.array + g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -535,7 +650,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "pass allow_unused=True to get None for it")
             result.append(None)
         else:
-            result.append(g if create_graph else Tensor._wrap(g))
+            result.append(g if create_graph else wrap(g))
     return tuple(result)
 
 
@@ -552,7 +667,8 @@ def _bad_values(a):
 
 def _module_path():
     """Dotted path of the running module inside the outermost one, e.g. 'Sequential.2 (Linear)'."""
-    mod, root = state.module, state.root
+    m = modes()
+    mod, root = m.module, m.root
     if mod is None:
         return None
     if root is not None:
@@ -599,11 +715,25 @@ def _anomaly_backward(fn, dxs):
 class detect_anomaly:
     """Context: raise at the first op whose forward output or backward gradient holds NaN/Inf."""
     def __enter__(self):
-        self.prev, state.anomaly = state.anomaly, True
+        m = modes()
+        self.prev, m.anomaly = m.anomaly, True
         return self
 
     def __exit__(self, *exc):
-        state.anomaly = self.prev
+        modes().anomaly = self.prev
 
 
-from .tensor import Tensor  # noqa: E402  (last: tensor.py reads this module at call time)
+# ----------------------------------------------------------------------------------- hooks from above
+# The engine sits below the Tensor class and the ops: tensor.py registers the class whose instances the engine
+# makes, and ops/tensor_math.py the math namespace of create_graph backward (see tests/test_import_cycles.py).
+Tensor = None
+TensorMath = None
+
+
+def register(tensor_class=None, tensor_math=None):
+    """Called once by redes.tensor (the Tensor class) and redes.ops.tensor_math (create_graph's namespace)."""
+    global Tensor, TensorMath
+    if tensor_class is not None:
+        Tensor = tensor_class
+    if tensor_math is not None:
+        TensorMath = tensor_math

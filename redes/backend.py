@@ -23,6 +23,12 @@ def _numpy_erf(a):
 erf = _numpy_erf
 
 
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x| (shared by the ops and the engine)."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
 def _load_kernels():
     """The compiled float32 kernels (redes/_kernels.c), or None where the install could not build them (no C
     compiler). Every op that uses one keeps its NumPy code as the fallback."""

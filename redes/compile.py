@@ -37,7 +37,7 @@ import numpy as np
 from . import autograd as _ag
 from . import backend as B
 from . import random as _random
-from .autograd import ArrayMath, Function, state
+from .autograd import ArrayMath, Function, modes
 from .tensor import Tensor
 
 _ARG, _OP, _LEAF, _CONST, _ARGDATA = range(5)        # where an op input comes from
@@ -45,7 +45,7 @@ _MAX_PLANS = 16                                        # recorded signatures kep
 
 
 class _Recorder:
-    """Collects the ops of one eager call (installed as autograd.state.recorder while it runs)."""
+    """Collects the ops of one eager call (installed as this thread's autograd.modes().recorder while it runs)."""
 
     def __init__(self, args):
         self.args = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
@@ -84,7 +84,7 @@ class _Recorder:
         return _CONST, x
 
     def record(self, fn, args, options, out, binary):
-        module = state.module
+        module = modes().module
         if module is not None and id(module) not in self.modules:
             self.modules[id(module)] = (module, module.training)
         srcs = tuple(self.source(a) for a in args)
@@ -184,14 +184,11 @@ class _Plan:
             values.append(y)
             fns.append(fn)
             inputs.append(arrays)
-        out = Tensor._wrap(values[self.out])
-        if self.grad_leaves and state.grad_enabled:
-            node = _Replayed()
-            node.inputs = tuple(leaves[j] if kind == _LEAF else args[j] for kind, j in self.grad_leaves)
-            node.arrays = tuple(t.array for t in node.inputs)
-            node.needs, node.module, node.pending = (True,) * len(node.inputs), None, None
+        node = _Replayed()          # one node for the whole call, made where every op's node is made
+        ins = tuple(leaves[j] if kind == _LEAF else args[j] for kind, j in self.grad_leaves)
+        out = _ag._output(node, values[self.out], ins, tuple(t.array for t in ins), (True,) * len(ins), bool(ins), {})
+        if out.grad_fn is node:
             node.plan, node.fns, node.inputs_of, node.values = self, fns, inputs, values
-            out.grad_fn, out.requires_grad, out._seq = node, True, next(_ag._seq)
         return out
 
 
@@ -209,7 +206,8 @@ class compile:  # noqa: A001  (named as torch.compile)
         self.eager_reason = None     # set when fn cannot be replayed: it then always runs eagerly
 
     def __call__(self, *args):
-        if self.eager_reason is not None or state.anomaly or state.recorder is not None:
+        m = modes()
+        if self.eager_reason is not None or m.anomaly or m.recorder is not None:
             return self.fn(*args)
         key = _signature(args)
         plan = self.plans.get(key)
@@ -222,10 +220,11 @@ class compile:  # noqa: A001  (named as torch.compile)
 
     def _record(self, key, args):
         rec = _Recorder(args)
-        prev, state.recorder = state.recorder, rec
+        m = modes()
+        prev, m.recorder = m.recorder, rec
         wrap, init = Tensor.__dict__["_wrap"], Tensor.__init__
 
-        def noting_wrap(array):                 # every Tensor made during the call, op outputs included
+        def noting_wrap(array):                 # every Tensor made during the call outside the ops (rd.zeros, ...)
             t = wrap.__func__(array)
             rec.made.add(id(t))
             rec.keep.append(t)
@@ -239,7 +238,7 @@ class compile:  # noqa: A001  (named as torch.compile)
         try:
             out = self.fn(*args)
         finally:
-            state.recorder = prev
+            m.recorder = prev
             Tensor._wrap, Tensor.__init__ = wrap, init
         if not isinstance(out, Tensor) or id(out) not in rec.out_index:
             self._give_up("the function must return one Tensor computed by its ops")
@@ -274,7 +273,7 @@ class compile:  # noqa: A001  (named as torch.compile)
 
 def _signature(args):
     """What a recorded plan depends on besides the parameters: grad mode and each argument's kind."""
-    parts = [state.grad_enabled]
+    parts = [modes().grad_enabled]
     for a in args:
         if isinstance(a, Tensor):
             parts.append((a.array.shape, a.array.dtype.str, a.requires_grad))

@@ -9,24 +9,7 @@ import numpy as np
 from . import backend as B
 from . import dtypes as _dt
 from .random import default_rng
-from .tensor import Tensor, _shape_arg
-
-
-def _to_array(data, dtype=None):
-    dtype = _dt.as_dtype(dtype)
-    if isinstance(data, Tensor):
-        return B.xp.array(data.array, dtype=dtype)            # a copy, always a real array
-    if isinstance(data, (np.ndarray, np.generic)) or type(data).__module__.startswith("cupy"):
-        return B.xp.array(data, dtype=dtype)              # keeps a NumPy array's dtype, as torch.tensor
-    try:
-        a = np.array(data, dtype=dtype)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") from None
-    if a.dtype.kind in "OUSV":
-        raise TypeError(f"tensor: data must be numbers (or nested lists of numbers), got {a.dtype} from {data!r:.80}")
-    if dtype is None and a.dtype == np.float64:
-        a = a.astype(_dt.get_default_dtype())           # Python floats -> float32
-    return B.xp.asarray(a)
+from .tensor import Tensor, _shape_arg, _to_array  # noqa: F401 (_to_array: kept importable here)
 
 
 def tensor(data, dtype=None, requires_grad=False, device=None):

@@ -4,19 +4,100 @@ import builtins
 
 from . import backend as B
 from . import dtypes as _dt
-from .ops import elementwise as _ew
 from .ops import movement as _mv
-from .tensor import Tensor, _arr, _dim, set_printoptions  # noqa: F401  (rd.set_printoptions)
+from .tensor import Tensor, _arr, _dim, set_printoptions, where  # noqa: F401 (rd.set_printoptions; rd.where, defined beside Tensor.where)
 
-_METHODS = ("add sub mul div pow matmul neg abs sign exp log log1p expm1 sqrt rsqrt square reciprocal sin cos tanh "
-            "sigmoid erf relu selu silu clamp clip maximum minimum eq ne lt le gt ge logical_and logical_or "
-            "logical_xor logical_not isnan isinf isfinite sum mean prod amax amin max min argmax argmin var std "
-            "logsumexp norm cumsum softmax log_softmax reshape flatten unflatten squeeze unsqueeze permute "
-            "transpose swapaxes swapdims t expand broadcast_to tile flip roll split chunk unbind narrow gather "
-            "scatter_add index_select masked_fill tril triu clone detach allclose equal floor ceil round").split()
-for _name in _METHODS:
-    globals()[_name] = getattr(Tensor, _name)
-subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg     # noqa: F821 (set just above)
+# Each Tensor method as a function: rd.exp(x) is x.exp() (torch spells both). One line per name, so a grep finds it.
+add = Tensor.add
+sub = subtract = Tensor.sub
+mul = multiply = Tensor.mul
+div = divide = true_divide = Tensor.div
+pow = Tensor.pow
+matmul = Tensor.matmul
+neg = negative = Tensor.neg
+abs = Tensor.abs
+sign = Tensor.sign
+exp = Tensor.exp
+log = Tensor.log
+log1p = Tensor.log1p
+expm1 = Tensor.expm1
+sqrt = Tensor.sqrt
+rsqrt = Tensor.rsqrt
+square = Tensor.square
+reciprocal = Tensor.reciprocal
+sin = Tensor.sin
+cos = Tensor.cos
+tanh = Tensor.tanh
+sigmoid = Tensor.sigmoid
+erf = Tensor.erf
+relu = Tensor.relu
+selu = Tensor.selu
+silu = Tensor.silu
+clamp = Tensor.clamp
+clip = Tensor.clip
+maximum = Tensor.maximum
+minimum = Tensor.minimum
+eq = Tensor.eq
+ne = Tensor.ne
+lt = Tensor.lt
+le = Tensor.le
+gt = Tensor.gt
+ge = Tensor.ge
+logical_and = Tensor.logical_and
+logical_or = Tensor.logical_or
+logical_xor = Tensor.logical_xor
+logical_not = Tensor.logical_not
+isnan = Tensor.isnan
+isinf = Tensor.isinf
+isfinite = Tensor.isfinite
+sum = Tensor.sum
+mean = Tensor.mean
+prod = Tensor.prod
+amax = Tensor.amax
+amin = Tensor.amin
+max = Tensor.max
+min = Tensor.min
+argmax = Tensor.argmax
+argmin = Tensor.argmin
+var = Tensor.var
+std = Tensor.std
+logsumexp = Tensor.logsumexp
+norm = Tensor.norm
+cumsum = Tensor.cumsum
+softmax = Tensor.softmax
+log_softmax = Tensor.log_softmax
+reshape = Tensor.reshape
+flatten = Tensor.flatten
+unflatten = Tensor.unflatten
+squeeze = Tensor.squeeze
+unsqueeze = Tensor.unsqueeze
+permute = Tensor.permute
+transpose = Tensor.transpose
+swapaxes = Tensor.swapaxes
+swapdims = Tensor.swapdims
+t = Tensor.t
+expand = Tensor.expand
+broadcast_to = Tensor.broadcast_to
+tile = Tensor.tile
+flip = Tensor.flip
+roll = Tensor.roll
+split = Tensor.split
+chunk = Tensor.chunk
+unbind = Tensor.unbind
+narrow = Tensor.narrow
+gather = Tensor.gather
+scatter_add = Tensor.scatter_add
+index_select = Tensor.index_select
+masked_fill = Tensor.masked_fill
+tril = Tensor.tril
+triu = Tensor.triu
+clone = Tensor.clone
+detach = Tensor.detach
+allclose = Tensor.allclose
+equal = Tensor.equal
+floor = Tensor.floor
+ceil = Tensor.ceil
+round = Tensor.round
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -59,16 +140,6 @@ def stack(tensors, dim=0):
     """Join same-shape tensors along a new dim."""
     tensors = _tensors(tensors, "stack")
     return _mv.Stack.apply(*tensors, axis=_dim(dim, tensors[0].ndim + 1, "stack"))
-
-
-def where(condition, input, other):
-    """input where condition else other (broadcasting); gradients flow to input and other."""
-    cond = _arr(condition)
-    if cond.dtype.kind != "b":
-        raise RuntimeError(f"where: condition must be a bool tensor, got {cond.dtype}")
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        return Tensor._wrap(B.xp.where(cond, input, other).astype(_dt.get_default_dtype()))
-    return _ew.Where.apply(cond, input, other)
 
 
 def pad(input, pad, mode="constant", value=0.0):

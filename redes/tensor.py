@@ -14,9 +14,13 @@ from . import autograd as _ag
 from . import backend as B
 from . import devices as _device
 from . import dtypes as _dt
+from .ops import elementwise as _ew
+from .ops import linalg as _la
+from .ops import movement as _mv
+from .ops import reduce as _rd
+from .random import default_rng
 
 _new = object.__new__
-_generic = np.generic
 MaxResult = namedtuple("max", ["values", "indices"])
 _PRINT_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
                    "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
@@ -59,28 +63,16 @@ class Tensor:
     __array_priority__ = 1000        # numpy_array * tensor -> Tensor.__rmul__, not an object array
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        from .factories import _to_array
         self.array = _to_array(data, dtype)
         self.grad = self.grad_fn = self.name = None
-        self._seq, self._retain, self.requires_grad = 0, False, False
+        self._retain, self.requires_grad = False, False
+        self._seq = next(_ag._seq)       # creation order: rd.viz.graph names unnamed leaves x1, x2, ... by it
         if requires_grad:
             self.requires_grad_(True)
 
-    @staticmethod
-    def _wrap(array):
-        """A new leaf Tensor around a backend array (no copy, no checks: the engine's hot path).
-
-        NOTE: a 0-D result may stay a NumPy scalar (np.float32): scalar arithmetic is ~6x faster than on
-        0-d arrays, which is what the numbers scale runs on. Code that writes into `.data` calls _own().
-        """
-        t = _new(Tensor)
-        if type(array) is not B.xp.ndarray and not isinstance(array, _generic):
-            array = B.xp.asarray(array)
-        t.array = array
-        t.grad = t.grad_fn = t.name = None
-        t.requires_grad = t._retain = False
-        t._seq = 0
-        return t
+    # A new leaf Tensor around an array (no copy, no checks: the engine's hot path). The array is always a
+    # backend array: a 0-D value is a 0-d array, never a NumPy scalar (fast scalar arithmetic stays inside ops).
+    _wrap = staticmethod(_ag.wrap)
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -119,7 +111,7 @@ class Tensor:
     @property
     def data(self):
         """A Tensor sharing this tensor's array, outside the graph (torch's `.data`): writes through it reach self."""
-        return Tensor._wrap(self._own())
+        return Tensor._wrap(self.array)
 
     @data.setter
     def data(self, value):
@@ -164,9 +156,7 @@ class Tensor:
         return self._own().__dlpack_device__()
 
     def _own(self):
-        """self.array as a real (writable) array: a 0-D result held as a NumPy scalar becomes a 0-d array."""
-        if type(self.array) is not B.xp.ndarray:
-            self.array = B.xp.asarray(self.array)
+        """self.array (kept for callers from before 0-D arrays were canonical: it always is a real array now)."""
         return self.array
 
     def item(self):
@@ -222,6 +212,8 @@ class Tensor:
             raise RuntimeError(f"requires_grad: only floating-point tensors can require gradients, this one is {self.dtype}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False): only leaves can stop requiring grad; use .detach()")
+        if requires_grad and not self._seq:
+            self._seq = next(_ag._seq)   # a leaf made by an op (x.detach().requires_grad_()): numbered now
         self.requires_grad = requires_grad
         return self
 
@@ -508,36 +500,36 @@ class Tensor:
         return _ew.Cos.apply(_floaty(self))
 
     def tanh(self):
-        return _ew.Tanh.apply(_floaty(self))
+        return _ew.TanhOp.apply(_floaty(self))
 
     def sigmoid(self):
-        return _ew.Sigmoid.apply(_floaty(self))
+        return _ew.SigmoidOp.apply(_floaty(self))
 
     def erf(self):
         return _ew.Erf.apply(_floaty(self))
 
     def relu(self):
-        return _ew.ReLU.apply(self)
+        return _ew.ReLUOp.apply(self)
 
     def leaky_relu(self, negative_slope=0.01):
-        return _ew.LeakyReLU.apply(self, negative_slope=negative_slope)
+        return _ew.LeakyReLUOp.apply(self, negative_slope=negative_slope)
 
     def elu(self, alpha=1.0):
-        return _ew.ELU.apply(self, alpha=alpha)
+        return _ew.ELUOp.apply(self, alpha=alpha)
 
     def selu(self):
-        return _ew.SELU.apply(self)
+        return _ew.SELUOp.apply(self)
 
     def gelu(self, approximate="none"):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return _ew.GELU.apply(self, approximate=approximate)
+        return _ew.GELUOp.apply(self, approximate=approximate)
 
     def silu(self):
-        return _ew.SiLU.apply(self)
+        return _ew.SiLUOp.apply(self)
 
     def softplus(self, beta=1.0, threshold=20.0):
-        return _ew.Softplus.apply(self, beta=beta, threshold=threshold)
+        return _ew.SoftplusOp.apply(self, beta=beta, threshold=threshold)
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -562,7 +554,6 @@ class Tensor:
         return _ew.Minimum.apply(*_promote(self, other))
 
     def where(self, condition, other):
-        from .functions import where
         return where(condition, self, other)
 
     # ------------------------------------------------------------------ reductions
@@ -646,10 +637,10 @@ class Tensor:
         return _rd.Cumsum.apply(self, axis=d)
 
     def softmax(self, dim=-1):
-        return _rd.Softmax.apply(_floaty(self), axis=_dim(dim, self.ndim, "softmax"))
+        return _rd.SoftmaxOp.apply(_floaty(self), axis=_dim(dim, self.ndim, "softmax"))
 
     def log_softmax(self, dim=-1):
-        return _rd.LogSoftmax.apply(_floaty(self), axis=_dim(dim, self.ndim, "log_softmax"))
+        return _rd.LogSoftmaxOp.apply(_floaty(self), axis=_dim(dim, self.ndim, "log_softmax"))
 
     # ------------------------------------------------------------------ movement
     def reshape(self, *shape):
@@ -811,7 +802,7 @@ class Tensor:
         return _mv.GetItem.apply(self, index=_index(index))
 
     def __setitem__(self, index, value):
-        if self.requires_grad and _ag.state.grad_enabled:
+        if self.requires_grad and _ag.modes().grad_enabled:
             raise RuntimeError("setitem: in-place assignment into a tensor that requires grad would corrupt its "
                                "gradient; assign inside rd.no_grad(), or build a new tensor (rd.where, masked_fill)")
         try:
@@ -822,7 +813,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ in-place (for init and updates)
     def _inplace(self, name):
-        if self.requires_grad and _ag.state.grad_enabled and self.grad_fn is None:
+        if self.requires_grad and _ag.modes().grad_enabled and self.grad_fn is None:
             raise RuntimeError(f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
                                "wrap it in rd.no_grad()")
         self._own()
@@ -874,13 +865,11 @@ class Tensor:
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from .random import default_rng
         self._inplace("uniform_")
         self.array[...] = B.xp.asarray((generator or default_rng()).uniform(a, b, self.shape))
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from .random import default_rng
         self._inplace("normal_")
         self.array[...] = B.xp.asarray((generator or default_rng()).normal(mean, std, self.shape))
         return self
@@ -1976,6 +1965,34 @@ class Tensor:
 
 
 # ---------------------------------------------------------------------- helpers for the methods above
+def _to_array(data, dtype=None):
+    """The backend array rd.tensor(data) holds: a copy, a float32 default for Python floats (as torch)."""
+    dtype = _dt.as_dtype(dtype)
+    if isinstance(data, Tensor):
+        return B.xp.array(data.array, dtype=dtype)            # a copy, always a real array
+    if isinstance(data, (np.ndarray, np.generic)) or type(data).__module__.startswith("cupy"):
+        return B.xp.array(data, dtype=dtype)              # keeps a NumPy array's dtype, as torch.tensor
+    try:
+        a = np.array(data, dtype=dtype)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") from None
+    if a.dtype.kind in "OUSV":
+        raise TypeError(f"tensor: data must be numbers (or nested lists of numbers), got {a.dtype} from {data!r:.80}")
+    if dtype is None and a.dtype == np.float64:
+        a = a.astype(_dt.get_default_dtype())           # Python floats -> float32
+    return B.xp.asarray(a)
+
+
+def where(condition, input, other):
+    """input where condition else other (broadcasting); gradients flow to input and other."""
+    cond = _arr(condition)
+    if cond.dtype.kind != "b":
+        raise RuntimeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        return Tensor._wrap(B.xp.where(cond, input, other).astype(_dt.get_default_dtype()))
+    return _ew.Where.apply(cond, input, other)
+
+
 def _arr(x):
     return x.array if isinstance(x, Tensor) else x
 
@@ -2125,7 +2142,7 @@ def _index_item(i):
     return i
 
 
-from .ops import elementwise as _ew, reduce as _rd, linalg as _la, movement as _mv  # noqa: E402
+_ag.register(tensor_class=Tensor)      # the engine makes Tensors of this class (autograd sits below tensor.py)
 from .ops import matrix as _mx, special as _sp  # noqa: E402
 from . import composite as _cx, sampling as _rnd  # noqa: E402  (compositions over the ops above)
-_add2, _sub2, _mul2 = _ew.Add.apply2, _ew.Sub.apply2, _ew.Mul.apply2   # bound once: the operators' hot path
+_add2, _sub2, _mul2 = _ew.AddOp.apply2, _ew.Sub.apply2, _ew.Mul.apply2   # bound once: the operators' hot path

@@ -419,7 +419,7 @@ def test_no_reference_cycles_with_retain_graph_and_grad():
 def test_operators_fast_path_equals_apply(op, shapes):
     """a + b (Function.apply2, which reads 0-d arrays as NumPy scalars) == the generic Function.apply."""
     from redes.ops import elementwise as ew
-    cls = {"add": ew.Add, "sub": ew.Sub, "mul": ew.Mul}[op]
+    cls = {"add": ew.AddOp, "sub": ew.Sub, "mul": ew.Mul}[op]
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
@@ -502,7 +502,7 @@ def test_a_user_function_returning_a_wrong_shaped_gradient_is_named():
         def backward(self, m, dy, y, x):
             return (dy,)                        # the bug: not broadcast back to x's shape
 
-    assert Squash._check_shapes and not rd.ops.elementwise.Add._check_shapes
+    assert Squash._check_shapes and not rd.ops.elementwise.AddOp._check_shapes
     x = rd.tensor(np.ones((3, 2)), requires_grad=True)
     with pytest.raises(RuntimeError, match=r"squash backward gave a gradient of shape \(2,\) for an input of shape \(3, 2\)"):
         Squash.apply(x).sum().backward()
@@ -528,3 +528,94 @@ def test_backward_sums_over_leading_axes_equal_add_reduce(shape, axis, keepdims,
         got, want = ArrayMath.sum(arr, axis, keepdims), np.add.reduce(arr.astype(np.float64), axis=axis, keepdims=keepdims)
         assert got.shape == want.shape and got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=0, atol=64 * np.finfo(dtype).eps * max(1, a.shape[0]))
+
+
+# --------------------------------------------------------------------------- one canonical array per tensor
+def test_a_0d_result_holds_a_0d_array_so_an_optimizer_step_updates_it():
+    """Issue 13: `(rd.tensor(2.) * 1)` held a NumPy scalar; SGD's in-place update then changed a copy."""
+    x = (rd.tensor(2.0) * 1).detach().requires_grad_()
+    assert type(x.array) is np.ndarray and x.array.shape == ()
+    opt = rd.optim.SGD([x], lr=0.1)
+    (x * x).backward()                                  # gradient 2x = 4
+    assert x.grad.item() == 4.0 and type(x.grad.array) is np.ndarray
+    opt.step()
+    assert x.item() == pytest.approx(2.0 - 0.1 * 4.0)
+
+
+def test_gradcheck_on_a_0d_op_result_sees_the_real_gradient():
+    """Issue 13: on such an input gradcheck perturbed a copy and saw a numerical gradient of 0, so an op whose
+    backward wrongly returns 0 passed. Now the numerical gradient is the real one (3 x^2, times gradcheck's weight)."""
+    class WrongCube(rd.Function):
+        def forward(self, x):
+            return x ** 3
+
+        def backward(self, m, dy, y, x):
+            return (dy * 0,)
+
+    x = (rd.tensor(1.5, dtype=rd.float64) * 1).detach().requires_grad_()
+    assert rd.gradcheck(lambda t: t ** 3, [x])
+    with pytest.raises(rd.testing.GradcheckError, match=r"analytical 0\.0 vs numerical [1-9]"):
+        rd.gradcheck(WrongCube.apply, [x])
+
+
+def test_every_0d_tensor_the_engine_makes_holds_an_array():
+    a, b = rd.tensor(2.0, requires_grad=True), rd.tensor(3.0)
+    outs = [a * b, a + 1, 2 - a, a / b, a ** 2, a.exp(), a.relu(), (a * b).sum(), rd.tensor([1.0, 2.0])[0]]
+    assert all(type(t.array) is np.ndarray for t in outs)
+    (a * b * a).backward()
+    assert type(a.grad.array) is np.ndarray and a.grad.item() == 12.0
+
+
+# --------------------------------------------------------------------------- per-thread modes
+def test_no_grad_in_one_thread_leaves_gradients_on_in_another():
+    import threading
+    inside, go_on, seen = threading.Event(), threading.Event(), {}
+
+    def worker():
+        with rd.no_grad():
+            inside.set()
+            go_on.wait(5)
+            seen["worker"] = (rd.tensor(1.0, requires_grad=True) * 2).requires_grad
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(5)
+    assert rd.is_grad_enabled()                         # the other thread's no_grad does not reach here
+    assert (rd.tensor(1.0, requires_grad=True) * 2).requires_grad
+    go_on.set()
+    t.join(5)
+    assert seen["worker"] is False                      # ...and holds in its own thread
+
+
+def test_anomaly_mode_and_a_new_thread_start_from_the_defaults():
+    import threading
+    seen = {}
+
+    def worker():
+        seen["grad"], seen["anomaly"] = rd.is_grad_enabled(), rd.autograd.modes().anomaly
+
+    with rd.no_grad(), rd.detect_anomaly():
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join(5)
+        assert rd.autograd.modes().anomaly and not rd.is_grad_enabled()
+    assert seen == {"grad": True, "anomaly": False}
+
+
+# --------------------------------------------------------------------------- the graph after backward
+def test_backward_keeps_the_graph_structure_and_frees_the_values():
+    """As torch: grad_fn and next_functions survive backward; the saved arrays and intermediates do not."""
+    x = rd.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    ref = weakref.ref(h)
+    y = (h * 3).sum()
+    exp_node, mul_node = h.grad_fn, y.grad_fn.next_functions[0]
+    del h
+    y.backward()
+    assert ref() is None                                # the intermediate went with backward
+    assert y.grad_fn.op == "sum" and y.grad_fn.next_functions == (mul_node,)
+    assert mul_node.op == "mul" and mul_node.next_functions == (exp_node, None)
+    assert exp_node.next_functions == (None,) and exp_node.inputs == (x,)     # a leaf stays
+    assert "freed" in repr(y.grad_fn)
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        y.backward()

@@ -330,12 +330,12 @@ def test_relu_backward_kernel_keeps_nan_and_layout(spy):
                               ).transpose(0, 3, 1, 2)
     dy[0, 0, 0, :3] = np.nan
     from redes.autograd import ArrayMath
-    from redes.ops.elementwise import ReLU, _relu_backward_compiled
+    from redes.ops.elementwise import ReLUOp, _relu_backward_compiled
     dx = _relu_backward_compiled(dy, y)
     assert dx is not None and dx.strides == y.strides
     np.testing.assert_array_equal(dx, dy * (y > 0))
     assert _relu_backward_compiled(np.ascontiguousarray(dy), y) is None      # layouts differ: NumPy path
-    np.testing.assert_array_equal(ReLU.backward(None, ArrayMath, dy, y, y)[0], dy * (y > 0))
+    np.testing.assert_array_equal(ReLUOp.backward(None, ArrayMath, dy, y, y)[0], dy * (y > 0))
     assert spy.calls["relu_backward"] == 2
 
 

@@ -1,47 +1,47 @@
-"""The one seam between the data layer and the engine: NumPy arrays <-> ``redes.Tensor``.
+"""The one seam between the data layer and the engine: NumPy arrays <-> `redes.Tensor`.
 
 The data layer works on NumPy arrays throughout and turns them into tensors
 only here, once per batch, so swapping the conversion (say, for pinned or
-device memory) means editing :func:`to_tensor` alone. ``redes`` is imported
-lazily so that the data layer imports without the engine.
+device memory) means editing `to_tensor` alone. The data layer sits above
+the engine: it imports the tensor factories, never the `redes` package itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..factories import as_tensor
+
 
 def to_tensor(array):
-    """Wrap a NumPy array as a ``redes.Tensor`` with the same dtype, without copying.
+    """Wrap a NumPy array as a `redes.Tensor` with the same dtype, without copying.
 
     Args:
-        array: a ``numpy.ndarray``.
+        array: a `numpy.ndarray`.
 
     Returns:
-        A ``redes.Tensor`` whose ``.data`` holds ``array``'s values and dtype.
+        A `redes.Tensor` whose `.data` holds `array`'s values and dtype.
 
     Example:
         >>> t = to_tensor(np.zeros((2, 3), dtype=np.float64))
         >>> tuple(t.shape), t.dtype
         ((2, 3), dtype('float64'))
     """
-    import redes
-
     # as_tensor wraps without copying (the loader's batches are fresh copies
     # already); the explicit dtype keeps float64/int64 from becoming the default dtype.
-    return redes.as_tensor(array, dtype=array.dtype)
+    return as_tensor(array, dtype=array.dtype)
 
 
 def to_numpy(value, name="value"):
-    """Turn a ``redes.Tensor``, array or nested list into a NumPy array.
+    """Turn a `redes.Tensor`, array or nested list into a NumPy array.
 
     Args:
-        value: a ``redes.Tensor`` (its ``.data`` is used, copied off a GPU if
-            needed), a ``numpy.ndarray``, or anything ``numpy.asarray`` takes.
-        name: how to call ``value`` in an error message.
+        value: a `redes.Tensor` (its `.data` is used, copied off a GPU if
+            needed), a `numpy.ndarray`, or anything `numpy.asarray` takes.
+        name: how to call `value` in an error message.
 
     Returns:
-        A ``numpy.ndarray`` (no copy when ``value`` already is one).
+        A `numpy.ndarray` (no copy when `value` already is one).
 
     Example:
         >>> to_numpy([[1, 2], [3, 4]]).shape
@@ -65,13 +65,13 @@ def to_numpy(value, name="value"):
 def convert_batch(batch):
     """Turn every NumPy array leaf of a batch (tuple, list or dict) into a tensor.
 
-    Non-array leaves (strings, ``None``, tensors already) pass unchanged.
+    Non-array leaves (strings, `None`, tensors already) pass unchanged.
 
     Args:
         batch: a NumPy array, or a tuple/list/dict nesting them.
 
     Returns:
-        The same structure with ``redes.Tensor`` in place of arrays.
+        The same structure with `redes.Tensor` in place of arrays.
     """
     if isinstance(batch, np.ndarray):
         return to_tensor(batch)

@@ -1,8 +1,8 @@
 """Errors and warnings raised while reading and transforming tables.
 
-Every error is a ``ValueError`` (through :class:`TableError`), so
-``except ValueError`` keeps working, and carries the offending ``column``,
-``row`` and ``value`` as attributes when they apply.
+Every error is a `ValueError` (through `TableError`), so
+`except ValueError` keeps working, and carries the offending `column`,
+`row` and `value` as attributes when they apply.
 
 Rows are **1-based data rows**: row 1 is the first row after the header
 (for a CSV with one header line and no blank lines, that is file line 2);
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 
 class TableError(ValueError):
-    """Base class of the table errors; ``column``/``row``/``value`` may be ``None``.
+    """Base class of the table errors; `column`/`row`/`value` may be `None`.
 
     Example:
         >>> err = TableError("read_table: bad table", column="Edad", row=3)
@@ -53,4 +53,4 @@ class UnknownCategoryError(TableError):
 
 
 class UnknownCategoryWarning(UserWarning):
-    """Issued when ``unknown='ignore'`` encodes an unseen category as all zeros."""
+    """Issued when `unknown='ignore'` encodes an unseen category as all zeros."""

@@ -1,4 +1,4 @@
-"""Turn a path, DataFrame or dict of columns into a ``pandas.DataFrame`` for the table code."""
+"""Turn a path, DataFrame or dict of columns into a `pandas.DataFrame` for the table code."""
 
 from __future__ import annotations
 
@@ -56,26 +56,26 @@ def _read_csv(path, where, read_options):
 
 
 def load_frame(source, where="read_table", **read_options):
-    """Load ``source`` as a DataFrame with clean column names.
+    """Load `source` as a DataFrame with clean column names.
 
     Args:
-        source: a path to a ``.csv`` (or ``.tsv``) or ``.parquet`` file, a
-            ``pandas.DataFrame``, a dict of columns, or a list of row dicts.
+        source: a path to a `.csv` (or `.tsv`) or `.parquet` file, a
+            `pandas.DataFrame`, a dict of columns, or a list of row dicts.
             CSV cells are read as text; the caller parses them.
         where: the calling function's name, for messages.
-        **read_options: passed to ``pandas.read_csv`` / ``pandas.read_parquet``
-            (e.g. ``sep=';'``, ``decimal=','``, ``encoding='latin-1'``).
+        **read_options: passed to `pandas.read_csv` / `pandas.read_parquet`
+            (e.g. `sep=';'`, `decimal=','`, `encoding='latin-1'`).
 
     Returns:
-        A ``pandas.DataFrame`` whose string column names have surrounding
+        A `pandas.DataFrame` whose string column names have surrounding
         spaces removed.
 
     Raises:
-        FileNotFoundError: no file at ``source``.
+        FileNotFoundError: no file at `source`.
         ImportError: a Parquet file without pyarrow installed.
         EmptyTableError: an empty file.
         UnexpectedColumnError: two columns with the same name.
-        TypeError: ``source`` of an unsupported type.
+        TypeError: `source` of an unsupported type.
 
     Example:
         >>> load_frame({"Edad": [20, 21], " Estudio ": [5.0, 9.5]}).columns.tolist()

@@ -4,48 +4,37 @@ from __future__ import annotations
 
 import numpy as np
 
-_fallback_rng = None
+from ..random import default_rng
 
 
 def global_rng():
-    """redes' global generator, or a process-wide NumPy one if the engine has none.
-
-    Using redes' generator means ``redes.manual_seed`` (or whatever seeds it)
-    also fixes the shuffling of loaders built without a seed.
+    """redes' global generator, the one `redes.manual_seed` seeds, so it also fixes the shuffling of loaders
+    built without a seed.
 
     Returns:
-        An object with ``permutation(n)`` (a ``numpy.random.Generator`` or alike).
+        A `numpy.random.Generator`.
     """
-    global _fallback_rng
-    try:
-        from redes.random import default_rng
-    except ImportError:
-        default_rng = None
-    if default_rng is not None:
-        return default_rng()
-    if _fallback_rng is None:
-        _fallback_rng = np.random.default_rng()
-    return _fallback_rng
+    return default_rng()
 
 
 def resolve_rng(seed=None, generator=None, caller="redes.data"):
     """Pick the generator for a shuffle or split.
 
     Args:
-        seed: an int (or anything ``numpy.random.default_rng`` takes) for a
-            fresh, reproducible generator; ``None`` for none.
-        generator: an object with ``permutation(n)``, e.g. a
-            ``numpy.random.Generator``; ``None`` for none.
+        seed: an int (or anything `numpy.random.default_rng` takes) for a
+            fresh, reproducible generator; `None` for none.
+        generator: an object with `permutation(n)`, e.g. a
+            `numpy.random.Generator`; `None` for none.
         caller: the function name used in error messages.
 
     Returns:
-        ``generator`` if given, a new ``numpy.random.default_rng(seed)`` if
-        ``seed`` is given, else ``None``: the caller then draws from
-        :func:`global_rng` at each use, so seeding redes later still counts.
+        `generator` if given, a new `numpy.random.default_rng(seed)` if
+        `seed` is given, else `None`: the caller then draws from
+        `global_rng` at each use, so seeding redes later still counts.
 
     Raises:
-        ValueError: if both ``seed`` and ``generator`` are given.
-        TypeError: if ``generator`` has no ``permutation`` method.
+        ValueError: if both `seed` and `generator` are given.
+        TypeError: if `generator` has no `permutation` method.
 
     Example:
         >>> resolve_rng(seed=0).permutation(3).tolist()

@@ -166,8 +166,14 @@ def save(obj, f, preprocessor=None, extra=None):
         preprocessor: (models only) a redes.data.Preprocessor to store (defaults to `model.preprocessor`).
         extra: (models only) any JSON-able dict kept in the file (e.g. training report).
     Example:
-        >>> rd.save(model, "students.model"); model2 = rd.load("students.model")
-        >>> rd.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.pt")
+        >>> model = rd.nn.Sequential(rd.nn.Linear(2, 3), rd.nn.ReLU(), rd.nn.Linear(3, 1))
+        >>> rd.save(model, "net.model")
+        >>> model2 = rd.load("net.model")
+        >>> bool((model2(rd.ones(1, 2)) == model(rd.ones(1, 2))).all())
+        True
+        >>> rd.save({"weights": model.state_dict(), "epoch": 3}, "net.pt")
+        >>> sorted(rd.load("net.pt"))
+        ['epoch', 'weights']
     """
     from ..nn.module import Module
     if not isinstance(obj, Module):

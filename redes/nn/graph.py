@@ -18,6 +18,7 @@ from .. import autograd as _ag
 from .. import dtypes as _dt
 from ..functions import cat
 from ..tensor import Tensor
+from . import module as _module
 from .module import Module, ModuleDict
 
 __all__ = ["Input", "Node", "Model", "Lambda", "Add", "Multiply", "Concat"]
@@ -139,6 +140,9 @@ def symbolic_call(layer, args, kwargs):
         raise ValueError(f"{type(layer).__name__}: name must be a Python identifier (it becomes a state_dict key "
                          f"part), got {name!r}")
     return Node(layer, args, kwargs, name=name)
+
+
+_module.register_symbolic(Node, symbolic_call)     # Module.__call__ hands symbolic inputs to symbolic_call
 
 
 def _is_symbolic(args):

@@ -78,7 +78,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         if args and type(args[0]) is _Node:        # a symbolic input (nn.Input): record a graph node (graph.py)
             return _symbolic_call(self, args, kwargs)
-        state = _ag.state
+        state = _ag.modes()                       # this thread's modes
         prev = state.module
         state.module = self                        # every op recorded in forward remembers its module
         if prev is None:
@@ -652,4 +652,13 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
-from .graph import Node as _Node, symbolic_call as _symbolic_call  # noqa: E402  (graph.py builds on Module)
+# Symbolic calls (a layer applied to an nn.Input): nn/graph.py, built on Module, registers how they are handled,
+# so this file never imports it (see tests/test_import_cycles.py).
+_Node = None                 # the class of symbolic values (graph.Node); `type(x) is None` is never true before
+_symbolic_call = None
+
+
+def register_symbolic(node_class, call):
+    """Called by nn/graph.py: `module(node, ...)` with a `node_class` first argument returns call(module, args, kwargs)."""
+    global _Node, _symbolic_call
+    _Node, _symbolic_call = node_class, call

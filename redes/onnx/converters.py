@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..ops import attention as _att, conv as _conv, elementwise as _ew, embedding as _emb, linalg as _la
-from ..ops import loss as _loss, movement as _mv, norm as _norm, reduce as _red
+from ..ops import loss as _loss, movement as _mv, norm as _norm, pooling as _pool, reduce as _red
 from ..tensor import Tensor
 from .graph import _BIG, _onnx_type
 
@@ -549,21 +549,21 @@ def _onnx_layer(c, mode, x, ws, H, bias, init, tag):
 
 
 CONVERTERS = {
-    _ew.Add: _binary("Add"), _ew.Sub: _binary("Sub"), _ew.Mul: _binary("Mul"), _ew.Div: _binary("Div"),
+    _ew.AddOp: _binary("Add"), _ew.Sub: _binary("Sub"), _ew.Mul: _binary("Mul"), _ew.Div: _binary("Div"),
     _ew.Pow: _binary("Pow"), _ew.Maximum: _binary("Max"), _ew.Minimum: _binary("Min"),
     _ew.Where: lambda c: c.node("Where", [c.x(0), c.x(1), c.x(2)]),
     _ew.Neg: _unary("Neg"), _ew.Abs: _unary("Abs"), _ew.Sign: _unary("Sign"), _ew.Exp: _unary("Exp"),
     _ew.Log: _unary("Log"), _ew.Sqrt: _unary("Sqrt"), _ew.Sin: _unary("Sin"), _ew.Cos: _unary("Cos"),
-    _ew.Tanh: _unary("Tanh"), _ew.Sigmoid: _unary("Sigmoid"), _ew.Erf: _unary("Erf"), _ew.ReLU: _unary("Relu"),
+    _ew.TanhOp: _unary("Tanh"), _ew.SigmoidOp: _unary("Sigmoid"), _ew.Erf: _unary("Erf"), _ew.ReLUOp: _unary("Relu"),
     _ew.Log1p: lambda c: c.node("Log", [_add_scalar(c, c.x(0), 1.0)]),
     _ew.Expm1: lambda c: _add_scalar(c, c.node("Exp", [c.x(0)]), -1.0),
     _ew.Rsqrt: lambda c: c.node("Reciprocal", [c.node("Sqrt", [c.x(0)])]),
     _ew.Square: lambda c: c.node("Mul", [c.x(0), c.x(0)]),
-    _ew.LeakyReLU: lambda c: c.node("LeakyRelu", [c.x(0)], alpha=float(c.opt.get("negative_slope", 0.01))),
-    _ew.ELU: lambda c: c.node("Elu", [c.x(0)], alpha=float(c.opt.get("alpha", 1.0))),
-    _ew.SELU: _unary("Selu"),                 # ONNX's default alpha and gamma are torch's constants
-    _ew.GELU: _gelu, _ew.SiLU: lambda c: c.node("Mul", [c.x(0), c.node("Sigmoid", [c.x(0)])]),
-    _ew.Softplus: _softplus, _ew.Clamp: _clamp, _ew.Cast: _cast,
+    _ew.LeakyReLUOp: lambda c: c.node("LeakyRelu", [c.x(0)], alpha=float(c.opt.get("negative_slope", 0.01))),
+    _ew.ELUOp: lambda c: c.node("Elu", [c.x(0)], alpha=float(c.opt.get("alpha", 1.0))),
+    _ew.SELUOp: _unary("Selu"),                 # ONNX's default alpha and gamma are torch's constants
+    _ew.GELUOp: _gelu, _ew.SiLUOp: lambda c: c.node("Mul", [c.x(0), c.node("Sigmoid", [c.x(0)])]),
+    _ew.SoftplusOp: _softplus, _ew.Clamp: _clamp, _ew.Cast: _cast,
     _mv.Reshape: _reshape, _mv.Expand: _expand,
     _mv.Permute: lambda c: c.node("Transpose", [c.x(0)], perm=[int(a) for a in c.opt["axes"]]),
     _mv.Tile: lambda c: c.node("Tile", [c.x(0), c.g.ints(c.opt["reps"])]),
@@ -578,17 +578,17 @@ CONVERTERS = {
     _red.Norm2: _reduce("ReduceL2"), _red.MaxDim: _reduce("ReduceMax"), _red.MinDim: _reduce("ReduceMin"),
     _red.Var: _var(False), _red.Std: _var(True),
     _red.Cumsum: lambda c: c.node("CumSum", [c.x(0), c.g.const(np.array(c.opt.get("axis", 0), np.int64))]),
-    _red.Softmax: _softmax("Softmax"), _red.LogSoftmax: _softmax("LogSoftmax"),
-    _la.MatMul: _binary("MatMul"), _la.Linear: _linear,
-    _conv.Conv1d: _convolution, _conv.Conv2d: _convolution,
-    _conv.ConvTranspose1d: _conv_transpose, _conv.ConvTranspose2d: _conv_transpose,
-    _conv.MaxPool1d: _maxpool, _conv.MaxPool2d: _maxpool, _conv.AvgPool1d: _avgpool, _conv.AvgPool2d: _avgpool,
-    _conv.AdaptiveAvgPool2d: _adaptive_avg, _conv.AdaptiveMaxPool2d: _adaptive_max,
-    _norm.BatchNormEval: _batch_norm_eval, _norm.LayerNorm: _layer_norm, _norm.GroupNorm: _group_norm,
-    _emb.Embedding: _embedding,
+    _red.SoftmaxOp: _softmax("Softmax"), _red.LogSoftmaxOp: _softmax("LogSoftmax"),
+    _la.MatMul: _binary("MatMul"), _la.LinearOp: _linear,
+    _conv.Conv1dOp: _convolution, _conv.Conv2dOp: _convolution,
+    _conv.ConvTranspose1dOp: _conv_transpose, _conv.ConvTranspose2dOp: _conv_transpose,
+    _pool.MaxPool1dOp: _maxpool, _pool.MaxPool2dOp: _maxpool, _pool.AvgPool1dOp: _avgpool, _pool.AvgPool2dOp: _avgpool,
+    _pool.AdaptiveAvgPool2dOp: _adaptive_avg, _pool.AdaptiveMaxPool2dOp: _adaptive_max,
+    _norm.BatchNormEval: _batch_norm_eval, _norm.LayerNormOp: _layer_norm, _norm.GroupNormOp: _group_norm,
+    _emb.EmbeddingOp: _embedding,
     _att.SDPA: _sdpa, _att.MHACore: _mha_core,
-    _loss.MSELoss: _mse, _loss.CrossEntropy: _class_loss("SoftmaxCrossEntropyLoss"),
-    _loss.NLLLoss: _class_loss("NegativeLogLikelihoodLoss"), _loss.BinaryCrossEntropy: _bce,
+    _loss.MSELossOp: _mse, _loss.CrossEntropy: _class_loss("SoftmaxCrossEntropyLoss"),
+    _loss.NLLLossOp: _class_loss("NegativeLogLikelihoodLoss"), _loss.BinaryCrossEntropy: _bce,
     _loss.BinaryCrossEntropyWithLogits: _bce_logits,
 }
 

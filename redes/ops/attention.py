@@ -171,7 +171,6 @@ class SDPA(Function):
     Backward: see the module docstring; each gradient is summed back over its input's broadcast dims.
     `bias` is an additive float mask (a Tensor that may require grad, an array, or None).
     """
-    op = "scaled_dot_product_attention"
     differentiable_backward = False
 
     def forward(self, q, k, v, bias=None, scale=1.0, dropout_p=0.0):
@@ -201,7 +200,6 @@ class MHACore(Function):
     Layout (L, N, C) or (N, L, C) (`batch_first`); the output is (L, N, E) or (N, L, E).
     Backward: as SDPA's, written straight into each source's packed gradient (no split/merge copies).
     """
-    op = "multi_head_attention"
     differentiable_backward = False
 
     def forward(self, bias, *srcs, where=(), embed_dim=0, heads=1, batch_first=False, scale=1.0, dropout_p=0.0):

@@ -4,7 +4,7 @@ from ..autograd import Function
 from ..random import default_rng
 
 
-class Dropout(Function):
+class DropoutOp(Function):
     """y = x * mask, mask = (u >= p) / (1 - p) with u uniform in mask_shape (broadcast over x); zeros for p = 1.
 
     Backward: dx = dy * mask. The mask comes from `generator` or, read at each call, redes' global generator.
@@ -24,4 +24,4 @@ class Dropout(Function):
         return (dy * self.mask,)
 
 
-OPS = {"dropout": Dropout}
+OPS = {"dropout": DropoutOp}

@@ -34,7 +34,7 @@ def _grads(self, m, da, db, a, b):
             (db if db.shape == b.shape else unbroadcast(m, db, b.shape)) if n[1] else None)
 
 
-class Add(Function):
+class AddOp(Function):
     """z = a + b.  Backward: da = dz, db = dz (summed over broadcast dims)."""
     __slots__ = ()          # saves nothing: no __dict__ per node (the commonest node of a scalar graph)
 
@@ -45,9 +45,7 @@ class Add(Function):
             raise _broadcast_error("add", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
-        n, s = self.needs, dz.shape        # _grads inlined: + is the commonest node of a scalar graph
-        return ((dz if s == a.shape else unbroadcast(m, dz, a.shape)) if n[0] else None,
-                (dz if s == b.shape else unbroadcast(m, dz, b.shape)) if n[1] else None)
+        return _grads(self, m, dz, dz, a, b)
 
 
 class Sub(Function):
@@ -75,9 +73,8 @@ class Mul(Function):
             raise _broadcast_error("mul", e, a, b) from None
 
     def backward(self, m, dz, z, a, b):
-        n, s = self.needs, dz.shape        # _grads inlined, as in Add
-        return ((dz * b if s == a.shape else unbroadcast(m, dz * b, a.shape)) if n[0] else None,
-                (dz * a if s == b.shape else unbroadcast(m, dz * a, b.shape)) if n[1] else None)
+        n = self.needs
+        return _grads(self, m, dz * b if n[0] else None, dz * a if n[1] else None, a, b)
 
 
 class Div(Function):
@@ -273,7 +270,7 @@ class Cos(Function):
         return (-dy * m.sin(x),)
 
 
-class Tanh(Function):
+class TanhOp(Function):
     """y = tanh(x).  Backward: dx = dy * (1 - y^2)."""
     def forward(self, x):
         return B.xp.tanh(x)
@@ -282,14 +279,10 @@ class Tanh(Function):
         return (dy * (1 - y * y),)
 
 
-def _sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
-    xp = B.xp
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+_sigmoid = B.sigmoid     # 1 / (1 + exp(-x)) without overflow
 
 
-class Sigmoid(Function):
+class SigmoidOp(Function):
     """y = 1 / (1 + exp(-x)).  Backward: dx = dy * y * (1 - y)."""
     def forward(self, x):
         return _sigmoid(x)
@@ -334,7 +327,7 @@ def _zeros_in_layout(x):
     return z.transpose(sorted(range(x.ndim), key=order.__getitem__))
 
 
-class ReLU(Function):
+class ReLUOp(Function):
     """y = max(x, 0).  Backward: dx = dy where x > 0."""
     __slots__ = ()
 
@@ -372,7 +365,7 @@ def _relu_backward_compiled(dy, y):
     return dx.transpose(sorted(range(y.ndim), key=order.__getitem__))
 
 
-class LeakyReLU(Function):
+class LeakyReLUOp(Function):
     """y = x if x > 0 else slope * x.  Backward: dx = dy if x > 0 else slope * dy."""
     def forward(self, x, negative_slope=0.01):
         self.slope = negative_slope
@@ -382,7 +375,7 @@ class LeakyReLU(Function):
         return (m.where(x > 0, dy, dy * self.slope),)
 
 
-class ELU(Function):
+class ELUOp(Function):
     """y = x if x > 0 else alpha (exp(x) - 1).  Backward: dx = dy if x > 0 else dy * (y + alpha)."""
     def forward(self, x, alpha=1.0):
         self.alpha = alpha
@@ -396,7 +389,7 @@ _SELU_ALPHA = 1.6732632423543772848170429916717    # Klambauer et al. 2017, "Sel
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-class SELU(Function):
+class SELUOp(Function):
     """y = scale * (x if x > 0 else alpha (exp(x) - 1)).  Backward: dx = scale dy, or dy (y + scale alpha)."""
     def forward(self, x):
         return _SELU_SCALE * B.xp.where(x > 0, x, _SELU_ALPHA * B.xp.expm1(B.xp.minimum(x, 0)))
@@ -474,7 +467,7 @@ def _blockwise(fn, x, n_out):
     return outs
 
 
-class GELU(Function):
+class GELUOp(Function):
     """y = x Phi(x) (exact, erf) or 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) (approximate='tanh').
 
     Backward: exact dx = dy (Phi(x) + x phi(x)); tanh: dx = dy (0.5 (1 + t) + 0.5 x (1 - t^2) u'(x)).
@@ -502,7 +495,7 @@ class GELU(Function):
         return (dy * (cdf + x * m.exp(x * x * -0.5) * _INV_SQRT_2PI),)
 
 
-class SiLU(Function):
+class SiLUOp(Function):
     """y = x sigmoid(x).  Backward: dx = dy s (1 + x (1 - s)), s = sigmoid(x)."""
     def forward(self, x):
         return x * _sigmoid(x)
@@ -512,7 +505,7 @@ class SiLU(Function):
         return (dy * s * (x * (1 - s) + 1),)
 
 
-class Softplus(Function):
+class SoftplusOp(Function):
     """y = log(1 + exp(beta x)) / beta (y = x where beta x > threshold).  Backward: dx = dy sigmoid(beta x)."""
     def forward(self, x, beta=1.0, threshold=20.0):
         self.beta, self.threshold = beta, threshold
@@ -549,8 +542,8 @@ class Cast(Function):
         return (m.cast(dy, x.dtype),)
 
 
-OPS = {"add": Add, "sub": Sub, "mul": Mul, "div": Div, "pow": Pow, "maximum": Maximum, "minimum": Minimum,
+OPS = {"add": AddOp, "sub": Sub, "mul": Mul, "div": Div, "pow": Pow, "maximum": Maximum, "minimum": Minimum,
        "where": Where, "neg": Neg, "abs": Abs, "sign": Sign, "exp": Exp, "log": Log, "log1p": Log1p,
-       "expm1": Expm1, "sqrt": Sqrt, "rsqrt": Rsqrt, "square": Square, "sin": Sin, "cos": Cos, "tanh": Tanh,
-       "sigmoid": Sigmoid, "erf": Erf, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU, "selu": SELU,
-       "gelu": GELU, "silu": SiLU, "softplus": Softplus, "clamp": Clamp, "cast": Cast}
+       "expm1": Expm1, "sqrt": Sqrt, "rsqrt": Rsqrt, "square": Square, "sin": Sin, "cos": Cos, "tanh": TanhOp,
+       "sigmoid": SigmoidOp, "erf": Erf, "relu": ReLUOp, "leaky_relu": LeakyReLUOp, "elu": ELUOp, "selu": SELUOp,
+       "gelu": GELUOp, "silu": SiLUOp, "softplus": SoftplusOp, "clamp": Clamp, "cast": Cast}

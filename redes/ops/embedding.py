@@ -3,7 +3,7 @@ from .. import backend as B
 from ..autograd import Function
 
 
-class Embedding(Function):
+class EmbeddingOp(Function):
     """y = weight[idx] (one row per index).
 
     Backward: dW[v] = sum of the dy rows whose index is v (divided by v's count with scale_grad_by_freq),
@@ -35,4 +35,4 @@ class Embedding(Function):
         return dw, None
 
 
-OPS = {"embedding": Embedding}
+OPS = {"embedding": EmbeddingOp}

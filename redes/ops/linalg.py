@@ -46,7 +46,7 @@ class MatMul(Function):
         return da, db
 
 
-class Linear(Function):
+class LinearOp(Function):
     """y = x @ w^T + b (one GEMM, bias added in place).  Backward: dx = dy @ w, dw = dy^T x, db = sum(dy)."""
     def forward(self, x, w, b=None):
         if x.ndim == 0 or x.shape[-1] != w.shape[-1]:
@@ -74,4 +74,4 @@ class Linear(Function):
         return dx, dw, db
 
 
-OPS = {"matmul": MatMul, "linear": Linear}
+OPS = {"matmul": MatMul, "linear": LinearOp}

@@ -40,12 +40,11 @@ def _scale(dy, reduction, n):
     return dy / n if reduction == "mean" else dy
 
 
-class MSELoss(Function):
+class MSELossOp(Function):
     """loss = mean | sum | none of (x - t)^2.  Backward: dx = 2 (x - t) dy (/ n for mean), dt = -dx.
 
     The mean and sum reduce with one dot product of the difference with itself.
     """
-    op = "mse_loss"
 
     def forward(self, x, t, reduction="mean"):
         self.reduction = reduction
@@ -117,7 +116,6 @@ class CrossEntropy(Function):
     Backward: dx_ic = g_i * ((1 - ls) w[t_i] (p_ic - [c = t_i]) + (ls / C) (W p_ic - w_c)), W = sum_c w_c,
     where g_i is dy (sum), dy / sum_i w[t_i] (mean) or dy_i (none): softmax minus one-hot, scaled.
     """
-    op = "cross_entropy"
     differentiable_backward = False
 
     def forward(self, x, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
@@ -167,12 +165,11 @@ class CrossEntropy(Function):
         return (dx, None)
 
 
-class NLLLoss(Function):
+class NLLLossOp(Function):
     """Negative log-likelihood of class indices: loss_i = -w[t_i] x_i[t_i] (0 for ignored targets).
 
     'mean' divides by sum_i w[t_i] over counted targets. Backward: dx_i[t_i] = -g_i w[t_i], 0 elsewhere.
     """
-    op = "nll_loss"
     differentiable_backward = False
 
     def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -202,7 +199,6 @@ class BinaryCrossEntropy(Function):
 
     Backward: dx = g w (x - t) / max(x (1 - x), 1e-12);  dt = g w (log(1 - x) - log x)  (torch's formulas).
     """
-    op = "binary_cross_entropy"
     differentiable_backward = False
 
     def forward(self, x, t, weight=None, reduction="mean"):
@@ -235,7 +231,6 @@ class BinaryCrossEntropyWithLogits(Function):
     softplus(-x) = max(-x, 0) + log1p(exp(-|x|)) is finite for any x.
     Backward: dx = g w (l sigmoid(x) - pos_weight t);  dt = g w ((pos_weight - 1) softplus(-x) - x).
     """
-    op = "binary_cross_entropy_with_logits"
     differentiable_backward = False
 
     def forward(self, x, t, weight=None, pos_weight=None, reduction="mean"):
@@ -252,20 +247,19 @@ class BinaryCrossEntropyWithLogits(Function):
         return _reduce(loss, reduction)
 
     def backward(self, m, dy, y, x, t, *_):
-        from .elementwise import _sigmoid
         g = _scale(dy, self.reduction, x.size)
         if self.weight is not None:
             g = g * self.weight
         pw = self.pos_weight
         dx = dt = None
         if self.needs[0]:
-            s = _sigmoid(x)
+            s = B.sigmoid(x)
             dx = g * (s - t) if pw is None else g * (((pw - 1) * t + 1) * s - pw * t)
         if self.needs[1]:
             dt = -g * x if pw is None else g * ((pw - 1) * self.sp - x)
         return dx, dt
 
 
-OPS = {"mse_loss": MSELoss, "cross_entropy": CrossEntropy, "nll_loss": NLLLoss,
+OPS = {"mse_loss": MSELossOp, "cross_entropy": CrossEntropy, "nll_loss": NLLLossOp,
        "binary_cross_entropy": BinaryCrossEntropy,
        "binary_cross_entropy_with_logits": BinaryCrossEntropyWithLogits}

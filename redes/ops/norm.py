@@ -103,7 +103,7 @@ def _row_sum(a2):
     return B.xp.add.reduce(a2, axis=1)
 
 
-class LayerNorm(Function):
+class LayerNormOp(Function):
     """y = (x - mean) / sqrt(var + eps) * w + b, statistics over the last `dims` dims of each sample.
 
     w and b have the normalised shape. Backward: dx = invstd (g - mean(g) - xhat mean(g xhat)), g = dy * w;
@@ -162,7 +162,7 @@ class LayerNorm(Function):
         return dx, dw, db
 
 
-class GroupNorm(Function):
+class GroupNormOp(Function):
     """y = (x - mean) / sqrt(var + eps) * w + b, statistics per sample over each group of C / G channels.
 
     w and b are per channel (C,). Backward as layer norm within each (sample, group), with g = dy * w.
@@ -209,4 +209,4 @@ class GroupNorm(Function):
         return dx, dw, db
 
 
-OPS = {"batch_norm": BatchNorm, "batch_norm_eval": BatchNormEval, "layer_norm": LayerNorm, "group_norm": GroupNorm}
+OPS = {"batch_norm": BatchNorm, "batch_norm_eval": BatchNormEval, "layer_norm": LayerNormOp, "group_norm": GroupNormOp}

@@ -108,7 +108,6 @@ class LSTMLayer(_RecurrentLayer):
     Packing both in one output lets gradients reach c_n through the same node (see functional.recurrent).
     Backward: BPTT with dc_{t-1} = dc_t * f, dz = [dc*g, dc*c_{t-1}, dc*i, dh*tanh(c)] * act'(z).
     """
-    op = "lstm"
 
     def forward(self, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=None, w_hr=None, reverse=False):
         xp = B.xp
@@ -254,7 +253,6 @@ class GRULayer(_RecurrentLayer):
     -> (T, N, H) outputs.  Backward: dn~ = dh (1-z)(1-n^2), dz~ = dh (h-n) z(1-z), dr~ = dn~ ghn r(1-r),
     dh_{t-1} = dh z + [dr~, dz~, dn~ r] W_hh.
     """
-    op = "gru"
 
     def forward(self, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, reverse=False):
         xp = B.xp
@@ -342,7 +340,6 @@ class RNNLayer(_RecurrentLayer):
     forward(x (T,N,I), w_ih (H,I), w_hh (H,H), b_ih, b_hh (H) or None, h0 (N,H) or None, nonlinearity='tanh',
     reverse=False) -> (T, N, H).  Backward: dz_t = (dh_t + dz_{t+1} W_hh) * act'(z_t), act' = 1 - h^2 or [h > 0].
     """
-    op = "rnn"
 
     def forward(self, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, nonlinearity="tanh", reverse=False):
         xp = B.xp

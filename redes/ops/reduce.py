@@ -126,7 +126,6 @@ class Amin(Amax):
 
 class MaxDim(Function):
     """values = max of x along one dim (indices kept on the node).  Backward: dy goes to the argmax only."""
-    op = "max"                  # named as the user's call, x.max(dim), in errors and graphs
     arg_name = "argmax"
 
     def forward(self, x, axis=0, keepdim=False):
@@ -145,7 +144,6 @@ class MaxDim(Function):
 
 class MinDim(MaxDim):
     """values = min of x along one dim.  Backward: dy goes to the argmin only."""
-    op = "min"
     arg_name = "argmin"
 
 
@@ -214,7 +212,7 @@ class Cumsum(Function):
         return (m.flip(m.cumsum(m.flip(dy, (a,)), a), (a,)),)
 
 
-class Softmax(Function):
+class SoftmaxOp(Function):
     """y = exp(x - max) / sum(exp(x - max)) along axis.  Backward: dx = y * (dy - sum(dy * y))."""
     def forward(self, x, axis=-1):
         self.axis = axis
@@ -229,7 +227,7 @@ class Softmax(Function):
         return (y * (dy - m.sum(dy * y, self.axis, True)),)
 
 
-class LogSoftmax(Function):
+class LogSoftmaxOp(Function):
     """y = x - max - log(sum(exp(x - max))) along axis.  Backward: dx = dy - exp(y) * sum(dy)."""
     def forward(self, x, axis=-1):
         self.axis = axis
@@ -244,6 +242,6 @@ class LogSoftmax(Function):
         return (dy - m.exp(y) * m.sum(dy, self.axis, True),)
 
 
-OPS = {"sum": Sum, "mean": Mean, "prod": Prod, "amax": Amax, "amin": Amin, "max_dim": MaxDim,
-       "min_dim": MinDim, "var": Var, "std": Std, "logsumexp": LogSumExp, "norm2": Norm2,
-       "cumsum": Cumsum, "softmax": Softmax, "log_softmax": LogSoftmax}
+OPS = {"sum": Sum, "mean": Mean, "prod": Prod, "amax": Amax, "amin": Amin, "max": MaxDim,
+       "min": MinDim, "var": Var, "std": Std, "logsumexp": LogSumExp, "norm2": Norm2,
+       "cumsum": Cumsum, "softmax": SoftmaxOp, "log_softmax": LogSoftmaxOp}

@@ -4,7 +4,8 @@ Same names as autograd.ArrayMath, but each call is a recorded Tensor op, so a gr
 with it can be differentiated again. Only backward formulas use this module.
 """
 from .. import backend as B
-from ..tensor import Tensor
+from .. import autograd as _ag
+from ..tensor import Tensor, where
 from . import movement as mv
 from . import reduce as rd
 
@@ -31,10 +32,7 @@ class TensorMath:
     maximum = staticmethod(lambda a, b: a.maximum(b) if isinstance(a, Tensor) else b.maximum(a))
     minimum = staticmethod(lambda a, b: a.minimum(b) if isinstance(a, Tensor) else b.minimum(a))
 
-    @staticmethod
-    def where(cond, a, b):
-        from ..functions import where
-        return where(cond, a, b)
+    where = staticmethod(where)
 
     @staticmethod
     def scatter_add(shape, dim, index, src):
@@ -43,3 +41,6 @@ class TensorMath:
 
 for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sign", "abs", "square", "erf", "sigmoid"):
     setattr(TensorMath, _name, staticmethod(lambda a, _n=_name: getattr(a, _n)()))
+
+
+_ag.register(tensor_math=TensorMath)     # create_graph backward computes with it (autograd sits below Tensor)

@@ -212,8 +212,11 @@ def fit(model, train_data, *, loss, optimizer="adam", lr=1e-3, epochs=10, batch_
         initial_epoch: start counting here (resuming from a checkpoint).
         checkpoint_on_interrupt: on Ctrl-C, save a checkpoint here and stop cleanly (history.interrupted is True).
     Example:
-        >>> history = rd.fit(model, (X, y), loss="mse", epochs=20, val_data=(Xv, yv))
-        >>> history["val_loss"][-1]
+        >>> X = rd.randn(64, 3); y = X.sum(1, keepdim=True)
+        >>> model = rd.nn.Linear(3, 1)
+        >>> history = rd.fit(model, (X, y), loss="mse", epochs=20, lr=0.1, verbose=False, val_data=(X[:16], y[:16]))
+        >>> history["val_loss"][-1] < history["val_loss"][0] / 10
+        True
     """
     if seed is not None:
         manual_seed(seed)

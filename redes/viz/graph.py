@@ -6,232 +6,33 @@
     rd.viz.graph(E, scale="numbers")         # every element a node (small graphs)
     rd.viz.graph(model, x, scale="layers")   # a node per layer
 
-The walk follows `grad_fn.inputs` from the outputs with an explicit stack (graphs can be deep) and orders
-the nodes by creation (`Tensor._seq`), as backward does. Gradients come from `rd.grad(E, nodes,
-retain_graph=True)`, so drawing never consumes the graph.
+walk.py turns the outputs into a Scene (tensors in creation order, names, kinds, gradients); this file draws it.
+After backward() the graph is still drawn: the values of the tensors still alive and the gradients backward left.
 """
 from .. import autograd as _ag
 from .. import backend as B
 from ..tensor import Tensor
 from . import render as R
+from .layers import draw_layers
+from .neurons import draw_neurons
+from .numbers import expand
+from .walk import FREED_VALUES, _flatten, as_outputs, build_scene
 
 STYLES = ("dataflow", "functions", "neurons")
 SCALES = ("tensors", "numbers", "layers")
 # Argument names of ops whose inputs play different roles (drawn on the edges).
 ROLES = {"sub": ("a", "b"), "div": ("num", "den"), "pow": ("base", "exp"), "matmul": ("a", "b"),
          "linear": ("x", "W", "b"), "where": ("cond", "a", "b"), "maximum": ("a", "b"), "minimum": ("a", "b")}
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
-EXPR_MAX = 16          # auto names like "3*x3" or "x[0]*w[1,2]" stay short; longer ones fall back to the op name
-
-FREED = ("graph: the graph through '{op}' was freed by backward(), so it cannot be drawn. Draw before "
-         "calling backward() (rd.viz.graph computes the gradients itself, without consuming the graph), "
-         "or call backward(retain_graph=True).")
-
-
-class Scene:
-    """What a drawing needs: tensors in creation order, edges, names, kinds, values and gradients.
-
-    tensors: list of Tensors (leaves first, in order of first use, then ops by _seq)
-    edges:   list of (source, consumer Tensor, argument index); source is a Tensor or a constant
-    consumers: id(tensor) -> list of consumer Tensors (one entry per use)
-    """
-    def __init__(self, outputs, tensors, edges):
-        self.outputs, self.tensors, self.edges = outputs, tensors, edges
-        self.out_ids = {id(t) for t in outputs}
-        self.consumers = {id(t): [] for t in tensors}
-        for src, dst, _ in edges:
-            if isinstance(src, Tensor):
-                self.consumers[id(src)].append(dst)
-        self.names, self.kinds, self.grads = {}, {}, {}
-        self.scalars = False            # the numbers scale: every node is a number, so say "float32", not "scalar"
-
-    def value(self, t):
-        return B.to_numpy(t.array)
-
-    def grad(self, t):
-        return self.grads.get(id(t))
-
-
-def collect(outputs):
-    """Every tensor reachable from `outputs` through grad_fn.inputs, and the edges between them."""
-    seen, stack, nonleaf, leaves = set(), list(outputs), [], []
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        fn = t.grad_fn
-        if fn is None:
-            leaves.append(t)
-            continue
-        if fn.inputs is None:
-            raise RuntimeError(FREED.format(op=fn.op))
-        nonleaf.append(t)
-        stack.extend(a for a in fn.inputs if isinstance(a, Tensor) and id(a) not in seen)
-    nonleaf.sort(key=lambda t: t._seq)
-    edges, order, placed = [], [], set()
-    for t in nonleaf:
-        for i, a in enumerate(t.grad_fn.inputs):
-            if a is None:
-                continue
-            edges.append((a, t, i))
-            if isinstance(a, Tensor) and a.grad_fn is None and id(a) not in placed:
-                placed.add(id(a))
-                order.append(a)                      # leaves in order of first use: x1, x2, x3
-    order += [t for t in leaves if id(t) not in placed]   # an output that is itself a leaf
-    return order + nonleaf, edges
-
-
-def as_outputs(E):
-    if isinstance(E, Tensor):
-        return [E]
-    if isinstance(E, (list, tuple)) and E and all(isinstance(t, Tensor) for t in E):
-        return list(E)
-    raise TypeError(f"graph: expected a Tensor, a list of Tensors or a Module (with its inputs), got {type(E).__name__}")
-
-
-def build_scene(outputs, grads=None, model=None, names=None, kinds=None):
-    """Walk the graph from `outputs` and gather names, kinds and gradients (see `graph` for `grads`)."""
-    for i, t in enumerate(outputs):
-        if t.grad_fn is None and not t.requires_grad:
-            raise ValueError(f"graph: output {i} has no recorded graph (shape {tuple(t.shape)}): it was computed "
-                             "under no_grad, or from tensors none of which has requires_grad=True")
-    tensors, edges = collect(outputs)
-    scene = Scene(outputs, tensors, edges)
-    scene.names = name_tensors(tensors, model, names)
-    scene.kinds = classify(scene, kinds)
-    scene.grads = gradients(scene, grads)
-    return scene
-
-
-# ----------------------------------------------------------------------------------- names and kinds
-def parameter_names(tensors, model=None):
-    """id(param) -> dotted name ('0.weight'), from `model`, else from the modules recorded on the nodes."""
-    from ..nn.module import Parameter
-    params = {id(t) for t in tensors if isinstance(t, Parameter)}
-    found = {}
-    roots = [model] if model is not None else []
-    root = _ag.state.root
-    if root is not None and root not in roots:
-        roots.append(root)
-    for t in tensors:
-        m = t.grad_fn.module if t.grad_fn is not None else None
-        if m is not None and m not in roots:
-            roots.append(m)
-    for r in roots:
-        if not params - found.keys():
-            break
-        for name, p in r.named_parameters():
-            if id(p) in params and id(p) not in found:
-                found[id(p)] = name if r is model or r is root else f"{type(r).__name__}.{name}"
-    return found
-
-
-def name_tensors(tensors, model=None, given=None):
-    """A label for every tensor: Tensor.name, a parameter's dotted name, 'x' for inputs, or a short expression."""
-    from ..nn.module import Parameter
-    given = given or {}
-    pnames = parameter_names(tensors, model)
-    names = {}
-    n_inputs = sum(1 for t in tensors if t.grad_fn is None and not isinstance(t, Parameter)
-                   and t.name is None and id(t) not in given)
-    k = 0
-    for t in tensors:
-        key = id(t)
-        if key in given:
-            names[key] = given[key]
-        elif t.name is not None:
-            names[key] = str(t.name)
-        elif t.grad_fn is None:
-            if key in pnames:
-                names[key] = pnames[key]
-            elif isinstance(t, Parameter):
-                names[key] = "parameter"
-            else:
-                names[key] = "x" if n_inputs == 1 else f"x{k}"
-                k += 1
-        else:
-            names[key] = _expression(t, names) or t.grad_fn.op
-    return names
-
-
-def _expression(t, names):
-    """'3*x3', 'x1+x2', 'exp(a)' when short, else None (the node is then named after its op)."""
-    fn = t.grad_fn
-    parts = []
-    for a in fn.inputs:
-        if a is None:
-            continue
-        if isinstance(a, Tensor):
-            n = names.get(id(a))
-            if n is None or n == (a.grad_fn.op if a.grad_fn is not None else None):
-                return None                       # an unnamed input: no readable expression
-            parts.append(f"({n})" if any(c in n for c in "+-*/@ ") and a.grad_fn is not None else n)
-        elif isinstance(a, (int, float)):
-            parts.append(R.fmt_number(a))
-        else:
-            return None
-    if fn.op in _INFIX and len(parts) == 2:
-        text = _INFIX[fn.op].join(parts)
-    elif fn.op == "neg" and len(parts) == 1:
-        text = "-" + parts[0]
-    elif len(parts) == 1:
-        text = f"{fn.op}({parts[0]})"
-    else:
-        return None
-    return text if len(text) <= EXPR_MAX else None
-
-
-def classify(scene, given=None):
-    """input / param / hidden / output for every tensor (given overrides, e.g. for the numbers scale)."""
-    from ..nn.module import Parameter
-    given = given or {}
-    kinds = {}
-    for t in scene.tensors:
-        key = id(t)
-        if key in given:
-            kinds[key] = given[key]
-        elif key in scene.out_ids:
-            kinds[key] = "output"
-        elif t.grad_fn is not None:
-            kinds[key] = "hidden"
-        else:
-            kinds[key] = "param" if isinstance(t, Parameter) else "input"
-    return kinds
-
-
-def gradients(scene, grads):
-    """id -> gradient array. grads=True: dE/dx of every node via rd.grad (E must be one scalar);
-    grads=False: only the `.grad` already held by leaves (and retained intermediates)."""
-    outs = scene.outputs
-    scalar = len(outs) == 1 and outs[0].array.size == 1 and outs[0].requires_grad
-    if grads is None:
-        grads = scalar and outs[0].grad_fn is not None
-    found = {}
-    if grads:
-        if not scalar:
-            raise ValueError("graph: grads=True needs one scalar output E that requires grad (got "
-                             f"{len(outs)} output(s), shapes {[tuple(t.shape) for t in outs]}); pass the loss, "
-                             "or grads=False")
-        targets = [t for t in scene.tensors if t.requires_grad]
-        gs = _ag.grad(outs[0], targets, retain_graph=True, allow_unused=True)
-        for t, g in zip(targets, gs):
-            if g is not None:
-                found[id(t)] = B.to_numpy(g.array)
-    else:
-        for t in scene.tensors:
-            if t.grad is not None:
-                found[id(t)] = B.to_numpy(t.grad.array)
-    return found
-
 
 # ----------------------------------------------------------------------------------- drawing
 def _node_label(scene, t, max_values):
     kind, name = scene.kinds[id(t)], scene.names[id(t)]
     what = t.grad_fn.op if t.grad_fn is not None else {"param": "parameter", "input": "input"}.get(kind, "leaf")
     shape = str(t.dtype) if scene.scalars and t.ndim == 0 else R.fmt_shape(t.shape, t.dtype)
+    if id(t) in scene.freed:
+        shape = "freed by backward"
     rows = [[(name,)], [(shape if what == name else f"{what} · {shape}", R.MUTED)]]
-    value = R.fmt_values(scene.value(t), max_values)
+    value = _values(scene, t, max_values)
     g = scene.grad(t)
     if g is None:
         rows.append([(value,)])
@@ -260,7 +61,7 @@ def draw_dataflow(scene, max_values=16, title=None, rankdir="TB"):
     c = 0
     for src, dst, i in scene.edges:
         fn = dst.grad_fn
-        n_t = sum(isinstance(a, Tensor) for a in fn.inputs)
+        n_t = sum(isinstance(a, Tensor) for a in scene.inputs[id(dst)])
         label = _edge_label(fn.op, i, n_t)
         if isinstance(src, Tensor):
             a = ids[id(src)]
@@ -277,9 +78,17 @@ def draw_dataflow(scene, max_values=16, title=None, rankdir="TB"):
     return R.Graph(R.digraph(body, rankdir, title), nodes, edges)
 
 
+def _values(scene, t, max_values):
+    """The value lines of a node: none for a tensor that backward() let go."""
+    v = scene.value(t)
+    return [""] if v is None else R.fmt_values(v, max_values)
+
+
 def _value_label(scene, t, max_values, with_name=True):
-    values = R.fmt_values(scene.value(t), max_values)
-    if t.ndim == 0:                                  # a number: "x1+x2 = 3"
+    values = _values(scene, t, max_values)
+    if id(t) in scene.freed:                         # a stand-in: its name and op only
+        lines = [scene.names[id(t)]] if with_name else [t.grad_fn.op]
+    elif t.ndim == 0:                                # a number: "x1+x2 = 3"
         lines = [(scene.names[id(t)] + " = " if with_name else "") + values[0]]
     else:
         lines = ([scene.names[id(t)]] if with_name else []) + [R.fmt_shape(t.shape, t.dtype)] + values
@@ -387,14 +196,15 @@ def graph(E, *inputs, style="dataflow", scale="tensors", grads=None, model=None,
         raise TypeError("graph: extra positional arguments are only taken after a Module: graph(model, x)")
     outputs = as_outputs(E)
     if style == "neurons":
-        from .neurons import draw_neurons
-        return draw_neurons(build_scene(outputs, grads, model), sample=sample, title=title)
+        scene = build_scene(outputs, grads, model)
+        if scene.freed:
+            op = next(t.grad_fn.op for t in scene.tensors if id(t) in scene.freed)
+            raise RuntimeError(FREED_VALUES.format(what="style='neurons'", op=op))
+        return draw_neurons(scene, sample=sample, title=title)
     if scale == "layers":
-        from .layers import draw_layers
         return draw_layers(build_scene(outputs, grads, model), model=model, depth=depth, title=title,
                            rankdir=rankdir or "TB")
     if scale == "numbers":
-        from .numbers import expand
         outputs, names, kinds = expand(outputs, max_nodes=max_nodes, model=model)
         scene = build_scene(outputs, grads, None, names, kinds)
         scene.scalars = True
@@ -402,11 +212,3 @@ def graph(E, *inputs, style="dataflow", scale="tensors", grads=None, model=None,
         scene = build_scene(outputs, grads, model)
     draw = draw_dataflow if style == "dataflow" else draw_functions
     return draw(scene, max_values=max_values, title=title, rankdir=rankdir or ("LR" if scale == "numbers" else "TB"))
-
-
-def _flatten(x):
-    if isinstance(x, (tuple, list)):
-        for v in x:
-            yield from _flatten(v)
-    else:
-        yield x

@@ -12,7 +12,7 @@ from .. import backend as B
 from ..autograd import Function
 from ..ops import elementwise as _ew
 from ..tensor import Tensor
-from .graph import collect, name_tensors
+from .walk import FREED_VALUES, collect, name_tensors
 
 
 class SumOf(Function):
@@ -157,7 +157,9 @@ def _count(tensors):
 def expand(outputs, max_nodes=500, model=None):
     """The scalar twin of the graph ending in `outputs`: (twin outputs, names, kinds) for build_scene."""
     from ..nn.module import Parameter
-    tensors, _ = collect(outputs)
+    tensors, _, _, freed = collect(outputs)
+    if freed:
+        raise RuntimeError(FREED_VALUES.format(what="scale='numbers'", op=next(t.grad_fn.op for t in tensors if id(t) in freed)))
     n = _count(tensors)
     if n > max_nodes:
         biggest = max(tensors, key=lambda t: t.array.size)

@@ -8,7 +8,7 @@ and the activation memory is the size of every tensor the graph keeps for backwa
 
 from .. import autograd as _ag
 from ..tensor import Tensor
-from .graph import _flatten, collect
+from .walk import _flatten, collect
 
 
 def _prod(shape):
@@ -154,7 +154,7 @@ def summary(model, input_shape=None, dtype=None, input_data=None):
         for m, mode in modes:
             m.training = mode
     outputs = [t for t in _flatten(out) if isinstance(t, Tensor) and t.grad_fn is not None]
-    tensors, _ = collect(outputs) if outputs else ([], [])
+    tensors = collect(outputs)[0] if outputs else []
     macs, activation_bytes = {}, 0
     for t in tensors:
         if t.grad_fn is None:

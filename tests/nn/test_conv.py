@@ -8,6 +8,7 @@ import pytest
 import redes as rd
 import redes.nn.functional as F
 from redes.ops import conv as C
+from redes.ops import pooling as P
 from tests.nn.helpers import compare_functional_with_torch, compare_with_torch, torch
 
 TF = torch.nn.functional
@@ -134,29 +135,29 @@ _X4 = np.random.default_rng(1).normal(size=(2, 2, 5, 4))
 _W = np.random.default_rng(2).normal(size=(2, 1, 2, 3))
 # every op of redes.ops.conv, called directly on tiny float64 inputs (the F wrappers are checked against torch)
 OP_CASES = {
-    "conv1d": (lambda x, w: C.Conv1d.apply(x, w, None, stride=(1, 2), padding=((0, 0), (1, 0)), dilation=(1, 1),
+    "conv1d": (lambda x, w: C.Conv1dOp.apply(x, w, None, stride=(1, 2), padding=((0, 0), (1, 0)), dilation=(1, 1),
                                           groups=2), [_X4[:, :, 0], _W[:, :, 0]]),
-    "conv2d": (lambda x, w: C.Conv2d.apply(x, w, None, stride=(2, 1), padding=((1, 1), (0, 2)), dilation=(1, 2),
+    "conv2d": (lambda x, w: C.Conv2dOp.apply(x, w, None, stride=(2, 1), padding=((1, 1), (0, 2)), dilation=(1, 2),
                                           groups=2), [_X4, _W]),
-    "conv_transpose1d": (lambda x, w: C.ConvTranspose1d.apply(x, w, None, stride=(1, 2), padding=((0, 0), (1, 1)),
+    "conv_transpose1d": (lambda x, w: C.ConvTranspose1dOp.apply(x, w, None, stride=(1, 2), padding=((0, 0), (1, 1)),
                                                               dilation=(1, 1), groups=1, out_hw=(1, 9)),
                          [_X4[:, :, 0], _W[:, :, 0]]),
-    "conv_transpose2d": (lambda x, w: C.ConvTranspose2d.apply(x, w, None, stride=(2, 2), padding=((1, 1), (0, 0)),
+    "conv_transpose2d": (lambda x, w: C.ConvTranspose2dOp.apply(x, w, None, stride=(2, 2), padding=((1, 1), (0, 0)),
                                                               dilation=(1, 1), groups=2, out_hw=(9, 10)), [_X4, _W]),
-    "max_pool1d": (lambda x: C.MaxPool1d.apply(x, kernel=(1, 2), stride=(1, 1), padding=(0, 1), dilation=(1, 1)),
+    "max_pool1d": (lambda x: P.MaxPool1dOp.apply(x, kernel=(1, 2), stride=(1, 1), padding=(0, 1), dilation=(1, 1)),
                    [_X4[:, :, 0]]),
-    "max_pool2d": (lambda x: C.MaxPool2d.apply(x, kernel=(2, 2), stride=(1, 2), padding=(1, 0), dilation=(1, 1),
+    "max_pool2d": (lambda x: P.MaxPool2dOp.apply(x, kernel=(2, 2), stride=(1, 2), padding=(1, 0), dilation=(1, 1),
                                                ceil_mode=True), [_X4]),
-    "avg_pool1d": (lambda x: C.AvgPool1d.apply(x, kernel=(1, 3), stride=(1, 1), padding=(0, 1)), [_X4[:, :, 0]]),
-    "avg_pool2d": (lambda x: C.AvgPool2d.apply(x, kernel=(3, 2), stride=(2, 1), padding=(1, 1), ceil_mode=True,
+    "avg_pool1d": (lambda x: P.AvgPool1dOp.apply(x, kernel=(1, 3), stride=(1, 1), padding=(0, 1)), [_X4[:, :, 0]]),
+    "avg_pool2d": (lambda x: P.AvgPool2dOp.apply(x, kernel=(3, 2), stride=(2, 1), padding=(1, 1), ceil_mode=True,
                                                count_include_pad=False), [_X4]),
-    "adaptive_avg_pool2d": (lambda x: C.AdaptiveAvgPool2d.apply(x, output_size=(3, 3)), [_X4]),
-    "adaptive_max_pool2d": (lambda x: C.AdaptiveMaxPool2d.apply(x, output_size=(3, 3)), [_X4]),
+    "adaptive_avg_pool2d": (lambda x: P.AdaptiveAvgPool2dOp.apply(x, output_size=(3, 3)), [_X4]),
+    "adaptive_max_pool2d": (lambda x: P.AdaptiveMaxPool2dOp.apply(x, output_size=(3, 3)), [_X4]),
 }
 
 
 def test_every_conv_op_has_a_gradcheck_case():
-    assert set(OP_CASES) == set(C.OPS)
+    assert set(OP_CASES) == set(C.OPS) | set(P.OPS)
 
 
 @pytest.mark.parametrize("name", sorted(OP_CASES))
@@ -235,7 +236,7 @@ def test_errors():
 def test_ops_registered():
     from redes.ops import OPS
     for name in ("conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d"):
-        assert OPS[name] is C.OPS[name]
+        assert OPS[name] is {**C.OPS, **P.OPS}[name]
 
 
 def test_create_graph_through_conv_is_refused():

@@ -111,9 +111,9 @@ def test_every_norm_op_is_gradchecked():
     cases = {"batch_norm": (lambda *a: N.BatchNorm.apply(*a, eps=1e-3), [x, w, b]),
              "batch_norm_eval": (lambda *a: N.BatchNormEval.apply(*a, mean=np.arange(4.0), var=np.full(4, 2.0)),
                                  [x, w, b]),
-             "layer_norm": (lambda *a: N.LayerNorm.apply(*a, dims=2), [x, w.reshape(4, 1) * [1, 2], b.reshape(4, 1)
+             "layer_norm": (lambda *a: N.LayerNormOp.apply(*a, dims=2), [x, w.reshape(4, 1) * [1, 2], b.reshape(4, 1)
                                                                          * [1, -1]]),
-             "group_norm": (lambda *a: N.GroupNorm.apply(*a, groups=2), [x, w, b])}
+             "group_norm": (lambda *a: N.GroupNormOp.apply(*a, groups=2), [x, w, b])}
     assert set(cases) == set(N.OPS)
     for name, (fn, inputs) in cases.items():
         assert rd.gradcheck(fn, inputs), name

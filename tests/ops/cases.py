@@ -12,6 +12,9 @@ import redes as rd
 from .helpers import F, const, is_torch, lib, nz, pos
 
 INF = float("inf")
+TARGET = np.array([4, 0, 2])                                # class indices for (3, 5) logits
+EMB_IDX = np.array([[0, 4, 4], [2, 1, 0]])                  # rows of a (5, 3) table; row 4 used twice
+RUN_MEAN, RUN_VAR = np.array([0.1, -0.2, 0.3]), np.array([1.5, 0.5, 2.0])
 MASK_34 = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
 ROWS = np.array([True, False, True])
 IDX_GATHER1 = np.array([[0, 3], [1, 1], [2, 0]])            # (3, 2) into dim 1 of (3, 4); a repeat in row 1
@@ -25,6 +28,26 @@ def _cat(*xs, dim=0):
 
 def _stack(*xs, dim=0):
     return lib(xs[0]).stack(list(xs), dim=dim)
+
+
+def NF(x):
+    """The functional namespace of x's library: torch.nn.functional or redes.nn.functional."""
+    return lib(x).nn.functional
+
+
+def _recurrent(name):
+    """torch.lstm / torch.gru / torch.rnn_tanh, and redes' functional twins (same arguments, as torch._VF)."""
+    def run(x, h, *ws):
+        hx = (h, ws[0]) if name == "lstm" else h        # lstm: (h0, c0); c0 comes first in ws
+        params = list(ws[1:] if name == "lstm" else ws)
+        f = getattr(lib(x) if is_torch(x) else rd.nn.functional, name)
+        return f(x, hx, params, True, 1, 0.0, True, False, False)
+    return run
+
+
+def _mha(q, k, w_in, b_in, w_out, b_out):
+    return NF(q).multi_head_attention_forward(q, k, k, 4, 2, w_in, b_in, None, None, False, 0.0, w_out, b_out,
+                                              training=False, need_weights=False)[0]
 
 
 def _linear(x, w, b=None):
@@ -264,7 +287,58 @@ CASES = [
     ("getitem_zero_size_input", lambda a: a[:, 1], [(0, 3)]),
     # ------------------------------------------------------------------ compositions (a value used several ways)
     ("mlp_like", lambda x, w, b: ((x @ w + b).tanh() @ w.T).softmax(-1), [(2, 3), (3, 3), (3,)]),
+    # ------------------------------------------------------------------ convolution and pooling (fused ops)
+    ("conv1d", lambda x, w, b: NF(x).conv1d(x, w, b, stride=2, padding=1, groups=2), [(2, 4, 7), (6, 2, 3), (6,)]),
+    ("conv2d", lambda x, w, b: NF(x).conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
+     [(2, 4, 5, 6), (6, 2, 3, 2), (6,)]),
+    ("conv2d_1x1", lambda x, w: NF(x).conv2d(x, w), [(2, 5, 3, 3), (4, 5, 1, 1)]),
+    ("conv_transpose1d", lambda x, w, b: NF(x).conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1,
+                                                                 groups=2), [(2, 4, 5), (4, 3, 3), (6,)]),
+    ("conv_transpose2d", lambda x, w, b: NF(x).conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+     [(2, 3, 4, 3), (3, 2, 3, 3), (2,)]),
+    ("max_pool1d", lambda x: NF(x).max_pool1d(x, 3, stride=2, padding=1), [(2, 3, 9)]),
+    ("max_pool2d", lambda x: NF(x).max_pool2d(x, (2, 3), stride=(2, 1), padding=1, ceil_mode=True), [(2, 3, 5, 6)]),
+    ("max_pool2d_dilated", lambda x: NF(x).max_pool2d(x, 2, stride=1, dilation=2), [(1, 2, 5, 5)]),
+    ("avg_pool1d", lambda x: NF(x).avg_pool1d(x, 3, stride=2, padding=1), [(2, 3, 9)]),
+    ("avg_pool2d", lambda x: NF(x).avg_pool2d(x, (3, 2), stride=(2, 1), padding=1, ceil_mode=True,
+                                              count_include_pad=False), [(2, 3, 5, 6)]),
+    ("adaptive_avg_pool2d", lambda x: NF(x).adaptive_avg_pool2d(x, (3, 2)), [(2, 3, 7, 5)]),
+    ("adaptive_max_pool2d", lambda x: NF(x).adaptive_max_pool2d(x, (3, 2)), [(2, 3, 7, 5)]),
+    # ------------------------------------------------------------------ normalization, embedding
+    ("batch_norm", lambda x, w, b: NF(x).batch_norm(x, None, None, w, b, training=True), [(4, 3, 2, 2), (3,), (3,)]),
+    ("batch_norm_eval", lambda x, w, b: NF(x).batch_norm(x, const(x, RUN_MEAN).to(x.dtype), const(x, RUN_VAR).to(x.dtype), w, b),
+     [(4, 3, 2), (3,), (3,)]),
+    ("layer_norm", lambda x, w, b: NF(x).layer_norm(x, (3, 4), w, b), [(2, 3, 4), (3, 4), (3, 4)]),
+    ("group_norm", lambda x, w, b: NF(x).group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)]),
+    ("embedding", lambda w: NF(w).embedding(const(w, EMB_IDX), w), [(5, 3)]),
+    # ------------------------------------------------------------------ losses (fused ops)
+    ("mse_loss", lambda a, b: NF(a).mse_loss(a, b), [(3, 4), (3, 4)]),
+    ("mse_loss_sum", lambda a, b: NF(a).mse_loss(a, b, reduction="sum"), [(3, 4), (3, 4)]),
+    ("cross_entropy", lambda x: NF(x).cross_entropy(x, const(x, TARGET)), [(3, 5)]),
+    ("cross_entropy_smoothing", lambda x: NF(x).cross_entropy(x, const(x, TARGET), label_smoothing=0.2,
+                                                              reduction="sum"), [(3, 5)]),
+    ("nll_loss", lambda x: NF(x).nll_loss(x, const(x, TARGET)), [(3, 5)]),
+    ("binary_cross_entropy", lambda x: NF(x).binary_cross_entropy(x.sigmoid(), const(x, MASK_34).to(x.dtype)),
+     [(3, 4)]),
+    ("binary_cross_entropy_with_logits", lambda x, t: NF(x).binary_cross_entropy_with_logits(x, t.sigmoid()),
+     [(3, 4), (3, 4)]),
+    # ------------------------------------------------------------------ attention and recurrent layers (fused ops)
+    ("scaled_dot_product_attention", lambda q, k, v: NF(q).scaled_dot_product_attention(q, k, v, is_causal=True),
+     [(2, 3, 4), (2, 3, 4), (2, 3, 4)]),
+    ("multi_head_attention", _mha, [(3, 2, 4), (5, 2, 4), (12, 4), (12,), (4, 4), (4,)]),
+    ("lstm", _recurrent("lstm"), [(4, 2, 3), (1, 2, 5), (1, 2, 5), (20, 3), (20, 5), (20,), (20,)]),
+    ("gru", _recurrent("gru"), [(4, 2, 3), (1, 2, 5), (15, 3), (15, 5), (15,), (15,)]),
+    ("rnn_tanh", _recurrent("rnn_tanh"), [(4, 2, 3), (1, 2, 5), (5, 3), (5, 5), (5,), (5,)]),
 ]
+
+# Cases whose ops have no differentiable backward in redes (fused ops: create_graph through them raises clearly
+# instead of computing a wrong second derivative). Every other case is checked to second order against torch.
+FIRST_ORDER_ONLY = {"conv1d", "conv2d", "conv2d_1x1", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
+                    "max_pool2d", "max_pool2d_dilated", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d",
+                    "adaptive_max_pool2d", "batch_norm", "batch_norm_eval", "layer_norm", "group_norm", "embedding",
+                    "cross_entropy", "cross_entropy_smoothing", "nll_loss", "binary_cross_entropy",
+                    "binary_cross_entropy_with_logits", "scaled_dot_product_attention", "multi_head_attention",
+                    "lstm", "gru", "rnn_tanh"}
 
 from .cases_api import API_CASES  # noqa: E402  (issue 13's PyTorch API functions: same checks, their own file)
 CASES += API_CASES

@@ -70,11 +70,40 @@ def test_drawing_does_not_consume_the_graph_and_matches_backward():
     assert (x1.grad.item(), x2.grad.item(), x3.grad.item()) == (2.0, 9.0, 6.0)
 
 
-def test_freed_graph_gives_a_clear_error():
+def test_the_lecture_graph_is_drawn_after_backward_with_leaves_named_in_creation_order():
+    """Forward, backward, then look: the graph survives backward (as torch keeps grad_fn), the unnamed
+    x1, x2, x3 are named in the order they were created, and the drawing shows the values still alive
+    and the gradients backward computed (worked out on paper: dE/dx = (2, 9, 6))."""
+    x1, x2, x3 = (rd.tensor(v, requires_grad=True) for v in (1.0, 2.0, 2.0))
+    s = 3 * x3
+    y1 = 4 * x2 + x2 ** 2 + s
+    E = y1 + (x1 * x2 + s)
+    E.backward()
+    dot = Dot(rd.viz.graph(E).source)
+    assert len(dot.edges) == 16 and len([v for v in dot.nodes.values() if v.get("class") != "const"]) == 11
+    for name, value, grad in [("x1", "1", "2"), ("x2", "2", "9"), ("x3", "2", "6")]:
+        (node,) = dot.find(name)
+        lines = label(dot, node).split("\n")
+        assert dot.nodes[node]["class"] == "input" and value in lines and f"grad {grad}" in lines, (name, lines)
+    (shared,) = dot.find("3*x3")                       # s is still alive: drawn with its value
+    assert "6" in label(dot, shared).split("\n") and len(dot.out_edges(shared)) == 2
+    (x1x2,) = dot.find("x1*x2")                        # gone with backward: drawn without a value
+    assert "freed by backward" in label(dot, x1x2)
+    assert "26" in label(dot, [n for n, v in dot.nodes.items() if v.get("class") == "output"][0]).split("\n")
+    with pytest.raises(RuntimeError, match="already freed.*retain_graph=True"):
+        E.backward()                                   # the values are gone: a second backward still refuses
+
+
+def test_drawings_of_every_value_after_backward_give_a_clear_error():
     E, _ = lecture_f()
     E.backward()
-    with pytest.raises(RuntimeError, match=r"before calling backward\(\).*retain_graph=True"):
-        rd.viz.graph(E)
+    with pytest.raises(RuntimeError, match=r"scale='numbers'.*before calling backward\(\).*retain_graph=True"):
+        rd.viz.graph(E, scale="numbers")
+    model = rd.nn.Sequential(rd.nn.Linear(3, 4), rd.nn.ReLU(), rd.nn.Linear(4, 2))
+    loss = model(rd.randn(5, 3)).square().mean()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=r"style='neurons'.*before calling backward\(\).*retain_graph=True"):
+        rd.viz.graph(loss, style="neurons", model=model)
 
 
 def test_after_backward_retain_graph_leaves_show_their_grad():

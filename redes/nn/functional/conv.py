@@ -96,7 +96,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, spatial, op):
                            f"(input {tuple(x.shape)}, weight {tuple(weight.shape)})")
     if spatial == 1:
         stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
-    op_cls = _C.Conv1d if spatial == 1 else _C.Conv2d
+    op_cls = _C.Conv1dOp if spatial == 1 else _C.Conv2dOp
     y = op_cls.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
     return y.squeeze(0) if unbatched else y
 
@@ -157,7 +157,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
         raise RuntimeError(f"{op}: output size {out_hw} is too small (input {tuple(x.shape)}, padding {pads})")
     if spatial == 1:
         stride, dilation, pads, out_hw = (1,) + stride, (1,) + dilation, (0,) + pads, (1,) + out_hw
-    y = (_C.ConvTranspose1d if spatial == 1 else _C.ConvTranspose2d).apply(
+    y = (_C.ConvTranspose1dOp if spatial == 1 else _C.ConvTranspose2dOp).apply(
         x, weight, bias, stride=stride, padding=tuple((p, p) for p in pads), dilation=dilation, groups=groups,
         out_hw=out_hw)
     return y.squeeze(0) if unbatched else y

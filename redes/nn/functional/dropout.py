@@ -10,7 +10,7 @@ import warnings
 
 from ... import backend as B
 
-from ...ops.dropout import Dropout as _Dropout
+from ...ops.dropout import DropoutOp as _Dropout
 from ...tensor import Tensor
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]

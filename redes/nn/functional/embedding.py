@@ -2,7 +2,7 @@
 F.embedding_bag: sums, means or maxima of bags of looked-up rows, composed over it."""
 from ... import autograd as _ag
 from ... import backend as B
-from ...ops.embedding import Embedding as _Embedding
+from ...ops.embedding import EmbeddingOp as _Embedding
 from ...tensor import Tensor
 
 __all__ = ["embedding", "embedding_bag"]

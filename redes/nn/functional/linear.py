@@ -1,5 +1,5 @@
 """F.linear and F.bilinear: the affine maps behind nn.Linear and nn.Bilinear."""
-from ...ops.linalg import Linear as _Linear
+from ...ops.linalg import LinearOp as _Linear
 from ...tensor import Tensor
 
 __all__ = ["linear", "bilinear"]

@@ -125,7 +125,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     input, target = _broadcast_pair("mse_loss", input, target)
     if weight is not None:
         return _weighted("mse_loss", (input - target).square(), weight, input, reduction)
-    return _L.MSELoss.apply(input, target, reduction=reduction)
+    return _L.MSELossOp.apply(input, target, reduction=reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -267,7 +267,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_index_target(name, target)
     w = _class_weight(name, weight, input)
     x, t, shape = _class_layout(name, input, target)
-    out = _L.NLLLoss.apply(x, t, weight=w, ignore_index=int(ignore_index), reduction=reduction)
+    out = _L.NLLLossOp.apply(x, t, weight=w, ignore_index=int(ignore_index), reduction=reduction)
     return out.reshape(shape) if reduction == "none" else out
 
 

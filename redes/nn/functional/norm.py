@@ -78,7 +78,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
             raise RuntimeError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
-    return _N.LayerNorm.apply(input, weight, bias, dims=len(shape), eps=eps)
+    return _N.LayerNormOp.apply(input, weight, bias, dims=len(shape), eps=eps)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -94,7 +94,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                            f"got {tuple(input.shape)}")
     for name, t in (("weight", weight), ("bias", bias)):
         _vector(t, input.shape[1], name, "group_norm")
-    return _N.GroupNorm.apply(input, weight, bias, groups=num_groups, eps=eps)
+    return _N.GroupNormOp.apply(input, weight, bias, groups=num_groups, eps=eps)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,

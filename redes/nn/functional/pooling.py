@@ -3,7 +3,8 @@
 Each is one fused op of redes.ops.conv working on strided window views (channels-last inside); these
 functions check the arguments with torch's rules and accept unbatched inputs.
 """
-from ...ops import conv as _C
+from ...ops import pooling as _P
+from ...ops.windows import out_size
 from ...tensor import Tensor
 from .conv import _ntuple
 
@@ -43,7 +44,7 @@ def _window_args(kernel_size, stride, padding, dilation, spatial, op, max_pool):
 
 
 def _check_out(x4, k, s, p, d, ceil_mode, op):
-    out = tuple(_C.out_size(n, pp, pp, kk, ss, dd, ceil_mode) for n, kk, ss, pp, dd in zip(x4.shape[2:], k, s, p, d))
+    out = tuple(out_size(n, pp, pp, kk, ss, dd, ceil_mode) for n, kk, ss, pp, dd in zip(x4.shape[2:], k, s, p, d))
     if min(out) < 1:
         raise RuntimeError(f"{op}: input of spatial size {tuple(x4.shape[2:])} with kernel {k}, stride {s}, padding "
                            f"{p}, dilation {d} gives output size {out}: too small")
@@ -66,7 +67,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     k, s, p, d = _window_args(kernel_size, stride, padding, dilation, spatial, op, True)
     x4 = x if spatial == 2 else x.unsqueeze(2)
     _check_out(x4, k, s, p, d, ceil_mode, op)
-    fn = (_C.MaxPool1d if spatial == 1 else _C.MaxPool2d)()
+    fn = (_P.MaxPool1dOp if spatial == 1 else _P.MaxPool2dOp)()
     y = fn.run((x,), {"kernel": k, "stride": s, "padding": p, "dilation": d, "ceil_mode": ceil_mode})
     return _pooled(fn, y, unbatched, return_indices, spatial)
 
@@ -100,7 +101,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
         raise ValueError(f"{op}: divisor_override must be a positive integer, got {divisor_override!r}")
     x4 = x if spatial == 2 else x.unsqueeze(2)
     _check_out(x4, k, s, p, d, ceil_mode, op)
-    y = (_C.AvgPool1d if spatial == 1 else _C.AvgPool2d).apply(
+    y = (_P.AvgPool1dOp if spatial == 1 else _P.AvgPool2dOp).apply(
         x, kernel=k, stride=s, padding=p, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
         divisor_override=divisor_override)
     return y.squeeze(0) if unbatched else y
@@ -148,12 +149,12 @@ def _adaptive(input, output_size, spatial, op, is_max, return_indices=False):
     if all(n % o == 0 for n, o in zip(in_hw, out)) and not (is_max and return_indices):
         k = tuple(n // o for n, o in zip(in_hw, out))      # evenly divisible: a plain pool is faster
         if is_max:
-            y = (_C.MaxPool1d if spatial == 1 else _C.MaxPool2d).apply(x, kernel=k, stride=k, padding=(0, 0),
+            y = (_P.MaxPool1dOp if spatial == 1 else _P.MaxPool2dOp).apply(x, kernel=k, stride=k, padding=(0, 0),
                                                                        dilation=(1, 1), ceil_mode=False)
         else:
-            y = (_C.AvgPool1d if spatial == 1 else _C.AvgPool2d).apply(x, kernel=k, stride=k, padding=(0, 0))
+            y = (_P.AvgPool1dOp if spatial == 1 else _P.AvgPool2dOp).apply(x, kernel=k, stride=k, padding=(0, 0))
         return y.squeeze(0) if unbatched else y
-    fn = (_C.AdaptiveMaxPool2d if is_max else _C.AdaptiveAvgPool2d)()
+    fn = (_P.AdaptiveMaxPool2dOp if is_max else _P.AdaptiveAvgPool2dOp)()
     y = fn.run((x,), {"output_size": out})
     return _pooled(fn, y, unbatched, return_indices, spatial)
 
