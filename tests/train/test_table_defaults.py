@@ -60,3 +60,15 @@ def test_wine_and_iris():
     for name, floor in (("wine", 95.0), ("iris", 93.0)):
         accuracy, _ = _redes_score(name, seed=0)
         assert accuracy >= floor, (name, accuracy)
+
+
+def test_bench_tables_prints_every_model(capsys):
+    """`python -m bench tables` on the two smallest tables, one split: a row per model, mean and spread."""
+    from bench.tables import main
+    main(["--only", "linnerud,iris", "--seeds", "1"])
+    out = capsys.readouterr().out
+    assert "linnerud (20 rows, 3 features; R2" in out and "iris (150 rows, 4 features; accuracy %" in out
+    for name in ("redes default", "sklearn LinearRegression", "sklearn Ridge", "sklearn MLPRegressor",
+                 "sklearn LogisticRegression", "sklearn MLPClassifier", "sklearn HistGradientBoosting"):
+        assert name in out, name
+    assert out.count("+-") == 9                            # 5 regression models + 4 classification ones
