@@ -9,9 +9,7 @@ made here (a known function of the features plus noise), so each metric has a fl
 reach. Training runs with few epochs and 2 models instead of 5: the point is every shape of table, not
 the best model (the defaults' floors are in test_table_defaults.py).
 """
-import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import redes as rd
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from test_cli import assert_one_line_error, redes_many  # noqa: E402  (the CLI helpers)
+from test_cli import redes_many  # noqa: E402  (the CLI helper that runs processes in parallel)
 
 TASKS = ["reg1", "reg2", "binary_text", "binary_01", "multi_text", "multi_int"]
 FEATURES = ["numeric", "categorical", "missing"]
