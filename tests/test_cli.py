@@ -213,7 +213,8 @@ def test_model_without_preprocessor(tmp_path, capsys):
 
 def test_out_is_a_folder(tmp_path, capsys):
     assert cli.main(["train", str(STUDENTS), "--target", "N1", "--out", str(tmp_path)]) == 1
-    assert "is a folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "model.model'" in err          # the hint uses the .model suffix
 
 
 def test_traceback_flag_reraises():
