@@ -1,6 +1,7 @@
 """Tables: `redes train`'s default model against scikit-learn on every table dataset scikit-learn bundles.
 
     python -m bench tables [--only diabetes,iris] [--seeds 5] [--skip-sklearn] [--set KEY=VALUE ...] [--json]
+                           [--threads 1]
 
 For each dataset and seed s (0..seeds-1), one fixed 80/20 split (sklearn's train_test_split with
 random_state=s, stratified for classification) is shared by every model. redes trains with
@@ -176,6 +177,9 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a fit_table keyword argument (JSON value), e.g. --set patience=0")
     parser.add_argument("--json", action="store_true", help="machine-readable results on stdout")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads for every model (default 1: HistGradientBoosting's OpenMP "
+                             "threads slow it 50x on a busy machine, and timings stay comparable)")
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(DATASETS)
     unknown = [n for n in names if n not in DATASETS]
@@ -188,7 +192,10 @@ def main(argv=None):
             parser.error(f"--set expects KEY=VALUE, got {item!r}")
         overrides[key] = _value(value)
     log = (lambda msg: print(msg, file=sys.stderr, flush=True))
-    results = [run_dataset(n, args.seeds, overrides, args.skip_sklearn, log) for n in names]
+    import sklearn.ensemble  # noqa: F401  (load its OpenMP runtime first: threadpoolctl limits loaded libraries)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=args.threads):
+        results = [run_dataset(n, args.seeds, overrides, args.skip_sklearn, log) for n in names]
     if args.json:
         json.dump({"overrides": overrides, "results": results}, sys.stdout, indent=1)
         print()

@@ -178,7 +178,8 @@ def test_bad_inputs_exit_1_with_one_line(bad_tables, trained):
         (["predict", STUDENTS, NEW], ["not a readable"]),
         (["train", STUDENTS, "--target", "N1", "--activation", "nope", "--out", out], ["activation", "'nope'"]),
         (["train", bad_tables / "empty.csv", "--target", "N1", "--out", out], ["empty.csv", "is empty"]),
-        (["train", bad_tables / "header_only.csv", "--target", "N1", "--out", out], ["header_only.csv", "no data rows"]),
+        (["train", bad_tables / "header_only.csv", "--target", "N1", "--out", out],
+         ["header_only.csv", "no data rows"]),
         (["predict", model, bad_tables / "no_edad.csv"], ["feature column 'Edad' not found"]),
         (["train", STUDENTS, "--target", "N1", "--hidden", "8", "x", "--out", out], ["--hidden", "'8 x'"]),
     ]
@@ -212,7 +213,8 @@ def test_model_without_preprocessor(tmp_path, capsys):
 
 def test_out_is_a_folder(tmp_path, capsys):
     assert cli.main(["train", str(STUDENTS), "--target", "N1", "--out", str(tmp_path)]) == 1
-    assert "is a folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "model.model'" in err          # the hint uses the .model suffix
 
 
 def test_traceback_flag_reraises():

@@ -273,7 +273,7 @@ class Preprocessor:
             if text:
                 raise ValueError(f"{where}: target column {text[0]!r} is not numeric; several "
                                  f"targets are only supported for regression")
-            return "regression", f"{len(columns)} numeric target columns"
+            return "regression", f"there are {len(columns)} numeric target columns"
         name = columns[0].name
         if text:
             return "classification", f"the target {name!r} holds text"

@@ -4,7 +4,7 @@
 floors sit a little under what that benchmark measured on the same splits, so a change of default that
 makes the models clearly worse fails here.
 """
-import numpy as np
+import pandas as pd
 import pytest
 
 import redes as rd
@@ -35,7 +35,7 @@ def _linear_score(name, seed):
     train, test, targets, task = _split(name, seed)
     from bench.tables import sklearn_models
     features = [c for c in train.columns if c not in targets]
-    text = [c for c in features if not np.issubdtype(train[c].dtype, np.number)]
+    text = [c for c in features if not pd.api.types.is_numeric_dtype(train[c])]
     models = sklearn_models(task, text, [c for c in features if c not in text])
     model = models["sklearn LinearRegression" if task == "regression" else "sklearn LogisticRegression"]
     y = train[targets].to_numpy().ravel() if task == "regression" else train[targets[0]]
@@ -45,18 +45,30 @@ def _linear_score(name, seed):
 
 
 def test_diabetes_with_categorical_columns():
-    r2, report = _redes_score("diabetes", seed=1)
+    r2, report = _redes_score("diabetes", seed=2)
     assert report["early_stopping"] and report["n_models"] == 5
-    assert r2 > 0.40, r2                                  # benchmark: 0.44 on this split; linear models 0.44
-    assert r2 > _linear_score("diabetes", seed=1) - 0.03
+    assert r2 > 0.40, r2                                  # benchmark: 0.440 on this split, LinearRegression 0.440
+    assert r2 > _linear_score("diabetes", seed=2) - 0.03
 
 
 def test_breast_cancer():
     accuracy, _ = _redes_score("breast_cancer", seed=0)
-    assert accuracy >= 96.0, accuracy                      # benchmark: 96.5 on this split
+    assert accuracy >= 95.5, accuracy      # benchmark: 96.49 on this split (110 of 114); the floor allows one miss
 
 
 def test_wine_and_iris():
     for name, floor in (("wine", 95.0), ("iris", 93.0)):
         accuracy, _ = _redes_score(name, seed=0)
         assert accuracy >= floor, (name, accuracy)
+
+
+def test_bench_tables_prints_every_model(capsys):
+    """`python -m bench tables` on the two smallest tables, one split: a row per model, mean and spread."""
+    from bench.tables import main
+    main(["--only", "linnerud,iris", "--seeds", "1"])
+    out = capsys.readouterr().out
+    assert "linnerud (20 rows, 3 features; R2" in out and "iris (150 rows, 4 features; accuracy %" in out
+    for name in ("redes default", "sklearn LinearRegression", "sklearn Ridge", "sklearn MLPRegressor",
+                 "sklearn LogisticRegression", "sklearn MLPClassifier", "sklearn HistGradientBoosting"):
+        assert name in out, name
+    assert out.count("+-") == 9                            # 5 regression models + 4 classification ones

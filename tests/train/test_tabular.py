@@ -109,3 +109,12 @@ def test_tiny_tables_train():
         model, _, report = rd.train.fit_table(frame, "k", epochs=2, verbose=False)
         assert report["task"] == "regression"
         assert len(rd.predict(model, frame[["x"]])) == n
+
+
+def test_lr_schedule_option():
+    frame = pd.read_csv(os.path.join(DATA, "students.csv")).head(100)
+    _, history, _ = rd.train.fit_table(frame, ["N1"], hidden=(4,), epochs=4, patience=0, ensemble=1,
+                                       lr_schedule="cosine", lr=0.01, verbose=False)
+    assert history["lr"][0] == pytest.approx(0.01) and history["lr"][-1] < history["lr"][0]
+    with pytest.raises(ValueError, match="lr_schedule must be None, 'plateau' or 'cosine', got 'step'"):
+        rd.train.fit_table(frame, ["N1"], epochs=1, lr_schedule="step", verbose=False)
