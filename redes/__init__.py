@@ -29,4 +29,4 @@ from .train import evaluate, fit, predict  # noqa: E402
 from . import viz  # noqa: E402  (last: it draws all of the above)
 from .viz import summary  # noqa: E402
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401

@@ -337,7 +337,7 @@ Arguments after NAME go to the demo.""",
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
     from .train.tabular import DEFAULTS as D
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(

@@ -91,3 +91,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, generator=None, require
         low, high = 0, low
     draws = _rng(generator).integers(low, high, tuple(input.shape))
     return Tensor._wrap(B.xp.asarray(draws).astype(_dt.as_dtype(dtype) or input.dtype))
+
+
+import sys  # noqa: E402
+from .tensor import register_compositions  # noqa: E402
+register_compositions(sampling=sys.modules[__name__])   # Tensor's composite methods call this module

@@ -2144,5 +2144,16 @@ def _index_item(i):
 
 _ag.register(tensor_class=Tensor)      # the engine makes Tensors of this class (autograd sits below tensor.py)
 from .ops import matrix as _mx, special as _sp  # noqa: E402
-from . import composite as _cx, sampling as _rnd  # noqa: E402  (compositions over the ops above)
+# redes.composite and redes.sampling build on Tensor, so they sit above this file: each hands itself in through
+# register_compositions() when imported (redes/__init__ imports both), and the methods below call them from here.
+_cx = _rnd = None
+
+
+def register_compositions(composite=None, sampling=None):
+    """Called by redes.composite and redes.sampling on import: the modules the composite Tensor methods call."""
+    global _cx, _rnd
+    _cx = composite if composite is not None else _cx
+    _rnd = sampling if sampling is not None else _rnd
+
+
 _add2, _sub2, _mul2 = _ew.AddOp.apply2, _ew.Sub.apply2, _ew.Mul.apply2   # bound once: the operators' hot path

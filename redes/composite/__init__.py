@@ -23,3 +23,8 @@ from .counting import (  # noqa: F401
     bincount, broadcast_shapes, broadcast_tensors, bucketize, corrcoef, cov, cumulative_trapezoid, diff,
     frexp, gradient, histc, histogram, renorm, searchsorted, sum_to_size, trapezoid, trapz, unique,
     unique_consecutive, vander)
+
+
+import sys  # noqa: E402
+from ..tensor import register_compositions  # noqa: E402
+register_compositions(composite=sys.modules[__name__])   # Tensor's composite methods call this module

@@ -257,10 +257,10 @@ def block_diag(*tensors):
     ts = [t.reshape(1, -1) if t.ndim < 2 else t for t in (x.reshape(1, 1) if x.ndim == 0 else x for x in tensors)]
     cols = builtins.sum(t.shape[1] for t in ts)
     rows, left = [], 0
-    from ..functions import pad
     for t in ts:
-        rows.append(pad(t, (left, cols - left - t.shape[1])))
-        left += t.shape[1]
+        n, w = t.shape[0], t.shape[1]
+        rows.append(_cat([t.new_zeros(n, left), t, t.new_zeros(n, cols - left - w)], 1))
+        left += w
     return _cat(rows, 0)
 
 
@@ -268,8 +268,7 @@ def cartesian_prod(*tensors):
     if len(tensors) == 1:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")
-    from ..functions import stack
-    return stack([g.reshape(-1) for g in grids], dim=1)
+    return _cat([g.reshape(-1, 1) for g in grids], 1)
 
 
 def meshgrid(*tensors, indexing="ij"):
@@ -294,9 +293,8 @@ def combinations(x, r=2, with_replacement=False):
     idx = list(pick(range(x.shape[0]), r))
     if not idx:
         return x.new_zeros((0,) if r == 0 else (0, r))
-    from ..functions import stack
     cols = B.xp.asarray(idx, dtype=np.int64)
-    return stack([x.index_select(0, _long(cols[:, j])) for j in range(r)], dim=1)
+    return _cat([x.index_select(0, _long(cols[:, j])).unsqueeze(1) for j in range(r)], 1)
 
 
 def matrix_power(x, n):

@@ -53,6 +53,10 @@ class IterableDataset(Dataset):
     def __iter__(self):
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
+    def __len__(self):
+        # NOTE: TypeError, as for any object without len(): list(stream) then asks no length of it
+        raise TypeError(f"{type(self).__name__} is an IterableDataset without __len__")
+
     def __getitem__(self, index):
         raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing")
 

@@ -31,9 +31,12 @@ def save_safetensors(state_dict, path, metadata=None):
         path: file path or binary file object.
         metadata: optional {str: str} kept in the header (keys format/redes_version/dtype/aliases are redes').
     Example:
+        >>> model = rd.nn.Linear(3, 2)
         >>> rd.io.save_safetensors(model.state_dict(), "model.safetensors", metadata={"task": "mnist"})
+        >>> rd.io.safetensors_metadata("model.safetensors")["task"]
+        'mnist'
     """
-    from .. import __version__
+    from ..version import __version__
     if not isinstance(state_dict, dict):
         raise TypeError(f"save_safetensors: state_dict must be a dict of name -> tensor, "
                         f"got {type(state_dict).__name__}")
@@ -59,7 +62,12 @@ def load_safetensors(path):
 
     Names listed in the header's "aliases" come back as the same Tensor object as their stored twin.
     Example:
+        >>> model = rd.nn.Linear(3, 2)
+        >>> rd.io.save_safetensors(model.state_dict(), "model.safetensors")
+        >>> sorted(rd.io.load_safetensors("model.safetensors"))
+        ['bias', 'weight']
         >>> model.load_state_dict(rd.io.load_safetensors("model.safetensors"))
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
     """
     arrays, meta = read_safetensors(path, "load_safetensors")
     arrays = _restore_aliases(arrays, meta, "load_safetensors")

@@ -192,8 +192,11 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         verbose: print the graph.
     Returns: the onnx.ModelProto written.
     Example:
-        >>> rd.onnx.export(model, rd.randn(1, 3), "mlp.onnx", input_names=["x"], output_names=["y"],
-        ...                dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+        >>> model = rd.nn.Sequential(rd.nn.Linear(3, 8), rd.nn.ReLU(), rd.nn.Linear(8, 2))
+        >>> proto = rd.onnx.export(model, rd.randn(1, 3), "mlp.onnx", input_names=["x"], output_names=["y"],
+        ...                        dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+        >>> [node.op_type for node in proto.graph.node]  # doctest: +ELLIPSIS
+        [...'Relu'...]
     """
     import onnx
     from onnx import helper

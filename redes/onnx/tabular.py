@@ -22,6 +22,10 @@ def export_table_model(model_path, onnx_path, opset_version=17):
 
     Returns (onnx path, JSON path).
     Example:
+        >>> from redes.datasets import make_students
+        >>> make_students(60).to_csv("students.csv", index=False)
+        >>> model, _, _ = rd.train.fit_table("students.csv", ["N1", "N2"], epochs=3, ensemble=1, verbose=False)
+        >>> rd.save(model, "students.model")
         >>> export_table_model("students.model", "students.onnx")
         (PosixPath('students.onnx'), PosixPath('students.preprocess.json'))
     """

@@ -231,13 +231,14 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
     DataFrame: the result is its loss and metrics in the original units (as `redes evaluate` prints).
 
     Example:
-        >>> rd.evaluate(model, (X_val, y_val), loss="cross_entropy", metrics=["accuracy"])
-        >>> rd.evaluate(table_model, "test.csv")              # {'loss': ..., 'mae': ..., 'r2': ...}
+        >>> model = rd.nn.Linear(4, 3)
+        >>> X_val, y_val = rd.randn(10, 4), rd.randint(0, 3, (10,))
+        >>> sorted(rd.evaluate(model, (X_val, y_val), loss="cross_entropy", metrics=["accuracy"]))
+        ['accuracy', 'loss']
     """
     pre = getattr(model, "preprocessor", None)
     if pre is not None and (isinstance(data, (str, os.PathLike)) or hasattr(data, "columns")):
         from ..data import read_table
-        from .tabular import report_metrics
         table = read_table(os.fspath(data) if isinstance(data, os.PathLike) else data, preprocessor=pre)
         return report_metrics(model, table, np.arange(len(table)))
     loader = as_loader(data, batch_size, False)
@@ -276,8 +277,14 @@ def predict(model, data, *, batch_size=256, proba=False):
     TARGET_proba_CLASS per class, the softmax of the outputs.
 
     Example:
-        >>> rd.predict(model, X_test).argmax(1)                  # class indices
-        >>> rd.predict(two_input_model, (X1, X2))                 # model(x1, x2) per batch
+        >>> model = rd.nn.Linear(4, 3)
+        >>> rd.predict(model, rd.randn(5, 4)).argmax(1).shape    # class indices
+        (5,)
+        >>> class TwoInputs(rd.nn.Module):
+        ...     def forward(self, x1, x2):
+        ...         return x1 + x2
+        >>> rd.predict(TwoInputs(), (rd.ones(2, 3), rd.ones(2, 3))).tolist()      # model(x1, x2) per batch
+        [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
     """
     pre = getattr(model, "preprocessor", None)
     if proba and (pre is None or not (isinstance(data, (str, os.PathLike)) or hasattr(data, "columns"))):
@@ -316,3 +323,40 @@ def predict(model, data, *, batch_size=256, proba=False):
     finally:
         model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def report_metrics(model, table, rows, outputs=None):
+    """Loss and metrics on `rows` of the table, in the original units (regression) or on class labels.
+
+    'loss' is the default training loss: cross-entropy, or the MSE of the standardised targets.
+
+    `outputs` (model outputs for those rows) skips the forward pass, e.g. for out-of-fold predictions.
+    """
+    if len(rows) == 0:
+        return {}
+    out = np.asarray(predict(model, table.X[rows]) if outputs is None else outputs, dtype=np.float64)
+    pre = table.preprocessor
+    if table.task == "classification":
+        y = table.y[rows]
+        z = out - out.max(1, keepdims=True)                # cross-entropy, as the training loss
+        loss = float(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]))
+        return {"loss": loss, **_computed(("accuracy", "f1"), out, y)}
+    loss = float(np.mean((out.reshape(table.y[rows].shape) - table.y[rows]) ** 2))   # MSE, standardised units
+    pred = pre.inverse_targets(out)
+    true = pre.inverse_targets(table.y[rows])
+    result = {"loss": loss, **_computed(("mae", "rmse", "r2"), pred, true)}
+    if len(table.target_names) > 1:
+        for j, name in enumerate(table.target_names):
+            result.update({f"{k}_{name}": v
+                           for k, v in _computed(("mae", "rmse", "r2"), pred[:, j], true[:, j]).items()})
+    return result
+
+
+def _computed(names, pred, target):
+    result = {}
+    for name in names:
+        m = get_metric(name)
+        m.reset()
+        m.update(np.asarray(pred), np.asarray(target))
+        result[name] = m.compute()
+    return result

@@ -16,8 +16,7 @@ from ..data import read_table
 from ..nn.module import Module, ModuleList
 from ..random import manual_seed
 from .callbacks import Callback, EarlyStopping
-from .loop import fit, predict
-from .metrics import get_metric
+from .loop import fit, predict, report_metrics
 
 ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU", "elu": "ELU", "selu": "SELU",
                "silu": "SiLU", "leaky_relu": "LeakyReLU"}
@@ -120,43 +119,6 @@ def _splits(n, val_split, ensemble, seed):
     return [(np.concatenate(folds[:k] + folds[k + 1:]), folds[k]) for k in range(len(folds))]
 
 
-def report_metrics(model, table, rows, outputs=None):
-    """Loss and metrics on `rows` of the table, in the original units (regression) or on class labels.
-
-    'loss' is the default training loss: cross-entropy, or the MSE of the standardised targets.
-
-    `outputs` (model outputs for those rows) skips the forward pass, e.g. for out-of-fold predictions.
-    """
-    if len(rows) == 0:
-        return {}
-    out = np.asarray(predict(model, table.X[rows]) if outputs is None else outputs, dtype=np.float64)
-    pre = table.preprocessor
-    if table.task == "classification":
-        y = table.y[rows]
-        z = out - out.max(1, keepdims=True)                # cross-entropy, as the training loss
-        loss = float(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]))
-        return {"loss": loss, **_computed(("accuracy", "f1"), out, y)}
-    loss = float(np.mean((out.reshape(table.y[rows].shape) - table.y[rows]) ** 2))   # MSE, standardised units
-    pred = pre.inverse_targets(out)
-    true = pre.inverse_targets(table.y[rows])
-    result = {"loss": loss, **_computed(("mae", "rmse", "r2"), pred, true)}
-    if len(table.target_names) > 1:
-        for j, name in enumerate(table.target_names):
-            result.update({f"{k}_{name}": v
-                           for k, v in _computed(("mae", "rmse", "r2"), pred[:, j], true[:, j]).items()})
-    return result
-
-
-def _computed(names, pred, target):
-    result = {}
-    for name in names:
-        m = get_metric(name)
-        m.reset()
-        m.update(np.asarray(pred), np.asarray(target))
-        result[name] = m.compute()
-    return result
-
-
 class EpochProgress(Callback):
     """One progress line every `every` epochs (and the first and last), or a tqdm bar over the epochs.
 
@@ -228,8 +190,11 @@ def fit_table(source, targets, *, features=None, task=None, categorical=None, re
         train_rows, val_rows, epochs, best_epoch, val_metrics (out-of-fold for an ensemble), seconds, ...)
 
     Example:
-        >>> model, history, report = rd.train.fit_table("examples/data/students.csv", ["N1", "N2"])
-        >>> rd.predict(model, "examples/data/students_new.csv")          # a DataFrame with N1, N2
+        >>> from redes.datasets import make_students
+        >>> make_students(60).to_csv("students.csv", index=False)
+        >>> model, history, report = rd.train.fit_table("students.csv", ["N1", "N2"], epochs=3, verbose=False)
+        >>> list(rd.predict(model, make_students(4).drop(columns=["N1", "N2"])).columns)   # a DataFrame
+        ['N1', 'N2']
     """
     start = time.perf_counter()
     if not isinstance(patience, (int, np.integer)) or patience < 0:

@@ -7,6 +7,7 @@ so every layer built on it (3-D pooling, conv3d, unfold/fold, ...) gets its back
 import numpy as np
 
 from ... import backend as B
+from ...functions import pad
 from ...ops.conv import out_size
 
 
@@ -42,7 +43,6 @@ def windows(x, kernel, stride, padding, dilation, value=0.0, ceil_mode=False):
     for p, h in zip(padding[::-1], hi[::-1]):
         pads += [p, h]
     if any(pads):
-        from .. import functional as F
-        x = F.pad(x, pads, value=value)
+        x = pad(x, pads, value=value)
     xf = x.reshape(tuple(x.shape[:2]) + (int(np.prod(padded)),))
     return xf[:, :, B.xp.asarray(flat)], out, n
