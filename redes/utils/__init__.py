@@ -1,0 +1,1 @@
+"""Utilities beside the engine (torch.utils' names): checkpoint (activation checkpointing)."""
