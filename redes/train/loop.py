@@ -216,7 +216,7 @@ def _mean_over_ranks(logs, count):
     (early stopping, LR on plateau). Exact for the loss; a mean of the ranks' values for other metrics."""
     from .. import distributed as dist
     values = np.array([v * count for v in logs.values()] + [count], np.float64)
-    dist.all_reduce(Tensor(values))
+    values = dist.all_reduce(Tensor(values)).numpy()
     return {k: float(v / max(values[-1], 1)) for k, v in zip(logs, values[:-1])}
 
 
