@@ -23,9 +23,9 @@ class Tied(rd.nn.Module):
     def __init__(self):
         super().__init__()
         rd.manual_seed(1)
-        self.emb = rd.nn.Embedding(7, 4)
         self.mix = rd.nn.Linear(4, 4)
-        self.head = rd.nn.Linear(4, 7, bias=False)
+        self.emb = rd.nn.Embedding(7, 4)      # registered last: its bucket is the first to leave, before the
+        self.head = rd.nn.Linear(4, 7, bias=False)     # recomputed use arrives (the 'late' path of ddp.py)
         self.head.weight = self.emb.weight
 
     def forward(self, idx):
@@ -106,7 +106,8 @@ def case_tied(r, w):
     ddp = dist.DistributedDataParallel(net, bucket_cap_mb=1e-4)
     loss(ddp, idx[r:r + 1], target[r:r + 1]).backward()
     return {"reference": np.concatenate([p.grad.numpy().ravel() for p in ref.parameters()]),
-            "ddp": np.concatenate([p.grad.numpy().ravel() for p in net.parameters()])}
+            "ddp": np.concatenate([p.grad.numpy().ravel() for p in net.parameters()]),
+            "late": len(ddp._sync.late)}
 
 
 def case_fit(r, w):

@@ -70,6 +70,7 @@ def test_zero_keeps_half_the_optimizer_state_per_rank(ddp_ranks):
 def test_tied_weights_under_checkpoint(tmp_path):
     for r, out in enumerate(run_case("tied", tmp_path)):
         np.testing.assert_allclose(out["ddp"], out["reference"], **TOL, err_msg=f"rank {r}: tied + checkpoint")
+        assert out["late"] == 1             # the tied weight's recomputed use came after its bucket had left
 
 
 def test_fit_distributed_equals_one_process(tmp_path):
