@@ -94,3 +94,19 @@ def test_errors():
         checkpoint(lambda x: (x, x), rd.randn(2, requires_grad=True))
     with pytest.raises(ValueError, match="use_reentrant must be True or False, got 'yes'"):
         checkpoint(lambda x: x, rd.randn(2), use_reentrant="yes")
+
+
+def test_billion_example_runs_small_and_checkpointing_changes_no_number():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "examples" / "billion.py"
+    spec = importlib.util.spec_from_file_location("billion_example", path)
+    billion = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(billion)
+    small = ["--layers", "2", "--d-model", "32", "--heads", "4", "--seq", "8", "--vocab", "16", "--steps", "2"]
+    with_cp = billion.main(small)
+    without = billion.main(small + ["--no-checkpoint"])
+    d, v, s, layers = 32, 16, 8, 2
+    assert with_cp["parameters"] == layers * (12 * d * d + 13 * d) + v * d + s * d + 2 * d + d * v + v
+    np.testing.assert_allclose(with_cp["losses"], without["losses"], rtol=1e-6)
+    assert with_cp["losses"][1] < with_cp["losses"][0]
