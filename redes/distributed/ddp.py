@@ -216,12 +216,12 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: size of the gradient buckets whose allreduce starts while backward runs (25, as torch).
         broadcast_buffers: also copy rank 0's buffers (batch-norm statistics) at construction.
     Shape: whatever `module` takes and returns.
-    Example:
-        >>> dist.init()                                   # under mpiexec -n 2
-        >>> model = DistributedDataParallel(rd.nn.Linear(3, 1))
-        >>> loss = model(x_of_this_rank).pow(2).mean()
-        >>> loss.backward()                               # .grad: the mean of both ranks' gradients
-        >>> opt.step()                                    # same step on both ranks: the copies stay equal
+    Example (each rank of `mpiexec -n 2 python script.py`; .grad is then the mean of both ranks' gradients,
+    and the same step on both ranks keeps the copies equal):
+        >>> dist.init()  # doctest: +SKIP
+        >>> model = DistributedDataParallel(rd.nn.Linear(3, 1))  # doctest: +SKIP
+        >>> model(x_of_this_rank).pow(2).mean().backward()  # doctest: +SKIP
+        >>> opt.step()  # doctest: +SKIP
     """
 
     def __init__(self, module, bucket_cap_mb=25, broadcast_buffers=True):

@@ -41,10 +41,11 @@ class ZeroRedundancyOptimizer(Optimizer):
     `param_groups` holds the full groups, so LR schedulers work as usual; each step passes their
     hyperparameters on to the local optimizer, `self.optim`.
 
-    Example:
-        >>> model = DistributedDataParallel(net)
-        >>> opt = ZeroRedundancyOptimizer(model.parameters(), optimizer_class=rd.optim.Adam, lr=1e-3)
-        >>> model(x).pow(2).mean().backward(); opt.step()       # each rank keeps 1/N of Adam's moments
+    Example (each rank of `mpiexec -n N`; each keeps 1/N of Adam's moments):
+        >>> model = DistributedDataParallel(net)  # doctest: +SKIP
+        >>> opt = ZeroRedundancyOptimizer(model.parameters(), optimizer_class=rd.optim.Adam, lr=1e-3)  # doctest: +SKIP
+        >>> model(x).pow(2).mean().backward()  # doctest: +SKIP
+        >>> opt.step()  # doctest: +SKIP
     """
 
     def __init__(self, params, optimizer_class, **defaults):

@@ -62,3 +62,14 @@ def test_bad_arguments(kwargs, message):
 def test_without_init_rank_must_be_given():
     with pytest.raises(RuntimeError, match="init"):
         DistributedSampler(range(4))
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    import redes as rd
+    for name in ("redes.distributed.comm", "redes.distributed.ddp", "redes.distributed.zero",
+                 "redes.distributed.sampler", "redes.utils.checkpoint"):
+        result = doctest.testmod(importlib.import_module(name), extraglobs={"rd": rd})
+        assert result.failed == 0, name
