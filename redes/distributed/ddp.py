@@ -214,7 +214,8 @@ class DistributedDataParallel(Module):
     Args:
         module: the model (the same architecture on every rank; rank 0's values win at construction).
         bucket_cap_mb: size of the gradient buckets whose allreduce starts while backward runs (25, as torch).
-        broadcast_buffers: also copy rank 0's buffers (batch-norm statistics) at construction.
+        broadcast_buffers: copy rank 0's buffers (batch-norm statistics) to all ranks at construction and at
+            the start of every forward in training mode, as torch does.
     Shape: whatever `module` takes and returns.
     Example (each rank of `mpiexec -n 2 python script.py`; .grad is then the mean of both ranks' gradients,
     and the same step on both ranks keeps the copies equal):
@@ -235,8 +236,10 @@ class DistributedDataParallel(Module):
         super().__init__()
         self.module = module
         params = [p for p in module.parameters() if p.requires_grad]
-        for t in params + (list(module.buffers()) if broadcast_buffers else []):
+        self.broadcast_buffers = broadcast_buffers
+        for t in params:
             comm.broadcast(t, 0)
+        self._broadcast_buffers()
         self._sync = _GradSync(params, bucket_cap_mb)
         index = {id(p): i for i, p in enumerate(params)}
         for m in module.modules():                 # hooks on each module that owns parameters: they swap them
@@ -285,8 +288,16 @@ class DistributedDataParallel(Module):
         finally:
             self._sync_enabled = prev
 
+    def _broadcast_buffers(self):
+        if self.broadcast_buffers:
+            for t in self.module.buffers():
+                if t is not None:
+                    comm.broadcast(t, 0)
+
     def forward(self, *args, **kwargs):
         sync = self._sync
+        if self.training:
+            self._broadcast_buffers()
         if not (self._sync_enabled and _ag.is_grad_enabled() and sync.params):
             return self.module(*args, **kwargs)
         sync.begin()

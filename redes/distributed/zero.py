@@ -118,3 +118,12 @@ class ZeroRedundancyOptimizer(Optimizer):
     def state_dict(self):
         """This rank's shard of the optimizer state (the local optimizer's state_dict) with rank and world size."""
         return {"rank": self.comm.Get_rank(), "world_size": self.comm.Get_size(), "local": self.optim.state_dict()}
+
+    def load_state_dict(self, state_dict):
+        """Load what state_dict() gave on this rank, in a job of the same size."""
+        rank, size = self.comm.Get_rank(), self.comm.Get_size()
+        if state_dict.get("rank") != rank or state_dict.get("world_size") != size:
+            raise ValueError(f"ZeroRedundancyOptimizer.load_state_dict: the state is rank {state_dict.get('rank')} "
+                             f"of {state_dict.get('world_size')} ranks; this is rank {rank} of {size}")
+        self.optim.load_state_dict(state_dict["local"])
+        self.state = self.optim.state

@@ -132,7 +132,11 @@ def case_collectives(r, w):
     gathered = [rd.zeros(2) for _ in range(w)]
     dist.all_gather(gathered, rd.tensor([float(r), float(-r)]))
     dist.barrier()
-    return {"sum": t.numpy(), "max": m.numpy(), "bcast": b.numpy(), "gather": np.stack([g.numpy() for g in gathered])}
+    bn = rd.nn.BatchNorm1d(2)
+    bn.running_mean.array[...] = r + 1.0      # rank 0's buffers win at construction
+    dist.DistributedDataParallel(bn)
+    return {"sum": t.numpy(), "max": m.numpy(), "bcast": b.numpy(), "gather": np.stack([g.numpy() for g in gathered]),
+            "running_mean": bn.running_mean.numpy()}
 
 
 def case_fail(r, w):

@@ -87,6 +87,7 @@ def test_collectives(tmp_path):
         np.testing.assert_array_equal(out["max"], [1.0])
         np.testing.assert_array_equal(out["bcast"], [6.0, 6.0, 6.0])
         np.testing.assert_array_equal(out["gather"], [[0.0, 0.0], [1.0, -1.0]])
+        np.testing.assert_array_equal(out["running_mean"], [1.0, 1.0])
 
 
 def test_a_failing_rank_ends_the_job_with_its_error(tmp_path):
