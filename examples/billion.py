@@ -60,7 +60,8 @@ class GPT(rd.nn.Module):
 
 
 def peak_rss_gb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20      # Linux: KiB
+    """Peak resident memory in GB (10^9 bytes, as the weights' total above); Linux reports ru_maxrss in KiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
 
 
 def main(argv=None):
