@@ -16,9 +16,10 @@ from .tensor import Tensor
 from .testing import gradcheck
 from .compile import compile  # noqa: A004  (rd.compile, as torch.compile)
 from . import nn, optim  # noqa: E402  (after the engine: they build on it)
-from . import data, distributed, io, onnx, train  # noqa: E402  (after nn and optim: they build on them)
+from . import data, io, onnx, train  # noqa: E402  (after nn and optim: they build on them)
 from .io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
+from . import distributed  # noqa: E402  (rd.distributed: MPI is imported only by rd.distributed.init())
 from . import viz  # noqa: E402  (last: it draws all of the above)
 from .viz import summary  # noqa: E402
 

@@ -1,1 +1,0 @@
-"""Utilities beside the engine (torch.utils' names): checkpoint (activation checkpointing)."""
