@@ -251,7 +251,8 @@ def fit(model, train_data, *, loss, optimizer="adam", lr=1e-3, epochs=10, batch_
         checkpoint_on_interrupt: on Ctrl-C, save a checkpoint here and stop cleanly (history.interrupted is True).
         distributed: train one model with every rank of an `mpiexec -n N` job (redes.distributed): the model is
             wrapped in DistributedDataParallel, each rank reads its 1/N of train_data (batch_size rows per rank
-            per step), the logs are averaged over the ranks, and only rank 0 prints and writes files.
+            per step; a DataLoader is used as given, so shard it yourself), the logs are averaged over the ranks,
+            and only rank 0 prints and writes files.
             None (default): on when redes.distributed.init() has run with more than one rank.
     Example:
         >>> history = rd.fit(model, (X, y), loss="mse", epochs=20, val_data=(Xv, yv))
