@@ -39,11 +39,11 @@ class _GradReady(Function):
     differentiable_backward = False
 
     def forward(self, p, sync, index):
-        self.sync, self.index = sync, index
+        self.sync, self.index, self.generation = sync, index, sync.generation
         return p
 
     def backward(self, m, dy, y, p):
-        self.sync.contribute(self.index, dy)
+        self.sync.contribute(self.index, dy, self.generation)
         return (None,)
 
 
@@ -52,10 +52,11 @@ class _Finish(Function):
     differentiable_backward = False
 
     def forward(self, anchor, sync):
-        self.sync = sync
+        self.sync, self.generation = sync, sync.generation
         return anchor
 
     def backward(self, m, dy, y, anchor):
+        self.sync.check(self.generation)
         self.sync.finish()
         return (None,)
 
@@ -103,7 +104,7 @@ class _GradSync:
         if current:
             self._add_bucket(current)
         self.events = []                           # ("grad", i) / ("start", b) of the last backward (tests read it)
-        self.active = False
+        self.active, self.generation = False, 0
         self.anchor = Tensor(np.zeros(()), requires_grad=True)
 
     def _add_bucket(self, indices):
@@ -125,6 +126,12 @@ class _GradSync:
             bucket.buffer = np.zeros(bucket.size, bucket.dtype)
             bucket.pending, bucket.request = len(bucket.indices), None
         self.next_bucket, self.events, self.active = 0, [], True
+        self.generation += 1
+
+    def check(self, generation):
+        if generation != self.generation or not self.active:
+            raise RuntimeError("DistributedDataParallel: backward went through the output of an earlier forward; "
+                               "each forward's output must be backpropagated before the next forward")
 
     def use(self, i):
         """Forward made one more _GradReady node for parameter i."""
@@ -135,7 +142,8 @@ class _GradSync:
             if self.buckets[b].request is None:
                 self.buckets[b].pending += 1
 
-    def contribute(self, i, dy):
+    def contribute(self, i, dy, generation):
+        self.check(generation)
         b, k = self.where[i]
         bucket = self.buckets[b]
         n = self.params[i].array.size

@@ -90,6 +90,14 @@ def case_ddp(r, w):
     ref = mlp()
     train(ref, rd.optim.SGD(ref.parameters(), lr=0.1), [(X, Y)])
     out["no_sync"], out["no_sync_reference"] = flat(net), flat(ref)
+
+    first = F.mse_loss(ddp(rd.tensor(xs)), rd.tensor(ys))      # two forwards, then backward through the first
+    ddp(rd.tensor(xs))
+    try:
+        first.backward()
+        out["stale_error"] = ""
+    except RuntimeError as exc:
+        out["stale_error"] = str(exc)
     return out
 
 

@@ -49,6 +49,7 @@ def test_ddp_equals_one_process_on_the_full_batch(ddp_ranks):
         np.testing.assert_allclose(out["ddp"], out["reference"], **TOL, err_msg=f"rank {r}: DDP vs full batch")
         np.testing.assert_allclose(out["zero"], out["reference"], **TOL, err_msg=f"rank {r}: ZeRO-1 vs full batch")
         np.testing.assert_allclose(out["no_sync"], out["no_sync_reference"], **TOL, err_msg=f"rank {r}: no_sync")
+        assert "backward went through the output of an earlier forward" in str(out["stale_error"])
     for key in ("ddp", "zero", "no_sync"):
         np.testing.assert_array_equal(ranks[0][key], ranks[1][key], err_msg=f"{key}: ranks differ")
 
