@@ -26,6 +26,7 @@ from . import data, io, onnx, train  # noqa: E402  (after nn and optim: they bui
 from . import utils  # noqa: E402  (rd.utils.data: torch's name for redes.data)
 from .io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
+from . import distributed  # noqa: E402  (rd.distributed: MPI is imported only by rd.distributed.init())
 from . import viz  # noqa: E402  (last: it draws all of the above)
 from .viz import summary  # noqa: E402
 

@@ -123,6 +123,27 @@ def _hidden(values) -> tuple:
     return tuple(widths)
 
 
+def _join_mpi_job() -> bool:
+    """Under mpiexec with several ranks, join the job (fit then trains one model over all of them) and
+    silence the ranks other than 0. True when this process is the one that prints and writes files."""
+    from . import distributed as dist
+    if not dist.launched_by_mpi():
+        return True
+    dist.init()
+    dist.quiet_other_ranks()
+    return dist.rank() == 0
+
+
+def _fail(message: str) -> int:
+    """Print a one-line error; in an MPI job, name the rank and end every rank (the others would wait forever)."""
+    from . import distributed as dist
+    if dist.is_initialized() and dist.world_size() > 1:
+        print(f"{PROG}: error on rank {dist.rank()}: {message}", file=sys.__stderr__, flush=True)
+        dist.abort(1)
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 1
+
+
 def cmd_train(args) -> int:
     import redes as rd
     out = Path(args.out)
@@ -131,6 +152,7 @@ def cmd_train(args) -> int:
     if not Path(args.table).is_file():
         raise FileNotFoundError(f"no such table file {args.table!r}")
     hidden = _hidden(args.hidden)
+    writer = _join_mpi_job()                     # under mpiexec -n N: N ranks train one model; rank 0 writes
     plot = _plot_path(out, args.plot)
     quiet = args.quiet
     verbose = False if quiet else (True if args.verbose else None)
@@ -149,6 +171,8 @@ def cmd_train(args) -> int:
         seed=args.seed, verbose=verbose)
     report["read_options"] = read_options
     interrupted = bool(getattr(history, "interrupted", False))
+    if not writer:
+        return 130 if interrupted else 0
     rd.io.save(model, out, extra={"report": _jsonable(report), "history": _jsonable(history.history)})
     if plot is not None:
         try:
@@ -490,8 +514,7 @@ def main(argv=None) -> int:
     except (CLIError, *_EXPECTED) as exc:
         if args.traceback:
             raise
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        return _fail(_one_line(exc))
 
 
 if __name__ == "__main__":

@@ -91,11 +91,23 @@ class History:
 class Trainer:
     """Holds what one training run needs; `fit()` is the convenient way to use it."""
     def __init__(self, model, loss, optimizer="adam", lr=1e-3, metrics=(), callbacks=(), scheduler=None,
-                 grad_clip=None, accumulate=1, verbose=None):
+                 grad_clip=None, accumulate=1, verbose=None, distributed=None):
         if accumulate < 1:
             raise ValueError(f"fit: accumulate must be >= 1, got {accumulate}")
         self.model, self.loss_fn = model, get_loss(loss)
         self.optimizer = get_optimizer(optimizer, model, lr)
+        self.distributed = _distributed(distributed)
+        self.rank, self.seed = 0, 0           # seed: the shuffling of the ranks' shares (fit passes its own)
+        self.forward_model = model          # what the training steps call: model, or its DistributedDataParallel
+        if self.distributed:
+            from .. import distributed as dist
+            from .callbacks import CSVLogger, ModelCheckpoint
+            self.rank = dist.rank()
+            if not isinstance(model, dist.DistributedDataParallel):
+                self.forward_model = dist.DistributedDataParallel(model)
+            if self.rank:                   # only rank 0 prints and writes files
+                verbose = False
+                callbacks = [c for c in callbacks if not isinstance(c, (CSVLogger, ModelCheckpoint))]
         self.metrics = [get_metric(m) for m in metrics]
         self.scheduler, self.grad_clip, self.accumulate = scheduler, grad_clip, accumulate
         self.callbacks = list(callbacks)
@@ -115,7 +127,7 @@ class Trainer:
 
     def train_epoch(self, loader):
         """One pass over loader; returns the epoch's logs (mean loss and metrics on the training batches)."""
-        model, opt, acc = self.model, self.optimizer, self.accumulate
+        model, opt, acc = self.forward_model, self.optimizer, self.accumulate
         model.train()
         for m in self.metrics:
             m.reset()
@@ -147,17 +159,24 @@ class Trainer:
                 batches.set_postfix(loss=f"{total / count:.4f}")
         logs = {"loss": total / max(count, 1)}
         logs.update({m.name: m.compute() for m in self.metrics})
-        return logs
+        return _mean_over_ranks(logs, count) if self.distributed else logs
 
     def fit(self, train_data, epochs=10, batch_size=32, shuffle=True, val_data=None, initial_epoch=0,
             checkpoint_on_interrupt=None):
-        loader = as_loader(train_data, batch_size, shuffle, "train_data")
+        if self.distributed and not isinstance(train_data, DataLoader):
+            from ..distributed.sampler import ShardedLoader      # this rank's share of the rows, batch_size each
+            loader = ShardedLoader(as_loader(train_data, batch_size, shuffle, "train_data").dataset, batch_size,
+                                   shuffle, seed=self.seed)
+        else:
+            loader = as_loader(train_data, batch_size, shuffle, "train_data")
         val_loader = as_loader(val_data, max(batch_size, 256), False, "val_data") if val_data is not None else None
         self._call("on_train_begin")
         try:
             for epoch in range(initial_epoch, epochs):
                 self.epoch, start = epoch, time.perf_counter()
                 self._call("on_epoch_begin", epoch)
+                if hasattr(loader, "set_epoch"):
+                    loader.set_epoch(epoch)
                 logs = self.train_epoch(loader)
                 if val_loader is not None:
                     val = evaluate(self.model, val_loader, loss=self.loss_fn, metrics=self.metrics)
@@ -182,6 +201,25 @@ class Trainer:
         return self.history
 
 
+def _distributed(distributed):
+    """fit's distributed= setting: None follows redes.distributed (initialized with more than one rank)."""
+    from .. import distributed as dist
+    if distributed is None:
+        return dist.is_initialized() and dist.world_size() > 1
+    if distributed:
+        dist.init()
+    return bool(distributed)
+
+
+def _mean_over_ranks(logs, count):
+    """The epoch's logs averaged over the ranks, weighted by their rows: every rank then decides alike
+    (early stopping, LR on plateau). Exact for the loss; a mean of the ranks' values for other metrics."""
+    from .. import distributed as dist
+    values = np.array([v * count for v in logs.values()] + [count], np.float64)
+    values = dist.all_reduce(Tensor(values)).numpy()
+    return {k: float(v / max(values[-1], 1)) for k, v in zip(logs, values[:-1])}
+
+
 def _progress(loader, verbose, desc):
     """A tqdm bar over the batches when verbose and attached to a terminal; the loader itself otherwise."""
     if not verbose or not sys.stderr.isatty():
@@ -195,7 +233,7 @@ def _progress(loader, verbose, desc):
 
 def fit(model, train_data, *, loss, optimizer="adam", lr=1e-3, epochs=10, batch_size=32, shuffle=True,
         val_data=None, metrics=(), callbacks=(), scheduler=None, grad_clip=None, accumulate=1, seed=None,
-        verbose=None, initial_epoch=0, checkpoint_on_interrupt=None):
+        verbose=None, initial_epoch=0, checkpoint_on_interrupt=None, distributed=None):
     """Train `model` on `train_data` and return a History.
 
     Args:
@@ -211,6 +249,11 @@ def fit(model, train_data, *, loss, optimizer="adam", lr=1e-3, epochs=10, batch_
         verbose: progress bar and one line per epoch (default: only when stderr is a terminal).
         initial_epoch: start counting here (resuming from a checkpoint).
         checkpoint_on_interrupt: on Ctrl-C, save a checkpoint here and stop cleanly (history.interrupted is True).
+        distributed: train one model with every rank of an `mpiexec -n N` job (redes.distributed): the model is
+            wrapped in DistributedDataParallel, each rank reads its 1/N of train_data (batch_size rows per rank
+            per step; a DataLoader is used as given, so shard it yourself), the logs are averaged over the ranks,
+            and only rank 0 prints and writes files.
+            None (default): on when redes.distributed.init() has run with more than one rank.
     Example:
         >>> X = rd.randn(64, 3); y = X.sum(1, keepdim=True)
         >>> model = rd.nn.Linear(3, 1)
@@ -220,7 +263,9 @@ def fit(model, train_data, *, loss, optimizer="adam", lr=1e-3, epochs=10, batch_
     """
     if seed is not None:
         manual_seed(seed)
-    trainer = Trainer(model, loss, optimizer, lr, metrics, callbacks, scheduler, grad_clip, accumulate, verbose)
+    trainer = Trainer(model, loss, optimizer, lr, metrics, callbacks, scheduler, grad_clip, accumulate, verbose,
+                      distributed)
+    trainer.seed = seed or 0
     return trainer.fit(train_data, epochs, batch_size, shuffle, val_data, initial_epoch, checkpoint_on_interrupt)
 
 
