@@ -1,4 +1,5 @@
 """Dropout layers, as torch.nn: Dropout, Dropout1d, Dropout2d (active in train mode, identity in eval)."""
+from . import _checks
 from . import functional as F
 from .module import Module
 
@@ -7,6 +8,7 @@ __all__ = ["Dropout", "Dropout1d", "Dropout2d"]
 
 class _DropoutNd(Module):
     def __init__(self, p=0.5, inplace=False):
+        _checks.number(type(self).__name__, "p", p)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"{type(self).__name__}: dropout probability has to be between 0 and 1, but got {p}")
         super().__init__()

@@ -76,6 +76,8 @@ class Adam(Optimizer):
     def _check_group(self, group):
         _check_nonnegative(group, "lr", "eps")
         betas = group["betas"] = tuple(_number(b, "betas") for b in group["betas"])
+        if len(betas) != 2:
+            raise IndexError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), got {betas}")
         _check(betas[0], 0.0 <= betas[0] < 1.0, "Invalid beta parameter at index 0")
         _check(betas[1], 0.0 <= betas[1] < 1.0, "Invalid beta parameter at index 1")
         _check_nonnegative(group, "weight_decay")
