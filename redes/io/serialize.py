@@ -49,11 +49,11 @@ def check_header(path):
     """
     path = os.fspath(path)
     size = os.path.getsize(path)
-    where = f"load: {path}"
+    where = f"load: {path} is not a readable safetensors file"
     with open(path, "rb") as f:
         head = f.read(8)
         if len(head) < 8:
-            raise ValueError(f"{where} is truncated: {size} bytes, less than the 8-byte safetensors header length")
+            raise ValueError(f"{where}: truncated: {size} bytes, less than the 8-byte safetensors header length")
         n = int.from_bytes(head, "little")
         if n > size - 8 or n > MAX_HEADER:
             raise ValueError(f"{where}: corrupted or truncated: the header declares {n} bytes but the file holds "
