@@ -59,9 +59,23 @@ class Sub(Function):
             return a - b
         except ValueError as e:
             raise _broadcast_error("sub", e, a, b) from None
+        except TypeError:                           # NumPy refuses bool - bool from inside itself
+            raise RuntimeError(_BOOL_SUB) from None
 
     def backward(self, m, dz, z, a, b):
         return _grads(self, m, dz, -dz if self.needs[1] else None, a, b)
+
+
+_BOOL_SUB = ("sub: subtraction, the `-` operator, with a bool tensor is not supported; to invert a mask, use "
+             "the `~` or logical_not() operator instead")
+
+
+def check_bool_sub(a, b):
+    """torch refuses `-` when either operand is a bool tensor (NumPy allows int - bool): so does redes."""
+    for x in (a, b):
+        if getattr(getattr(x, "array", None), "dtype", None) == bool:
+            raise RuntimeError(_BOOL_SUB)
+    return a, b
 
 
 class Mul(Function):
@@ -463,6 +477,8 @@ def _blockwise(fn, x, n_out):
     """fn(x, *outs) over cache-sized blocks of x, writing n_out new arrays shaped like x: a multi-pass
     elementwise formula then reads each block from cache instead of streaming the whole array once per
     pass. NumPy backend only (a GPU gains nothing from a Python loop of small kernels)."""
+    if x.ndim == 0:                         # NumPy arithmetic on 0-d arrays gives scalars, which out= refuses
+        return [o.reshape(()) for o in _blockwise(fn, x.reshape(1), n_out)]
     outs = [B.xp.empty(x.shape, x.dtype) for _ in range(n_out)]
     if x.size <= _BLOCK or B.name != "numpy":
         fn(x, *outs)
