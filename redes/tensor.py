@@ -948,6 +948,9 @@ def _max_dim(op, result, x, dim, keepdim):
 
 
 def _argext(func, x, dim, keepdim):
+    if x.array.size == 0 and (dim is None or x.array.shape[_dim(dim, x.ndim, func.__name__)] == 0):
+        raise IndexError(f"{func.__name__}: cannot take the {func.__name__} of an empty tensor of shape "
+                         f"{tuple(x.shape)} over dim {dim} (it has no elements there)")
     if dim is None:
         idx = func(x.array.reshape(-1))
         return Tensor._wrap(B.xp.asarray(idx, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))

@@ -182,6 +182,9 @@ class Where(Function):
 class Neg(Function):
     """y = -x.  Backward: dx = -dy."""
     def forward(self, x):
+        if x.dtype == bool:                         # NumPy raises from inside itself; torch refuses too
+            raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported; to invert a "
+                               "mask, use the `~` or logical_not() operator instead")
         return -x
 
     def backward(self, m, dy, y, x):
@@ -191,6 +194,8 @@ class Neg(Function):
 class Abs(Function):
     """y = |x|.  Backward: dx = dy * sign(x) (0 at x = 0, as torch)."""
     def forward(self, x):
+        if x.dtype == bool:
+            raise NotImplementedError("abs: not implemented for bool tensors (as torch)")
         return B.xp.abs(x)
 
     def backward(self, m, dy, y, x):
@@ -200,7 +205,7 @@ class Abs(Function):
 class Sign(Function):
     """y = sign(x).  Backward: dx = 0 (piecewise constant)."""
     def forward(self, x):
-        return B.xp.sign(x)
+        return x.copy() if x.dtype == bool else B.xp.sign(x)      # NumPy has no bool sign; torch keeps the bools
 
     def backward(self, m, dy, y, x):
         return (dy * 0,)
@@ -263,7 +268,7 @@ class Rsqrt(Function):
 class Square(Function):
     """y = x * x.  Backward: dx = 2 x dy."""
     def forward(self, x):
-        return x * x
+        return x * x if x.dtype != bool else x.astype(B.xp.int64)    # torch: bool squared is int64
 
     def backward(self, m, dy, y, x):
         return (dy * x * 2,)

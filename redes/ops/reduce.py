@@ -109,8 +109,11 @@ class Amax(Function):
 
     def forward(self, x, axis=None, keepdim=False):
         self.axis, self.keepdim = axis, keepdim
-        if x.size == 0:
-            raise RuntimeError(f"{self.op}: cannot reduce an empty tensor of shape {x.shape} (no identity)")
+        if x.size == 0:                     # empty is fine unless a reduced dim is (torch: amax over (1, 0) dim 0)
+            dims = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+            if x.ndim == 0 or any(x.shape[d] == 0 for d in dims):
+                raise RuntimeError(f"{self.op}: cannot reduce an empty tensor of shape {x.shape} over dim "
+                                   f"{axis} (no identity)")
         return getattr(B.xp, self.reduce_name).reduce(x, axis=axis, keepdims=keepdim)
 
     def backward(self, m, dy, y, x):
