@@ -156,8 +156,22 @@ def check(name, fn, xs, layouts_=None, grad=True, tol=None, grad_tol=None, where
     floats = [x.dtype for x in xs if x.dtype.kind == "f"]
     dtype = np.float32 if any(d == np.float32 for d in floats) else np.float64      # mixed: float32 rounding
     tol = tol or TOL[dtype]
+    truth = []          # torch in float64 on the same values, computed only if a float32 comparison fails
+
+    def same(ours, ref, k, what, tol):
+        try:
+            assert_same(ours, ref, what, tol)
+        except AssertionError:
+            if dtype != np.float32 or ours.shape != ref.shape or ours.dtype != ref.dtype:
+                raise
+            if not truth:
+                truth.append(_run(fn, [x.astype(np.float64) if x.dtype.kind == "f" else x for x in xs], torch,
+                                  ["C"] * len(xs), grad))
+            exact = truth[0][1][k] if what.endswith(f"output {k}") else truth[0][2][k]
+            within_torch_error(ours, ref, exact, what, tol)
+
     for k, (o, r) in enumerate(zip(outs, ref_outs)):
-        assert_same(o, r, f"{where}: output {k}", tol)
+        same(o, r, k, f"{where}: output {k}", tol)
     if ref_grads is None:
         return
     assert grads is not None, f"{where}: torch computes gradients, redes does not"
@@ -165,4 +179,18 @@ def check(name, fn, xs, layouts_=None, grad=True, tol=None, grad_tol=None, where
         if r is None:
             continue
         assert g is not None, f"{where}: no gradient for input {i}"
-        assert_same(g, r, f"{where}: gradient of input {i}", grad_tol or tol)
+        same(g, r, i, f"{where}: gradient of input {i}", grad_tol or tol)
+
+
+def within_torch_error(ours, ref, exact, what, tol):
+    """float32 results that differ from torch's are still right when no farther from the float64 truth than
+    torch's own float32 result is (twice its error, plus the tolerance): ill-conditioned sums round either way."""
+    exact = exact.astype(np.float64)
+    ours_err = np.abs(ours.astype(np.float64) - exact)
+    ref_err = np.abs(ref.astype(np.float64) - exact)
+    bound = 2 * ref_err + tol["atol"] + tol["rtol"] * np.abs(exact)
+    finite = np.isfinite(exact)
+    bad = finite & ~(ours_err <= bound)
+    assert not bad.any(), (f"{what}: float32 result farther from the float64 truth than torch's: ours {ours[bad]}, "
+                           f"torch {ref[bad]}, float64 {exact[bad]}")
+    np.testing.assert_array_equal(np.isnan(ours[~finite]), np.isnan(exact[~finite]), err_msg=what)
