@@ -158,8 +158,12 @@ class Var(Function):
         self.axis, self.keepdim = axis, keepdim
         self.n = _count(x.shape, axis)
         self.div = max(self.n - correction, 0)
-        xc = x - B.xp.add.reduce(x, axis=axis, keepdims=True) / self.n
-        return B.xp.add.reduce(xc * xc, axis=axis, keepdims=keepdim) / self.div
+        xp = B.xp
+        xc = x - xp.add.reduce(x, axis=axis, keepdims=True) / self.n
+        # NOTE: the rounded mean is off by up to half an ulp of the values (4 at 1e8 in float32): the deviations'
+        # own mean measures that offset and removes it (corrected two-pass, Chan, Golub & LeVeque 1983)
+        xc -= xp.add.reduce(xc, axis=axis, keepdims=True) / self.n
+        return xp.add.reduce(xc * xc, axis=axis, keepdims=keepdim) / self.div
 
     def backward(self, m, dy, y, x):
         xc = x - m.sum(x, self.axis, True) / self.n

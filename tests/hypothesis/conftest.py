@@ -13,9 +13,9 @@ import gen_harness as harness
 
 _COMMON = dict(deadline=None, database=None, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-settings.register_profile("redes-default", max_examples=int(os.environ.get("REDES_HYPOTHESIS_EXAMPLES", 12)),
+settings.register_profile("redes-default", max_examples=int(os.environ.get("REDES_HYPOTHESIS_EXAMPLES", 50)),
                           derandomize=True, **_COMMON)
-settings.register_profile("redes-large", max_examples=int(os.environ.get("REDES_HYPOTHESIS_EXAMPLES", 1500)),
+settings.register_profile("redes-large", max_examples=int(os.environ.get("REDES_HYPOTHESIS_EXAMPLES", 5000)),
                           **_COMMON)
 settings.load_profile("redes-large" if os.environ.get("REDES_HYPOTHESIS") == "large" else "redes-default")
 
