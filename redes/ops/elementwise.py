@@ -205,7 +205,11 @@ class Abs(Function):
 class Sign(Function):
     """y = sign(x).  Backward: dx = 0 (piecewise constant)."""
     def forward(self, x):
-        return x.copy() if x.dtype == bool else B.xp.sign(x)      # NumPy has no bool sign; torch keeps the bools
+        if x.dtype == bool:                         # NumPy has no bool sign; torch keeps the bools
+            return x.copy()
+        if x.dtype.kind == "f":                     # (x > 0) - (x < 0): sign(nan) = 0, as torch (NumPy: nan)
+            return B.xp.subtract(x > 0, x < 0, dtype=x.dtype)
+        return B.xp.sign(x)
 
     def backward(self, m, dy, y, x):
         return (dy * 0,)

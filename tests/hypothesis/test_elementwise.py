@@ -2,7 +2,6 @@
 value (infinities, NaN, huge, subnormal); binary ops on drawn broadcast pairs, and on pairs that do not broadcast
 (both libraries refuse); int64 and bool operands where the op takes them."""
 import numpy as np
-import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
