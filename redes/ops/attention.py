@@ -88,7 +88,7 @@ def _compiled_softmax(qs, k, bias):
             return None
     s = B.xp.matmul(qs, k.swapaxes(-1, -2))
     if not s.flags.c_contiguous:            # NumPy may lay a product of transposed operands out otherwise
-        s = np.ascontiguousarray(s)
+        s = B.xp.ascontiguousarray(s)
     kern.softmax_rows(s, bias, shape[-1])
     return s
 
