@@ -153,7 +153,8 @@ class Softplus(Module):
 class Hardtanh(Module):
     """y = clamp(x, min_val, max_val); the gradient passes strictly inside the bounds (as torch)."""
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
-        _checks.number("Hardtanh", "min_val", min_val), _checks.number("Hardtanh", "max_val", max_val)
+        _checks.number("Hardtanh", "min_val", min_val)
+        _checks.number("Hardtanh", "max_val", max_val)
         super().__init__()
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
@@ -181,7 +182,8 @@ class PReLU(Module):
     Args: num_parameters: 1 or the number of channels. init: initial slope (default 0.25).
     """
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
-        _checks.positive_int("PReLU", "num_parameters", num_parameters), _checks.number("PReLU", "init", init)
+        _checks.positive_int("PReLU", "num_parameters", num_parameters)
+        _checks.number("PReLU", "init", init)
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         dtype = _dt.as_dtype(dtype) or _dt.get_default_dtype()

@@ -10,6 +10,7 @@ from .. import autograd as _ag
 from .. import backend as B
 from .. import dtypes as _dt
 from ..tensor import Tensor
+from . import _checks
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -427,8 +428,6 @@ class Identity(Module):
 class Flatten(Module):
     """Flattens dims start_dim..end_dim into one: (N, C, H, W) -> (N, C*H*W) by default."""
     def __init__(self, start_dim=1, end_dim=-1):
-        from . import _checks
-        _checks.number("Flatten", "start_dim", start_dim), _checks.number("Flatten", "end_dim", end_dim)
         if not (_checks._is_int(start_dim) and _checks._is_int(end_dim)):
             raise TypeError(f"Flatten: start_dim and end_dim must be ints, got {start_dim!r}, {end_dim!r}")
         super().__init__()
