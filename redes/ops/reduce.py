@@ -201,7 +201,15 @@ class Norm2(Function):
     """y = sqrt(sum(x^2)).  Backward: dx = dy * x / y (0 where y = 0, as torch)."""
     def forward(self, x, axis=None, keepdim=False):
         self.axis, self.keepdim = axis, keepdim
-        return B.xp.sqrt(B.xp.add.reduce(x * x, axis=axis, keepdims=keepdim))
+        xp = B.xp
+        if x.size == 0 or x.dtype.kind != "f":
+            return xp.sqrt(xp.add.reduce(x * x, axis=axis, keepdims=keepdim))
+        # NOTE: scaled by the largest |x| (as BLAS nrm2), so x^2 neither overflows (1e30 in float32) nor underflows
+        s = xp.maximum.reduce(xp.abs(x), axis=axis, keepdims=True)
+        s = xp.where(xp.isfinite(s) & (s > 0), s, xp.ones((), x.dtype))
+        xs = x / s
+        y = xp.sqrt(xp.add.reduce(xs * xs, axis=axis, keepdims=True)) * s
+        return y if keepdim else y.reshape(xp.add.reduce(xs, axis=axis).shape)
 
     def backward(self, m, dy, y, x):
         yk = _kept(m, y, x.shape, self.axis, self.keepdim)
