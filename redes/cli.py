@@ -247,13 +247,7 @@ def cmd_predict(args) -> int:
     if args.out is None:
         result.to_csv(sys.stdout, index=False, float_format="%.6g")
     else:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(args.out).with_name(f".{Path(args.out).name}.tmp")
-        try:
-            result.to_csv(tmp, index=False, float_format="%.6g")
-            os.replace(tmp, args.out)
-        finally:
-            tmp.unlink(missing_ok=True)
+        rd.io.atomic.atomic_write(args.out, lambda tmp: result.to_csv(tmp, index=False, float_format="%.6g"))
         print(f"{len(result)} predictions ({', '.join(map(str, preds.columns))}) written to {args.out}",
               file=sys.stderr)
     return 0

@@ -35,7 +35,14 @@ def get_rng_state() -> dict:
     return _rng[0].bit_generator.state
 
 
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
 def set_rng_state(state: dict) -> None:
-    bg = getattr(np.random, state["bit_generator"])()
+    """Restore a state from get_rng_state (e.g. a checkpoint's): only NumPy's bit generators are looked up."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"set_rng_state: unknown bit generator {name!r}; expected one of {list(_BIT_GENERATORS)}")
+    bg = getattr(np.random, name)()
     bg.state = state
     _rng[0] = np.random.Generator(bg)

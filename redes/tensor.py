@@ -327,10 +327,10 @@ class Tensor:
     def __sub__(self, other):
         if type(other) is Tensor and self.array.dtype is other.array.dtype:     # the common case, without _promote
             return _sub2(self, other)
-        return _sub2(*_promote(self, other))
+        return _sub2(*_promote(*_ew.check_bool_sub(self, other)))
 
     def __rsub__(self, other):                      # other - self
-        return _sub2(*_promote(other, self))
+        return _sub2(*_promote(*_ew.check_bool_sub(other, self)))
 
     def __mul__(self, other):
         if type(other) is Tensor and self.array.dtype is other.array.dtype:     # the common case, without _promote
@@ -2009,13 +2009,19 @@ def _promote(a, b):
     """PyTorch's type promotion where NumPy's differs, for the two operands of a binary op:
       - a Python float meeting an integer tensor gives the default float dtype (NumPy: float64);
       - an integer tensor meeting a float tensor takes the float dtype (NumPy: int64 + float32 -> float64);
-      - a NumPy scalar counts as a Python number (NumPy 2: float32 tensor * np.float64(2) -> float64).
+      - a NumPy scalar counts as a Python number (NumPy 2: float32 tensor * np.float64(2) -> float64);
+      - a 0-d tensor meeting a tensor with dims of the same kind takes its dtype (float64 0-d + float32 -> float32).
     """
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:                                   # the common case first: two tensors of one dtype
         if a.array.dtype is not b.array.dtype:
             ka, kb = a.array.dtype.kind, b.array.dtype.kind
-            if ka == "f" and kb in "iub":
+            if ka == kb or (ka in "iu" and kb in "iu"):
+                if not a.array.ndim and b.array.ndim:
+                    a = a.to(b.array.dtype)
+                elif not b.array.ndim and a.array.ndim:
+                    b = b.to(a.array.dtype)
+            elif ka == "f" and kb in "iub":
                 b = b.to(a.array.dtype)
             elif kb == "f" and ka in "iub":
                 a = a.to(b.array.dtype)
@@ -2107,6 +2113,9 @@ def _max_dim(op, result, x, dim, keepdim):
 
 
 def _argext(func, x, dim, keepdim):
+    if x.array.size == 0 and (dim is None or x.array.shape[_dim(dim, x.ndim, func.__name__)] == 0):
+        raise IndexError(f"{func.__name__}: cannot take the {func.__name__} of an empty tensor of shape "
+                         f"{tuple(x.shape)} over dim {dim} (it has no elements there)")
     if dim is None:
         idx = func(x.array.reshape(-1))
         return Tensor._wrap(B.xp.asarray(idx, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))

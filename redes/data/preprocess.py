@@ -566,8 +566,8 @@ class Preprocessor:
 
     def save(self, path):
         """Write :meth:`to_dict` as JSON to ``path``."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False),
-                              encoding="utf-8")
+        from ..io.atomic import atomic_write
+        atomic_write(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
 
     @classmethod
     def load(cls, path):

@@ -56,6 +56,8 @@ def _value(v, where, Module):
 
 def from_config(config, trusted=("redes",)):
     """Rebuild a module from to_config's description, importing classes only from `trusted` packages."""
+    if not isinstance(config, dict) or not isinstance(config.get("class"), str):
+        raise ArchitectureError(f"load: an architecture entry must be an object with a 'class' name, got {config!r:.80}")
     cls = _import(config["class"], trusted)
     if "config" in config:
         return cls.from_config(config["config"])
@@ -90,4 +92,9 @@ def _import(qualname, trusted):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as e:
         raise ArchitectureError(f"load: cannot find class {qualname!r}: {e}") from None
+    from ..nn.module import Module
+    if not (isinstance(obj, type) and (issubclass(obj, Module) or hasattr(obj, "from_config"))):
+        # a file must not make load() call an arbitrary function of a trusted package (atomic_write, save...)
+        raise ArchitectureError(f"load: {qualname!r} is not a Module class (got {type(obj).__name__}); "
+                                "an architecture names only layer classes")
     return obj

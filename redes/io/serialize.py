@@ -1,40 +1,24 @@
 """Saving and loading: weights in safetensors, everything else (architecture, preprocessing, optimizer
 settings, RNG state) as JSON in the safetensors header. No pickle: loading a file never runs its code.
 
-Writes are atomic (a temporary file renamed into place), so a failed or interrupted save leaves no
-truncated file behind.
+Writes are atomic (redes.io.atomic: a temporary file, fsync'd, renamed into place), so a failed or
+interrupted save leaves the previous file intact. Reads check the safetensors header first (its length,
+each tensor's dtype, shape and byte range against the file's size), so a truncated, corrupted or hostile
+file fails at once with a clear error, before anything of its declared size is allocated.
 """
 import json
+import math
 import os
-import tempfile
 
 import numpy as np
 
 from .. import backend as B
 from ..tensor import Tensor
 from .architecture import from_config, to_config
+from .atomic import atomic_write
 from .objects import join, split
 
 FORMAT = "redes/1"
-
-
-def _atomic_write(path, write):
-    """write(tmp_path), then rename over path: readers never see half a file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0o22)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp's 0600 -> what open() would give: readable like other files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _tie_key(a):
@@ -70,7 +54,67 @@ def write_safetensors(tensors, f, metadata):
     if _is_file(f):
         f.write(save(tensors, metadata=metadata))
     else:
-        _atomic_write(f, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+        atomic_write(f, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+_ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+             "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+MAX_HEADER = 100_000_000        # bytes of JSON header: safetensors' own limit
+
+
+def check_header(path):
+    """The parsed safetensors header of `path`, after checking it against the file's size; ValueError if not.
+
+    Reads only the first 8 + header-length bytes. Checks: the 8-byte length fits the file, the header is a
+    JSON object, every tensor has a known dtype, a shape of non-negative ints and data_offsets [begin, end]
+    inside the data area with end - begin = (product of the shape) * itemsize, and no two byte ranges overlap.
+    """
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    where = f"load: {path} is not a readable safetensors file"
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise ValueError(f"{where}: truncated: {size} bytes, less than the 8-byte safetensors header length")
+        n = int.from_bytes(head, "little")
+        if n > size - 8 or n > MAX_HEADER:
+            raise ValueError(f"{where}: corrupted or truncated: the header declares {n} bytes but the file holds "
+                             f"{size - 8} after the length field (limit {MAX_HEADER})")
+        text = f.read(n)
+    try:
+        header = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError(f"{where}: corrupted: the safetensors header is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{where}: corrupted: the safetensors header is a {type(header).__name__}, not an object")
+    data = size - 8 - n
+    spans = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                raise ValueError(f"{where}: corrupted: __metadata__ must map strings to strings")
+            continue
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: corrupted: tensor {name!r} has no dtype/shape/data_offsets entry")
+        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if dtype not in _ITEMSIZE:
+            raise ValueError(f"{where}: tensor {name!r} has unknown dtype {dtype!r}")
+        if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+            raise ValueError(f"{where}: tensor {name!r} has an invalid shape {shape!r}")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+                and 0 <= offsets[0] <= offsets[1] <= data):
+            raise ValueError(f"{where}: tensor {name!r} has data_offsets {offsets!r} outside the {data} bytes of "
+                             "data in the file (truncated or corrupted)")
+        nbytes = math.prod(shape) * _ITEMSIZE[dtype]
+        if offsets[1] - offsets[0] != nbytes:
+            raise ValueError(f"{where}: tensor {name!r} of dtype {dtype} and shape {tuple(shape)} needs {nbytes} "
+                             f"bytes but its data_offsets {offsets} hold {offsets[1] - offsets[0]}")
+        spans.append((offsets[0], offsets[1], name))
+    spans.sort()
+    for (_, end, a), (begin, _, b) in zip(spans, spans[1:]):
+        if begin < end:
+            raise ValueError(f"{where}: corrupted: the bytes of tensors {a!r} and {b!r} overlap")
+    return header
 
 
 def read_safetensors(f, who="load"):
@@ -89,6 +133,7 @@ def read_safetensors(f, who="load"):
     path = os.fspath(f)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{who}: no such file: {path}")
+    check_header(path)          # a truncated or hostile file fails here, before its declared sizes are allocated
     try:
         with safe_open(path, framework="numpy") as sf:
             meta = sf.metadata() or {}

@@ -5,6 +5,7 @@
 from .. import backend as B
 from .. import dtypes as _dt
 from ..tensor import Tensor
+from . import _checks
 from . import functional as F
 from .module import Module, Parameter
 
@@ -38,6 +39,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     """y = x if x > 0 else negative_slope * x.  Shape: any -> same."""
     def __init__(self, negative_slope=0.01, inplace=False):
+        _checks.number("LeakyReLU", "negative_slope", negative_slope)
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
 
@@ -51,6 +53,7 @@ class LeakyReLU(Module):
 class ELU(Module):
     """y = x if x > 0 else alpha * (exp(x) - 1).  Shape: any -> same."""
     def __init__(self, alpha=1.0, inplace=False):
+        _checks.number(type(self).__name__, "alpha", alpha)
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
 
@@ -135,6 +138,9 @@ class Softsign(Module):
 class Softplus(Module):
     """y = log(1 + exp(beta x)) / beta (y = x where beta x > threshold)."""
     def __init__(self, beta=1.0, threshold=20.0):
+        if _checks.number("Softplus", "beta", beta) == 0:
+            raise ValueError("Softplus: beta must be nonzero (the function divides by it), got 0")
+        _checks.number("Softplus", "threshold", threshold)
         super().__init__()
         self.beta, self.threshold = beta, threshold
 
@@ -148,6 +154,8 @@ class Softplus(Module):
 class Hardtanh(Module):
     """y = clamp(x, min_val, max_val); the gradient passes strictly inside the bounds (as torch)."""
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        _checks.number("Hardtanh", "min_val", min_val)
+        _checks.number("Hardtanh", "max_val", max_val)
         super().__init__()
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
@@ -175,6 +183,8 @@ class PReLU(Module):
     Args: num_parameters: 1 or the number of channels. init: initial slope (default 0.25).
     """
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        _checks.positive_int("PReLU", "num_parameters", num_parameters)
+        _checks.number("PReLU", "init", init)
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         dtype = _dt.as_dtype(dtype) or _dt.get_default_dtype()

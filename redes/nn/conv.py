@@ -5,6 +5,7 @@ padding_mode 'reflect' / 'replicate' / 'circular' pads with F.pad first, as torc
 """
 import math
 
+from . import _checks
 from . import functional as F
 from . import init
 from .functional.conv import _ntuple, conv_padding, transposed_out_size
@@ -35,15 +36,18 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: padding_mode must be one of {list(_MODES)}, got {padding_mode!r}")
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _ntuple(n, kernel_size, "kernel_size", name)
-        self.stride = _ntuple(n, stride, "stride", name)
-        self.dilation = _ntuple(n, dilation, "dilation", name)
+        self.kernel_size = _checks.int_tuple(name, "kernel_size", kernel_size, n, 1)
+        self.stride = _checks.int_tuple(name, "stride", stride, n, 1)
+        self.dilation = _checks.int_tuple(name, "dilation", dilation, n, 1)
         # resolves and checks 'same' / 'valid' / ints now, so a bad argument fails at construction as in torch
         pads = conv_padding(padding, self.kernel_size, self.dilation, self.stride, name)
         self.padding = padding if isinstance(padding, str) else _ntuple(n, padding, "padding", name)
         self._pads = pads
         self._reversed_padding_repeated_twice = tuple(v for lo_hi in reversed(pads) for v in lo_hi)
-        self.output_padding = _ntuple(n, output_padding, "output_padding", name)
+        self.output_padding = _checks.int_tuple(name, "output_padding", output_padding, n, 0)
+        if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"{name}: output_padding must be smaller than either stride or dilation, got "
+                             f"output_padding={output_padding!r}, stride={stride!r}, dilation={dilation!r}")
         self.groups, self.padding_mode = groups, padding_mode
         shape = ((in_channels, out_channels // groups) if self.transposed else
                  (out_channels, in_channels // groups)) + self.kernel_size

@@ -1,5 +1,6 @@
 """Dropout layers, as torch.nn: Dropout, Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout (active in train
 mode, identity in eval)."""
+from . import _checks
 from . import functional as F
 from .module import Module
 
@@ -8,6 +9,7 @@ __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Fe
 
 class _DropoutNd(Module):
     def __init__(self, p=0.5, inplace=False):
+        _checks.number(type(self).__name__, "p", p)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"{type(self).__name__}: dropout probability has to be between 0 and 1, but got {p}")
         super().__init__()

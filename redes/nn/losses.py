@@ -11,6 +11,7 @@ Example:
 import math
 import warnings
 
+from . import _checks
 from . import functional as F
 from .distance import PairwiseDistance
 from .linear import Linear
@@ -52,7 +53,7 @@ class SmoothL1Loss(_Loss):
     """Quadratic for |input - target| < beta, linear beyond (beta = 0: L1). See F.smooth_l1_loss."""
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__(size_average, reduce, reduction)
-        self.beta = beta
+        self.beta = _checks.nonnegative("SmoothL1Loss", "beta", beta)
 
     def forward(self, input, target):
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
@@ -62,7 +63,7 @@ class HuberLoss(_Loss):
     """Quadratic for |input - target| < delta, delta-sloped linear beyond. See F.huber_loss."""
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction=reduction)
-        self.delta = delta
+        self.delta = _checks.positive("HuberLoss", "delta", delta)
 
     def forward(self, input, target):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
@@ -100,6 +101,7 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                  label_smoothing=0.0):
         super().__init__(weight, size_average, reduce, reduction)
+        _checks.probability("CrossEntropyLoss", "label_smoothing", label_smoothing)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):

@@ -11,6 +11,7 @@ from .. import backend as B
 from .. import devices as _device
 from .. import dtypes as _dt
 from ..tensor import Tensor
+from . import _checks
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -629,6 +630,8 @@ class Identity(Module):
 class Flatten(Module):
     """Flattens dims start_dim..end_dim into one: (N, C, H, W) -> (N, C*H*W) by default."""
     def __init__(self, start_dim=1, end_dim=-1):
+        if not (_checks._is_int(start_dim) and _checks._is_int(end_dim)):
+            raise TypeError(f"Flatten: start_dim and end_dim must be ints, got {start_dim!r}, {end_dim!r}")
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 

@@ -6,6 +6,7 @@ so state_dicts load across; each layer calls one F function (one fused op).
 from .. import backend as B
 from .. import dtypes as _dt
 from ..tensor import Tensor
+from . import _checks
 from . import functional as F
 from . import init
 from .linear import _empty_param
@@ -35,6 +36,9 @@ class _BatchNorm(Module):
                  dtype=None, *, bias=True):
         if not isinstance(num_features, int) or num_features <= 0:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive integer, got {num_features!r}")
+        _checks.positive(type(self).__name__, "eps", eps)
+        if momentum is not None:                        # None: the cumulative average of the batch statistics
+            _checks.number(type(self).__name__, "momentum", momentum, 0.0, 1.0)
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -282,6 +286,7 @@ class LayerNorm(Module):
         if not shape or any(not isinstance(s, int) or s <= 0 for s in shape):
             raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a tuple of them, "
                              f"got {normalized_shape!r}")
+        _checks.positive("LayerNorm", "eps", eps)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
         self.weight = _empty_param(shape, dtype) if elementwise_affine else None
         self.bias = _empty_param(shape, dtype) if elementwise_affine and bias else None
@@ -313,6 +318,7 @@ class GroupNorm(Module):
         if not isinstance(num_groups, int) or num_groups <= 0 or num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
+        _checks.positive("GroupNorm", "eps", eps)
         super().__init__()
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         self.weight = _empty_param((num_channels,), dtype) if affine else None

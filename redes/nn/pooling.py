@@ -2,8 +2,10 @@
 
 Each layer stores its arguments as torch does (so repr matches) and calls one F function.
 """
+from . import _checks
 from . import functional as F
 from .functional.conv import _ntuple, _single
+from .functional.pooling import _window_args
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
@@ -46,6 +48,8 @@ class MaxPool1d(_MaxPoolNd):
           return_indices (also return the argmax positions); ceil_mode (round the output size up).
     Shape: (N, C, L) -> (N, C, (L + 2p - d(k-1) - 1) / s + 1)
     """
+    n = 1
+
     def forward(self, input):
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
@@ -62,6 +66,8 @@ class MaxPool2d(_MaxPoolNd):
         >>> rd.nn.MaxPool2d(2)(rd.zeros(1, 16, 28, 28)).shape
         (1, 16, 14, 14)
     """
+    n = 2
+
     def forward(self, input):
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
@@ -74,6 +80,7 @@ class AvgPool1d(Module):
           the full window, padding included; default True).
     """
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        _window_args(kernel_size, stride, padding, 1, 1, "AvgPool1d", False)
         super().__init__()
         self.kernel_size = _single(kernel_size, "kernel_size", "AvgPool1d")
         self.stride = _single(stride if stride is not None and stride != [] else kernel_size, "stride", "AvgPool1d")
@@ -100,6 +107,8 @@ class AvgPool2d(Module):
                  divisor_override=None):
         _check_window(type(self).__name__, self.n, kernel_size=kernel_size, stride=None if stride == [] else stride,
                       padding=padding)
+        if divisor_override is not None:
+            _checks.positive_int("AvgPool2d", "divisor_override", divisor_override)
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None and stride != [] else kernel_size
@@ -116,6 +125,7 @@ class AvgPool2d(Module):
 
 class _AdaptiveNd(Module):
     def __init__(self, output_size, return_indices=False):
+        _checks.output_size(type(self).__name__, output_size, 2 if type(self).__name__.endswith("2d") else 1)
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices

@@ -254,6 +254,6 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     if hasattr(f, "write"):
         f.write(proto.SerializeToString())
     else:
-        from ..io.serialize import _atomic_write
-        _atomic_write(f, lambda tmp: onnx.save(proto, tmp))
+        from ..io.atomic import atomic_write
+        atomic_write(f, lambda tmp: onnx.save(proto, tmp))
     return proto

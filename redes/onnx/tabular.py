@@ -32,7 +32,7 @@ def export_table_model(model_path, onnx_path, opset_version=17):
     import numpy as np
 
     from ..io import load
-    from ..io.serialize import _atomic_write
+    from ..io.atomic import atomic_write
     from .export import export
     model = load(model_path)
     pre = getattr(model, "preprocessor", None)
@@ -50,7 +50,7 @@ def export_table_model(model_path, onnx_path, opset_version=17):
                   "outputs: regression outputs * std + mean per target, classification classes[argmax]",
            "preprocessor": pre.to_dict()}
     text = json.dumps(doc, indent=2, default=lambda v: v.item() if hasattr(v, "item") else str(v))
-    _atomic_write(json_path, lambda tmp: Path(tmp).write_text(text))
+    atomic_write(json_path, lambda tmp: Path(tmp).write_text(text))
     return onnx_path, json_path
 
 

@@ -87,6 +87,8 @@ def _compiled_softmax(qs, k, bias):
         if bias.ndim - lead > len(shape) or bias.shape[lead:] != shape[len(shape) - bias.ndim + lead:]:
             return None
     s = B.xp.matmul(qs, k.swapaxes(-1, -2))
+    if not s.flags.c_contiguous:            # NumPy may lay a product of transposed operands out otherwise
+        s = B.xp.ascontiguousarray(s)
     kern.softmax_rows(s, bias, shape[-1])
     return s
 

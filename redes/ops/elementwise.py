@@ -57,9 +57,23 @@ class Sub(Function):
             return a - b
         except ValueError as e:
             raise _broadcast_error("sub", e, a, b) from None
+        except TypeError:                           # NumPy refuses bool - bool from inside itself
+            raise RuntimeError(_BOOL_SUB) from None
 
     def backward(self, m, dz, z, a, b):
         return _grads(self, m, dz, -dz if self.needs[1] else None, a, b)
+
+
+_BOOL_SUB = ("sub: subtraction, the `-` operator, with a bool tensor is not supported; to invert a mask, use "
+             "the `~` or logical_not() operator instead")
+
+
+def check_bool_sub(a, b):
+    """torch refuses `-` when either operand is a bool tensor (NumPy allows int - bool): so does redes."""
+    for x in (a, b):
+        if getattr(getattr(x, "array", None), "dtype", None) == bool:
+            raise RuntimeError(_BOOL_SUB)
+    return a, b
 
 
 class Mul(Function):
@@ -165,6 +179,9 @@ class Where(Function):
 class Neg(Function):
     """y = -x.  Backward: dx = -dy."""
     def forward(self, x):
+        if x.dtype == bool:                         # NumPy raises from inside itself; torch refuses too
+            raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported; to invert a "
+                               "mask, use the `~` or logical_not() operator instead")
         return -x
 
     def backward(self, m, dy, y, x):
@@ -174,6 +191,8 @@ class Neg(Function):
 class Abs(Function):
     """y = |x|.  Backward: dx = dy * sign(x) (0 at x = 0, as torch)."""
     def forward(self, x):
+        if x.dtype == bool:
+            raise NotImplementedError("abs: not implemented for bool tensors (as torch)")
         return B.xp.abs(x)
 
     def backward(self, m, dy, y, x):
@@ -183,6 +202,10 @@ class Abs(Function):
 class Sign(Function):
     """y = sign(x).  Backward: dx = 0 (piecewise constant)."""
     def forward(self, x):
+        if x.dtype == bool:                         # NumPy has no bool sign; torch keeps the bools
+            return x.copy()
+        if x.dtype.kind == "f":                     # (x > 0) - (x < 0): sign(nan) = 0, as torch (NumPy: nan)
+            return B.xp.subtract(x > 0, x < 0, dtype=x.dtype)
         return B.xp.sign(x)
 
     def backward(self, m, dy, y, x):
@@ -246,7 +269,7 @@ class Rsqrt(Function):
 class Square(Function):
     """y = x * x.  Backward: dx = 2 x dy."""
     def forward(self, x):
-        return x * x
+        return x * x if x.dtype != bool else x.astype(B.xp.int64)    # torch: bool squared is int64
 
     def backward(self, m, dy, y, x):
         return (dy * x * 2,)
@@ -456,6 +479,8 @@ def _blockwise(fn, x, n_out):
     """fn(x, *outs) over cache-sized blocks of x, writing n_out new arrays shaped like x: a multi-pass
     elementwise formula then reads each block from cache instead of streaming the whole array once per
     pass. NumPy backend only (a GPU gains nothing from a Python loop of small kernels)."""
+    if x.ndim == 0:                         # NumPy arithmetic on 0-d arrays gives scalars, which out= refuses
+        return [o.reshape(()) for o in _blockwise(fn, x.reshape(1), n_out)]
     outs = [B.xp.empty(x.shape, x.dtype) for _ in range(n_out)]
     if x.size <= _BLOCK or B.name != "numpy":
         fn(x, *outs)

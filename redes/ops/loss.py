@@ -145,7 +145,8 @@ class CrossEntropy(Function):
     def backward(self, m, dy, y, x, target, *_):
         xp = B.xp
         n, c = x.shape
-        g = dy / self.denom if self.reduction == "mean" else dy     # scalar, or (n,) for 'none'
+        # all targets ignored (denom 0): every weight is 0, so the gradient is 0 as in torch, not 0 * inf = nan
+        g = dy / self.denom if self.reduction == "mean" and self.denom else dy     # scalar, or (n,) for 'none'
         ls, wt, valid, weight = self.ls, self.wt, self.valid, self.weight
         hit = g if wt is None else g * wt                           # the one-hot term's coefficient per row
         if ls > 0:
@@ -187,7 +188,7 @@ class NLLLossOp(Function):
 
     def backward(self, m, dy, y, x, target, *_):
         xp = B.xp
-        g = dy / self.denom if self.reduction == "mean" else dy
+        g = dy / self.denom if self.reduction == "mean" and self.denom else dy     # denom 0: weights all 0
         coef = g if self.wt is None else g * self.wt
         dx = xp.zeros(x.shape, x.dtype)
         dx[_arange(x.shape[0]), self.t] = -coef

@@ -109,8 +109,11 @@ class Amax(Function):
 
     def forward(self, x, axis=None, keepdim=False):
         self.axis, self.keepdim = axis, keepdim
-        if x.size == 0:
-            raise RuntimeError(f"{self.op}: cannot reduce an empty tensor of shape {x.shape} (no identity)")
+        if x.size == 0:                     # empty is fine unless a reduced dim is (torch: amax over (1, 0) dim 0)
+            dims = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+            if x.ndim == 0 or any(x.shape[d] == 0 for d in dims):
+                raise RuntimeError(f"{self.op}: cannot reduce an empty tensor of shape {x.shape} over dim "
+                                   f"{axis} (no identity)")
         return getattr(B.xp, self.reduce_name).reduce(x, axis=axis, keepdims=keepdim)
 
     def backward(self, m, dy, y, x):
@@ -153,8 +156,12 @@ class Var(Function):
         self.axis, self.keepdim = axis, keepdim
         self.n = _count(x.shape, axis)
         self.div = max(self.n - correction, 0)
-        xc = x - B.xp.add.reduce(x, axis=axis, keepdims=True) / self.n
-        return B.xp.add.reduce(xc * xc, axis=axis, keepdims=keepdim) / self.div
+        xp = B.xp
+        xc = x - xp.add.reduce(x, axis=axis, keepdims=True) / self.n
+        # NOTE: the rounded mean is off by up to half an ulp of the values (4 at 1e8 in float32): the deviations'
+        # own mean measures that offset and removes it (corrected two-pass, Chan, Golub & LeVeque 1983)
+        xc -= xp.add.reduce(xc, axis=axis, keepdims=True) / self.n
+        return xp.add.reduce(xc * xc, axis=axis, keepdims=keepdim) / self.div
 
     def backward(self, m, dy, y, x):
         xc = x - m.sum(x, self.axis, True) / self.n
@@ -192,7 +199,15 @@ class Norm2(Function):
     """y = sqrt(sum(x^2)).  Backward: dx = dy * x / y (0 where y = 0, as torch)."""
     def forward(self, x, axis=None, keepdim=False):
         self.axis, self.keepdim = axis, keepdim
-        return B.xp.sqrt(B.xp.add.reduce(x * x, axis=axis, keepdims=keepdim))
+        xp = B.xp
+        if x.size == 0 or x.dtype.kind != "f":
+            return xp.sqrt(xp.add.reduce(x * x, axis=axis, keepdims=keepdim))
+        # NOTE: scaled by the largest |x| (as BLAS nrm2), so x^2 neither overflows (1e30 in float32) nor underflows
+        s = xp.maximum.reduce(xp.abs(x), axis=axis, keepdims=True)
+        s = xp.where(xp.isfinite(s) & (s > 0), s, xp.ones((), x.dtype))
+        xs = x / s
+        y = xp.sqrt(xp.add.reduce(xs * xs, axis=axis, keepdims=True)) * s
+        return y if keepdim else y.reshape(xp.add.reduce(xs, axis=axis).shape)
 
     def backward(self, m, dy, y, x):
         yk = _kept(m, y, x.shape, self.axis, self.keepdim)

@@ -68,14 +68,16 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False, foreach=None, decoupled_weight_decay=False):
+                 maximize=False, foreach=None, fused=None, decoupled_weight_decay=False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+                        maximize=maximize, foreach=foreach, fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
     def _check_group(self, group):
         _check_nonnegative(group, "lr", "eps")
         betas = group["betas"] = tuple(_number(b, "betas") for b in group["betas"])
+        if len(betas) != 2:
+            raise IndexError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), got {betas}")
         _check(betas[0], 0.0 <= betas[0] < 1.0, "Invalid beta parameter at index 0")
         _check(betas[1], 0.0 <= betas[1] < 1.0, "Invalid beta parameter at index 1")
         _check_nonnegative(group, "weight_decay")
@@ -100,6 +102,6 @@ class AdamW(Adam):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False, foreach=None):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+                 maximize=False, foreach=None, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
+                         fused=fused, decoupled_weight_decay=True)

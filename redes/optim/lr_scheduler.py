@@ -20,6 +20,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from ..nn import _checks
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
@@ -174,7 +175,7 @@ class StepLR(LRScheduler):
     """lr = initial_lr * gamma ** (epoch // step_size): multiply by gamma every step_size epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size, self.gamma = _checks.positive_int("StepLR", "step_size", step_size), gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -190,6 +191,11 @@ class MultiStepLR(LRScheduler):
     """Multiply the lr by gamma at each milestone epoch (a repeated milestone multiplies once per repeat)."""
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        milestones = list(milestones)
+        for m in milestones:
+            _checks.nonnegative_int("MultiStepLR", "each milestone", m)
+        if any(b < a for a, b in zip(milestones, milestones[1:])):     # a repeat counts twice, as in torch
+            raise ValueError(f"MultiStepLR: milestones must be increasing, got {milestones}")
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -214,6 +220,7 @@ class ConstantLR(LRScheduler):
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
         if factor > 1.0 or factor < 0:
             raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
+        _checks.nonnegative_int("ConstantLR", "total_iters", total_iters)
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -240,6 +247,7 @@ class LinearLR(LRScheduler):
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
         if end_factor > 1.0 or end_factor < 0:
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
+        _checks.positive_int("LinearLR", "total_iters", total_iters)
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -261,7 +269,7 @@ class ExponentialLR(LRScheduler):
     """lr = initial_lr * gamma ** epoch."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        self.gamma = gamma
+        self.gamma = _checks.nonnegative("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -277,7 +285,8 @@ class PolynomialLR(LRScheduler):
     """lr = initial_lr * (1 - min(epoch, total_iters) / total_iters) ** power."""
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
-        self.total_iters, self.power = total_iters, power
+        _checks.positive_int("PolynomialLR", "total_iters", total_iters)
+        self.total_iters, self.power = total_iters, _checks.nonnegative("PolynomialLR", "power", power)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -300,7 +309,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max, self.eta_min = T_max, eta_min
+        _checks.positive("CosineAnnealingLR", "T_max", T_max)
+        self.T_max, self.eta_min = T_max, _checks.nonnegative("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -328,6 +338,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if not isinstance(T_mult, int) or T_mult < 1:
             raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
         self.T_0 = self.T_i = T_0
         self.T_mult, self.eta_min, self.T_cur = T_mult, eta_min, last_epoch
         super().__init__(optimizer, last_epoch)
@@ -466,6 +478,12 @@ class ReduceLROnPlateau(LRScheduler):
                  cooldown=0, min_lr=0, eps=1e-8):
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
+        _checks.number("ReduceLROnPlateau", "factor", factor, 0.0, 1.0, high_open=True)
+        _checks.nonnegative_int("ReduceLROnPlateau", "patience", patience)
+        _checks.nonnegative_int("ReduceLROnPlateau", "cooldown", cooldown)
+        _checks.nonnegative("ReduceLROnPlateau", "eps", eps)
+        for value in (min_lr if isinstance(min_lr, (list, tuple)) else [min_lr]):
+            _checks.nonnegative("ReduceLROnPlateau", "min_lr", value)
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.factor, self.optimizer = factor, optimizer

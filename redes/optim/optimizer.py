@@ -4,15 +4,17 @@ A subclass checks its hyperparameters, says which arrays its state holds (`_new_
 `_update`, which calls a pure per-array update function (sgd_update, adam_update, ...). The update
 writes into the parameter's array in place and never into a gradient (gradient arrays may be shared).
 
-Fast path. When every parameter of a group has a gradient and they share one float dtype, the group is
-"flattened" on its first step: the parameters' `.array` become views into one contiguous buffer, and so
-does each state array. A step is then one concatenate (of the gradients) plus one update on the whole
-buffer: a handful of NumPy calls for the model, instead of a handful per parameter. Every step first
-checks that each `p.array` and each state Tensor is still the view it was given; if anything was replaced
-(module.load_state_dict, module.to(dtype), optimizer.load_state_dict, vector_to_parameters, ...), the
-group is flattened again from the current values, so replacing arrays is always safe. Parameters
-without a gradient, mixed dtypes or unequal step counts take the per-parameter path, which runs the
-same update function on each parameter's own arrays (views or not): both paths give the same numbers.
+Fast path (torch's `foreach`). With foreach=None (default) or True, when every parameter of a group has a
+gradient and they share one float dtype, the group's state arrays live in one contiguous buffer each (the
+state Tensors hold views of it), and a step is one gather of the parameters and of the gradients, one
+update on the whole flat buffer, and one copy back into each parameter's own array: a handful of NumPy
+calls for the model, instead of a handful per parameter. As in torch, a parameter's storage is never
+swapped: a reference to `p.array` (or `p.numpy()`) taken before the first step sees every update. If a
+state Tensor is replaced, or a parameter changes dtype or shape (module.to(dtype), load_state_dict...),
+the state is flattened again from the current values. foreach=False, parameters without a gradient,
+mixed dtypes or unequal step counts take the per-parameter path, which runs the same update function on
+each parameter's own arrays: both paths give the same numbers. fused=True (SGD, Adam, AdamW, Adagrad, as
+torch) asks for one fused update per group: the flat path, with the compiled kernels where they apply.
 """
 import copy
 from collections import defaultdict
@@ -111,6 +113,7 @@ class Optimizer:
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
+        _check_foreach(param_group)
         self._check_group(param_group)
         self.param_groups.append(param_group)
 
@@ -155,7 +158,7 @@ class Optimizer:
     def _step_group(self, group):
         params = group["params"]
         grads = [p.grad for p in params]
-        if len(params) > 1 and all(g is not None for g in grads):
+        if len(params) > 1 and group.get("foreach") is not False and all(g is not None for g in grads):
             layout = self._layouts.get(id(group))
             if layout is None or not layout.intact(self, group):
                 layout = self._layouts[id(group)] = _FlatGroup.build(self, group)
@@ -253,11 +256,16 @@ SLICE_MIN_SIZE = 65536      # from this mean size a parameter, a group updates p
 
 
 class _FlatGroup:
-    """One contiguous buffer for a group's parameters and one per state array; `.data` of each is a view."""
+    """One contiguous buffer per state array of a group, one for the gathered gradients and one for the parameters.
+
+    Invisible to the user, as torch's foreach path: the state Tensors are views into the optimizer's own
+    buffers, but a parameter's storage is never swapped. Each step gathers the parameters' current values
+    (one concatenate), updates the flat copy, and writes each slice back into the parameter's own array.
+    """
 
     @classmethod
     def build(cls, opt, group):
-        """Flatten a group from the parameters' and state's current values; None if it cannot be flattened."""
+        """Flatten a group's state from its current values; None if it cannot be flattened."""
         xp = B.xp
         params = group["params"]
         dtype = params[0].array.dtype
@@ -274,9 +282,10 @@ class _FlatGroup:
                 return None                                       # state edited by hand: per parameter
         self = cls()
         n = sum(p.array.size for p in params)
-        self.array = xp.empty(n, dtype)
         self.bufs = {name: xp.empty(n, dtype) for name in names}
-        self.params, self.names, self.views, self.checks = list(params), names, [], []
+        self.params, self.names, self.checks = list(params), names, []
+        self.shapes = [p.array.shape for p in params]
+        self.dtype = dtype
         start = 0
         for p in params:
             shape, end = p.array.shape, start + p.array.size
@@ -289,32 +298,36 @@ class _FlatGroup:
                 self.bufs[name][start:end] = t.array.reshape(-1)
                 t.array = self.bufs[name][start:end].reshape(shape)
                 self.checks.append((st, name, t, t.array))
-            self.array[start:end] = p.array.reshape(-1)
-            p.array = self.array[start:end].reshape(shape)
-            self.views.append(p.array)
             start = end
         self.states = [opt.state[p] for p in params]
         self.fresh = fresh[0]                                     # every state is new: this is their first step
-        # Few large parameters: update each on its slice of the buffers, reading its gradient where it is.
-        # Gathering the gradients first would cost one more pass over memory than the calls it saves.
-        self.slices = self.grad = None
+        # Few large parameters: update each parameter's own array in place, with its slice of the state buffers.
+        # Gathering the parameters and gradients would cost more passes over memory than the calls it saves.
+        self.slices = self.array = self.grad = None
         if n < SLICE_MIN_SIZE * len(params):
+            self.array = xp.empty(n, dtype)                     # the parameters' values, gathered each step
             self.grad = xp.empty(n, dtype)                      # the gradients, gathered each step
+            self.outs, start = [], 0
+            for shape, p in zip(self.shapes, params):
+                end = start + p.array.size
+                self.outs.append(self.array[start:end].reshape(shape))
+                start = end
         else:
             self.slices, start = [], 0
             for p in params:
                 end = start + p.array.size
-                self.slices.append((self.array[start:end], {k: b[start:end] for k, b in self.bufs.items()}))
+                self.slices.append({k: b[start:end].reshape(p.array.shape) for k, b in self.bufs.items()})
                 start = end
         return self
 
     def intact(self, opt, group):
-        """True when every parameter and state Tensor still holds the view this layout gave it."""
+        """True when the parameters keep their shapes and dtype and every state Tensor still holds its view."""
         params, state = group["params"], opt.state
         if len(params) != len(self.params) or opt._state_names(group) != self.names:
             return False
-        for p, q, v, st in zip(params, self.params, self.views, self.states):
-            if p is not q or p.array is not v or state.get(p) is not st:
+        for p, q, shape, st in zip(params, self.params, self.shapes, self.states):
+            a = p.array
+            if p is not q or a.shape != shape or a.dtype != self.dtype or state.get(p) is not st:
                 return False
         for st, name, t, v in self.checks:
             if st.get(name) is not t or t.array is not v:
@@ -327,20 +340,25 @@ class _FlatGroup:
         step = states[0].get("step")
         if step is not None and any(st["step"] != step for st in states):
             return False
-        for g, v in zip(grads, self.views):
-            if g.array.shape != v.shape:
+        for g, shape in zip(grads, self.shapes):
+            if g.array.shape != shape:
                 return False
         if step is not None:
             step += 1
             for st in states:
                 st["step"] = step
+        params = group["params"]
         if self.slices is not None:
-            dtype = self.array.dtype
-            for g, (data, bufs) in zip(grads, self.slices):
-                opt._update(group, data, g.array.reshape(-1).astype(dtype, copy=False), bufs, step, self.fresh)
+            dtype = self.dtype
+            for p, g, bufs in zip(params, grads, self.slices):
+                opt._update(group, p.array, g.array.astype(dtype, copy=False), bufs, step, self.fresh)
         else:
-            B.xp.concatenate([g.array.reshape(-1) for g in grads], out=self.grad, casting="same_kind")
+            xp = B.xp
+            xp.concatenate([p.array.reshape(-1) for p in params], out=self.array)
+            xp.concatenate([g.array.reshape(-1) for g in grads], out=self.grad, casting="same_kind")
             opt._update(group, self.array, self.grad, self.bufs, step, self.fresh)
+            for p, out in zip(params, self.outs):
+                xp.copyto(p.array, out)                         # back into the parameter's own storage
         self.fresh = False
         return True
 
@@ -373,6 +391,15 @@ def _lerp_(a, b, weight, tmp):
     else:
         tmp *= 1 - weight
         xp.subtract(b, tmp, out=a)
+
+
+def _check_foreach(group):
+    """foreach / fused: None, True or False, and not both True (torch's rule)."""
+    for key in ("foreach", "fused"):
+        if group.get(key) not in (None, True, False):
+            raise ValueError(f"optimizer: {key} must be None, True or False, got {group[key]!r}")
+    if group.get("foreach") and group.get("fused"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
 def _check(value, ok, message):

@@ -3,7 +3,6 @@
 Figures are made with matplotlib's object API (no pyplot state), so this works in scripts, servers and
 notebooks alike, and never changes the user's matplotlib backend.
 """
-import os
 
 
 def _figure(n_panels, width=6.0, height=3.4):
@@ -45,10 +44,8 @@ def _log_if_wide(ax, values, always=False):
 
 def _save(fig, path):
     if path is not None:
-        folder = os.path.dirname(os.fspath(path))
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        fig.savefig(path)
+        from ..io.atomic import atomic_write
+        atomic_write(path, fig.savefig)                 # the temporary name keeps the suffix savefig reads
     return fig
 
 

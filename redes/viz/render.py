@@ -167,16 +167,8 @@ class Graph:
         """Write the picture; the format comes from the file's suffix (.svg, .png, .pdf; .dot/.gv for the text)."""
         path = os.fspath(path)
         fmt = (format or os.path.splitext(path)[1].lstrip(".") or "svg").lower()
-        folder = os.path.dirname(path)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        if fmt in ("dot", "gv"):
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(self.source)
-        else:
-            data = self.pipe(fmt)
-            with open(path, "wb") as f:
-                f.write(data)
+        from ..io.atomic import atomic_write
+        atomic_write(path, self.source if fmt in ("dot", "gv") else self.pipe(fmt))
         return path
 
     render = save

@@ -137,7 +137,7 @@ def test_gradcheck():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="pad should be at most half of effective kernel size"):
+    with pytest.raises(ValueError, match="pad should be at most half of kernel size"):
         F.max_pool2d(rd.zeros(1, 1, 5, 5), 2, padding=2)
     with pytest.raises(ValueError, match="pad should be at most half of kernel size"):
         rd.nn.AvgPool2d(3, padding=2)(rd.zeros(1, 1, 5, 5))

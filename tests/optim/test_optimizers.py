@@ -163,6 +163,8 @@ def test_state_dict_round_trip_continues_identically(name, kw):
     assert [g["params"] for g in sd["param_groups"]] == [[0, 1, 2], [3, 4]]
     for group, ref_group in zip(sd["param_groups"], twin.ref.state_dict()["param_groups"]):
         for k, v in group.items():
+            if k == "foreach":                      # the torch twin runs with foreach=False, redes with the default
+                continue
             assert ref_group[k] == v, f"param_groups key {k}: {v} vs torch {ref_group[k]}"
     # a fresh optimizer on copies of the current parameters, loaded from the state dict (JSON round trip)
     text = json.dumps(sd, default=lambda t: t.numpy().tolist())
@@ -200,7 +202,7 @@ def test_replacing_parameter_arrays_is_safe():
     init, grads = _data()
     twin = Twin("Adam", dict(lr=0.01, amsgrad=True), init)
     twin.run(grads[:5])
-    assert twin.ps[0][0].array.base is twin.ps[0][1].array.base is not None, "the group should be flattened"
+    assert twin.opt._layouts, "the group should be flattened"
     for ps, ts in zip(twin.ps, twin.ts):                 # what Module.load_state_dict does
         for p, t in zip(ps, ts):
             new = np.sin(p.numpy()) * 2

@@ -4,6 +4,8 @@ local_response_norm, rms_norm.
 batch_norm, layer_norm and group_norm are one fused op of redes.ops.norm each (batch_norm also updates the
 running statistics in place, as torch); instance_norm reuses batch_norm, and the other two are compositions.
 """
+import math
+
 import numpy as np
 
 from ... import autograd as _ag
@@ -92,6 +94,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.ndim < 2 or input.shape[1] % num_groups:
         raise RuntimeError(f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, "
                            f"got {tuple(input.shape)}")
+    if input.shape[0] * input.shape[1] // num_groups * math.prod(input.shape[2:]) == 1:     # torch's check
+        raise ValueError(f"group_norm: expected more than 1 value per group to normalise, got input size "
+                         f"{list(input.shape)} with num_groups={num_groups}")
     for name, t in (("weight", weight), ("bias", bias)):
         _vector(t, input.shape[1], name, "group_norm")
     return _N.GroupNormOp.apply(input, weight, bias, groups=num_groups, eps=eps)

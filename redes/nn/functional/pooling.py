@@ -34,9 +34,8 @@ def _window_args(kernel_size, stride, padding, dilation, spatial, op, max_pool):
         raise ValueError(f"{op}: kernel_size, stride and dilation must be positive and padding non-negative, got "
                          f"kernel_size={k}, stride={s}, padding={p}, dilation={d}")
     for kk, pp, dd in zip(k, p, d):
-        if pp > (dd * (kk - 1) + 1) // 2:
-            what = "effective kernel size" if max_pool else "kernel size"
-            raise ValueError(f"{op}: pad should be at most half of {what}, but got pad={pp}, kernel_size={kk}"
+        if pp > kk // 2:                    # torch counts the kernel, not the dilated window
+            raise ValueError(f"{op}: pad should be at most half of kernel size, but got pad={pp}, kernel_size={kk}"
                              + (f" and dilation={dd}" if max_pool else ""))
     if spatial == 1:
         k, s, p, d = (1,) + k, (1,) + s, (0,) + p, (1,) + d
