@@ -175,14 +175,15 @@ def load_arrays(path):
     """({name: numpy array}, metadata dict) from a file written by save_arrays (a path or binary file object)."""
     arrays, meta = read_safetensors(path)
     arrays = _restore_aliases(arrays, meta, "load")
+    where = "load: " + ("the file object" if _is_file(path) else os.fspath(path))
     try:
         extra = json.loads(meta.get("redes", "{}"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"load: the 'redes' metadata is not JSON ({e})") from None
+        raise ValueError(f"{where}: corrupted: the 'redes' metadata is not JSON ({e})") from None
     except RecursionError:
-        raise ValueError("load: the 'redes' metadata is nested too deeply") from None
+        raise ValueError(f"{where}: the 'redes' metadata is nested too deeply") from None
     if not isinstance(extra, dict):
-        raise ValueError(f"load: the 'redes' metadata must be a JSON object, got {type(extra).__name__}")
+        raise ValueError(f"{where}: corrupted: the 'redes' metadata must be a JSON object, got {type(extra).__name__}")
     return arrays, extra
 
 

@@ -15,13 +15,18 @@ __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1
 
 
 def _check_window(layer, n, **values):
-    """Constructor check: each window argument an int or an n-tuple of them, positive (padding: >= 0)."""
+    """Constructor check: each window argument an int or an n-tuple of them, positive (padding: >= 0), and
+    padding at most half the kernel (torch's rule, which torch checks at forward: refused up front here)."""
+    sizes = {}
     for arg, v in values.items():
         if v is None:
             continue
-        t = _ntuple(n, v, arg, layer)
+        t = sizes[arg] = _ntuple(n, v, arg, layer)
         if min(t) < (0 if arg == "padding" else 1):
             raise ValueError(f"{layer}: {arg} must be {'non-negative' if arg == 'padding' else 'positive'}, got {v!r}")
+    for k, p in zip(sizes.get("kernel_size", ()), sizes.get("padding", ())):
+        if p > k // 2:
+            raise ValueError(f"{layer}: pad should be at most half of kernel size, but got padding={p}, kernel_size={k}")
 
 
 class _MaxPoolNd(Module):
@@ -125,7 +130,7 @@ class AvgPool2d(Module):
 
 class _AdaptiveNd(Module):
     def __init__(self, output_size, return_indices=False):
-        _checks.output_size(type(self).__name__, output_size, 2 if type(self).__name__.endswith("2d") else 1)
+        _checks.output_size(type(self).__name__, output_size, int(type(self).__name__[-2]))   # the 1, 2 or 3 of "...3d"
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices

@@ -60,7 +60,7 @@ def pdist(input, p=2):
     Shape: (N, M) -> (N (N - 1) / 2,)
     Example:
         >>> F.pdist(rd.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]], dtype=rd.float64)).tolist()
-        [5.0, 1.0, 4.242640687119285]
+        [5.0, 1.0, 4.24264068711928...]
     """
     _check("pdist", input=input)
     if input.ndim != 2:
