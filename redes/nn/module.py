@@ -413,7 +413,37 @@ class ModuleList(Module):
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
 
-class ModuleDict(Module):
+class _DictAccess:
+    """The read/delete side of a dict, over `self._dict`: shared by ModuleDict and ParameterDict."""
+    def __delitem__(self, key):
+        del self._dict[key]
+
+    def pop(self, key):
+        return self._dict.pop(key)
+
+    def clear(self):
+        self._dict.clear()
+
+    def __contains__(self, key):
+        return key in self._dict
+
+    def __len__(self):
+        return len(self._dict)
+
+    def __iter__(self):
+        return iter(self._dict)
+
+    def keys(self):
+        return self._dict.keys()
+
+    def values(self):
+        return self._dict.values()
+
+    def items(self):
+        return self._dict.items()
+
+
+class ModuleDict(_DictAccess, Module):
     """A dict of modules whose parameters the parent finds; children are named by their keys.
 
     As torch, an entry is also an attribute: `blocks.wte` is `blocks["wte"]`, and assigning a Module to an
@@ -467,32 +497,6 @@ class ModuleDict(Module):
             raise TypeError(f"ModuleDict: value for {key!r} must be a Module, got {type(module).__name__}")
         self._dict[key] = module
 
-    def __delitem__(self, key):
-        del self._dict[key]
-
-    def pop(self, key):
-        return self._dict.pop(key)
-
-    def clear(self):
-        self._dict.clear()
-
-    def __contains__(self, key):
-        return key in self._dict
-
-    def __len__(self):
-        return len(self._dict)
-
-    def __iter__(self):
-        return iter(self._dict)
-
-    def keys(self):
-        return self._dict.keys()
-
-    def values(self):
-        return self._dict.values()
-
-    def items(self):
-        return self._dict.items()
 
 
 def _as_parameter(value, caller):
@@ -552,7 +556,7 @@ class ParameterList(Module):
         return "ParameterList(" + ("\n" + "\n".join(lines) + "\n" if lines else "") + ")"
 
 
-class ParameterDict(Module):
+class ParameterDict(_DictAccess, Module):
     """A dict of Parameters that the parent module finds (keys become state_dict names), as torch.nn.ParameterDict.
 
     Example:
@@ -588,29 +592,6 @@ class ParameterDict(Module):
             raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__} {key!r}")
         self._dict[key] = _as_parameter(value, f"ParameterDict[{key!r}]")
 
-    def __delitem__(self, key):
-        del self._dict[key]
-
-    def pop(self, key):
-        return self._dict.pop(key)
-
-    def __contains__(self, key):
-        return key in self._dict
-
-    def __len__(self):
-        return len(self._dict)
-
-    def __iter__(self):
-        return iter(self._dict)
-
-    def keys(self):
-        return self._dict.keys()
-
-    def values(self):
-        return self._dict.values()
-
-    def items(self):
-        return self._dict.items()
 
     def __repr__(self):
         lines = [f"  ({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"

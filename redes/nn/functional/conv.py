@@ -74,14 +74,8 @@ def _check_bias(bias, n, op):
         raise RuntimeError(f"{op}: bias must have shape ({n},), got {tuple(bias.shape)}")
 
 
-def _conv(input, weight, bias, stride, padding, dilation, groups, spatial, op):
-    x, unbatched = _batched(input, weight, spatial, op)
-    to_t = _single if spatial == 1 else _pair
-    kernel = tuple(weight.shape[2:])
-    stride, dilation = to_t(stride, "stride", op), to_t(dilation, "dilation", op)
-    if min(stride) < 1 or min(dilation) < 1:
-        raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride}, dilation={dilation}")
-    pads = conv_padding(padding, kernel, dilation, stride, op)
+def _check_conv_shapes(x, weight, bias, groups, pads, kernel, dilation, op):
+    """Groups, channels, bias and the padded input against the dilated kernel, with the shapes in each message."""
     c, cg, o = x.shape[1], weight.shape[1], weight.shape[0]
     if not isinstance(groups, int) or groups < 1 or o % groups:
         raise RuntimeError(f"{op}: groups={groups} must be a positive divisor of out_channels={o}")
@@ -94,6 +88,17 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, spatial, op):
     if any(p < e for p, e in zip(padded, extent)):
         raise RuntimeError(f"{op}: padded input size per channel {padded} is smaller than the dilated kernel {extent} "
                            f"(input {tuple(x.shape)}, weight {tuple(weight.shape)})")
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, spatial, op):
+    x, unbatched = _batched(input, weight, spatial, op)
+    to_t = _single if spatial == 1 else _pair
+    kernel = tuple(weight.shape[2:])
+    stride, dilation = to_t(stride, "stride", op), to_t(dilation, "dilation", op)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride}, dilation={dilation}")
+    pads = conv_padding(padding, kernel, dilation, stride, op)
+    _check_conv_shapes(x, weight, bias, groups, pads, kernel, dilation, op)
     if spatial == 1:
         stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
     op_cls = _C.Conv1dOp if spatial == 1 else _C.Conv2dOp

@@ -7,7 +7,7 @@ import math
 
 from ... import backend as B
 from ...tensor import Tensor
-from .conv import _batched, _check_bias, _ntuple, conv1d, conv_padding, transposed_out_size
+from .conv import _batched, _check_bias, _check_conv_shapes, _ntuple, conv1d, conv_padding, transposed_out_size
 from .window import windows
 
 __all__ = ["conv3d", "conv_transpose3d", "conv_tbc"]
@@ -32,17 +32,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     pads = conv_padding(padding, kernel, dilation, stride, op)
     n, c = x.shape[:2]
     o, cg = weight.shape[:2]
-    if not isinstance(groups, int) or groups < 1 or o % groups:
-        raise RuntimeError(f"{op}: groups={groups} must be a positive divisor of out_channels={o}")
-    if c != cg * groups:
-        raise RuntimeError(f"{op}: given groups={groups}, weight of shape {tuple(weight.shape)} expects input with "
-                           f"{cg * groups} channels, got input of shape {tuple(x.shape)}")
-    _check_bias(bias, o, op)
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
-    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    if any(p < e for p, e in zip(padded, extent)):
-        raise RuntimeError(f"{op}: padded input size per channel {padded} is smaller than the dilated kernel {extent} "
-                           f"(input {tuple(x.shape)}, weight {tuple(weight.shape)})")
+    _check_conv_shapes(x, weight, bias, groups, pads, kernel, dilation, op)
     if any(lo or hi for lo, hi in pads):
         from ...functions import pad
         x = pad(x, [v for lo_hi in reversed(pads) for v in lo_hi])
