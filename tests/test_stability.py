@@ -65,10 +65,13 @@ def _run(lib, name, x, dtype):
 
 def _close_to_truth(ours, theirs, truth, what, ulps=8):
     """Finite wherever torch's float32 result is, and no farther from the truth than twice torch's error + ulps;
-    where torch's float32 result is not finite either (std of subnormals: var underflows to 0), the same."""
+    where torch's float32 result is not finite (std of subnormals: its var underflows to 0), the same as torch or
+    within 1e-4 of the truth (redes accumulates var in float64; a subnormal such as 1e-40 holds only ~17 bits)."""
     ok = np.isfinite(theirs)
     assert np.isfinite(ours[ok]).all(), f"{what}: not finite where torch's float32 is: ours {ours}, torch {theirs}"
-    np.testing.assert_array_equal(ours[~ok], theirs[~ok], err_msg=what)
+    slack = 1e-4 * np.abs(truth[np.isfinite(truth)]).max(initial=0.0)
+    for o, t, e in zip(ours[~ok], theirs[~ok], truth[~ok]):
+        assert o == t or (np.isnan(o) and np.isnan(t)) or abs(o - e) <= slack, f"{what}: {o} vs torch {t}, truth {e}"
     bound = 2 * np.abs(theirs - truth) + ulps * np.finfo(np.float32).eps * np.abs(truth).max()
     err = np.abs(ours - truth)
     with np.errstate(invalid="ignore"):

@@ -153,10 +153,16 @@ class MinDim(MaxDim):
 class Var(Function):
     """y = sum((x - mean)^2) / (n - correction).  Backward: dx = dy * 2 (x - mean) / (n - correction)."""
     def forward(self, x, axis=None, correction=1, keepdim=False):
+        return self._var(x, axis, correction, keepdim).astype(x.dtype, copy=False)
+
+    def _var(self, x, axis, correction, keepdim):
+        """The variance, in float64 for float32 x (as torch accumulates): std of [1e30, 0] stays finite."""
         self.axis, self.keepdim = axis, keepdim
         self.n = _count(x.shape, axis)
         self.div = max(self.n - correction, 0)
         xp = B.xp
+        if x.dtype == xp.float32:
+            x = x.astype(xp.float64)
         xc = x - xp.add.reduce(x, axis=axis, keepdims=True) / self.n
         # NOTE: the rounded mean is off by up to half an ulp of the values (4 at 1e8 in float32): the deviations'
         # own mean measures that offset and removes it (corrected two-pass, Chan, Golub & LeVeque 1983)
@@ -172,7 +178,7 @@ class Var(Function):
 class Std(Var):
     """y = sqrt(var).  Backward: dx = dy * (x - mean) / ((n - correction) y)."""
     def forward(self, x, axis=None, correction=1, keepdim=False):
-        return B.xp.sqrt(super().forward(x, axis, correction, keepdim))
+        return B.xp.sqrt(self._var(x, axis, correction, keepdim)).astype(x.dtype, copy=False)
 
     def backward(self, m, dy, y, x):
         xc = x - m.sum(x, self.axis, True) / self.n
