@@ -8,6 +8,7 @@ import numpy as np
 
 from . import backend as B
 from . import dtypes as _dt
+from . import devices as _devices
 from .random import default_rng
 from .tensor import Tensor, _shape_arg, _to_array  # noqa: F401 (_to_array: kept importable here)
 
@@ -19,6 +20,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         >>> rd.tensor([[1.0, 2.0], [3.0, 4.0]]).dtype
         dtype('float32')
     """
+    _check_device(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -57,6 +59,12 @@ def from_dlpack(obj):
     return Tensor._wrap(B.xp.from_dlpack(obj))
 
 
+def _check_device(device, caller):
+    """device=None or the active backend's device (as torch: asking for "cuda" here is an error, never ignored)."""
+    if device is not None:
+        _devices.check(device, caller)
+
+
 def _make(array, requires_grad):
     t = Tensor._wrap(B.xp.asarray(array))
     return t.requires_grad_(True) if requires_grad else t
@@ -67,18 +75,22 @@ def _float_dtype(dtype):
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "zeros")
     return _make(B.xp.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "ones")
     return _make(B.xp.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "empty")
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "full")
     if dtype is None:       # inferred from the value, as torch.full
         dtype = (_dt.bool if isinstance(fill_value, builtins.bool) else
                  _dt.int64 if isinstance(fill_value, builtins.int) else _dt.get_default_dtype())
@@ -87,6 +99,7 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """Values from start to end (excluded) by step; int64 unless an argument is a float."""
+    _check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -96,27 +109,32 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "linspace")
     return _make(B.xp.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "eye")
     return _make(B.xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
     """Uniform draws on [0, 1) from the global generator (seeded by rd.manual_seed)."""
+    _check_device(device, "rand")
     a = (generator or default_rng()).random(_shape_arg(size))
     return _make(a.astype(_float_dtype(dtype)), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
     """Standard normal draws from the global generator (seeded by rd.manual_seed)."""
+    _check_device(device, "randn")
     a = (generator or default_rng()).standard_normal(_shape_arg(size))
     return _make(a.astype(_float_dtype(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, generator=None, device=None):
     """Integers in [low, high) (int64), as torch.randint(low=0, high, size) and torch.randint(high, size)."""
+    _check_device(device, "randint")
     if isinstance(high, (tuple, list)) and size == ():        # randint(high, size)
         low, high, size = 0, low, high
     if high is None:
@@ -126,6 +144,7 @@ def randint(low, high=None, size=(), dtype=None, generator=None, device=None):
 
 
 def randperm(n, dtype=None, generator=None, device=None):
+    _check_device(device, "randperm")
     a = (generator or default_rng()).permutation(n)
     return _make(a.astype(_dt.as_dtype(dtype) if dtype is not None else _dt.int64), False)
 

@@ -366,3 +366,12 @@ def test_data_of_a_0d_result_shares_storage():
     x = (rd.tensor(2.0) * 1).detach().requires_grad_()
     x.data.add_(rd.tensor(1.0))
     assert x.item() == 3.0
+
+
+def test_factories_refuse_a_device_that_is_not_here():
+    """device="cuda" on the NumPy backend is an error naming the factory, never silently a CPU tensor."""
+    for make in (lambda d: rd.zeros(2, device=d), lambda d: rd.tensor([1.0], device=d), lambda d: rd.randn(2, device=d),
+                 lambda d: rd.arange(3, device=d), lambda d: rd.full((2,), 1.0, device=d)):
+        assert make("cpu").device == "cpu" and make(rd.device("cpu")).device == "cpu"
+        with pytest.raises(RuntimeError, match="no CUDA here"):
+            make("cuda")
