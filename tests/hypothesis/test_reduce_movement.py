@@ -53,12 +53,27 @@ def test_reductions_values_and_gradients(case):
               where=f"(dim={dim}, keepdim={keepdim})")
 
 
+def _exact_spread(name, x, dim, keepdim):
+    """var/std in long double, two-pass: the reference where torch's float64 result is rounding noise."""
+    v = np.var(x.astype(np.longdouble), axis=dim, ddof=1, keepdims=keepdim)
+    return (np.sqrt(v) if name == "std" else v).astype(x.dtype)
+
+
 @given(reduction_case(special=True))
 def test_reductions_on_special_values(case):
     name, x, dim, keepdim, layout = case
     with np.errstate(all="ignore"):
-        check(name, lambda a: REDUCTIONS[name](a, dim, keepdim), [x], [layout], grad=False,
-              where=f"(dim={dim}, keepdim={keepdim})")
+        try:
+            check(name, lambda a: REDUCTIONS[name](a, dim, keepdim), [x], [layout], grad=False,
+                  where=f"(dim={dim}, keepdim={keepdim})")
+        except AssertionError:
+            # NOTE: std of three equal 1e30s is 1.7e14 in torch's float64 and exactly 0 in redes (corrected
+            # two-pass variance, docs/differences.md): where the two differ, redes must match the exact value.
+            if name not in ("var", "std") or x.dtype != np.float64:
+                raise
+            ours = REDUCTIONS[name](rd.tensor(x), dim, keepdim).numpy()
+            np.testing.assert_allclose(ours, _exact_spread(name, x, dim, keepdim), rtol=1e-9, atol=1e-12,
+                                       equal_nan=True, err_msg=f"{name}(dim={dim}) on {x!r}: neither torch's nor exact")
 
 
 MATMUL = hnp.mutually_broadcastable_shapes(signature="(m?,n),(n,p?)->(m?,p?)", max_dims=3, max_side=4)
