@@ -134,7 +134,7 @@ def norm_case(draw):
 
     def fn(a, w, b):
         lib = torch if isinstance(a, torch.Tensor) else rd
-        rm, rv = lib.tensor(mean.copy()), lib.tensor(var.copy())
+        rm, rv = lib.tensor(mean.copy()).to(a.dtype), lib.tensor(var.copy()).to(a.dtype)   # float64 truth runs too
         return F(a).batch_norm(a, rm, rv, w, b, training=training, momentum=0.1, eps=eps)
     return kind, [x] + wb, fn
 
