@@ -53,7 +53,7 @@ def _flat_run(model, batch, loss_fn, opt):
     return traced0, traced1, peak, rss0, rss1
 
 
-def _report(name, traced0, traced1, peak, rss0, rss1):
+def assert_stays_flat(name, traced0, traced1, peak, rss0, rss1):
     print(f"\n{name}: traced {traced0 / 1024:.1f} -> {traced1 / 1024:.1f} KiB (peak {peak / 1024:.1f} KiB), "
           f"RSS {rss0 / 2**20:.1f} -> {rss1 / 2**20:.1f} MiB over {STEPS - WARMUP} steps after {WARMUP}")
     assert traced1 - traced0 <= TRACED_SLACK, f"{name}: traced memory grew by {traced1 - traced0} bytes"
@@ -66,7 +66,7 @@ def test_mlp_5000_steps_stay_flat():
     model = rd.nn.Sequential(rd.nn.Linear(8, 32), rd.nn.ReLU(), rd.nn.Linear(32, 4))
     x, y = rd.randn(16, 8), rd.randint(0, 4, (16,))
     opt = rd.optim.Adam(model.parameters(), lr=1e-3)
-    _report("MLP", *_flat_run(model, (x, y), rd.nn.functional.cross_entropy, opt))
+    assert_stays_flat("MLP", *_flat_run(model, (x, y), rd.nn.functional.cross_entropy, opt))
 
 
 class _Tagger(rd.nn.Module):
@@ -86,7 +86,7 @@ def test_lstm_5000_steps_stay_flat():
     model = _Tagger()
     x, y = rd.randn(4, 5, 4), rd.randint(0, 3, (4,))
     opt = rd.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    _report("LSTM", *_flat_run(model, (x, y), rd.nn.functional.cross_entropy, opt))
+    assert_stays_flat("LSTM", *_flat_run(model, (x, y), rd.nn.functional.cross_entropy, opt))
 
 
 def _live_nodes():

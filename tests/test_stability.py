@@ -63,7 +63,7 @@ def _run(lib, name, x, dtype):
     return value.astype(np.float64), grad.astype(np.float64)
 
 
-def _close_to_truth(ours, theirs, truth, what, ulps=8):
+def assert_close_to_truth(ours, theirs, truth, what, ulps=8):
     """Finite wherever torch's float32 result is, and no farther from the truth than twice torch's error + ulps;
     where torch's float32 result is not finite (std of subnormals: its var underflows to 0), the same as torch or
     within 1e-4 of the truth (redes accumulates var in float64; a subnormal such as 1e-40 holds only ~17 bits)."""
@@ -88,7 +88,7 @@ def test_float32_within_torchs_own_error_of_the_float64_truth(name, inputs):
     theirs = _run(torch, name, x, np.float32)
     truth = _run(torch, name, x, np.float64)
     for k, part in enumerate(("forward", "gradient")):
-        _close_to_truth(ours[k], theirs[k], truth[k], f"{name} on {inputs} ({part}, float32)")
+        assert_close_to_truth(ours[k], theirs[k], truth[k], f"{name} on {inputs} ({part}, float32)")
 
 
 @pytest.mark.parametrize("inputs", list(INPUTS))

@@ -21,7 +21,7 @@ def _rewrite_structure(path, structure):
     path.write_bytes(len(new).to_bytes(8, "little") + new + raw[8 + n:])
 
 
-def _same(a, b):
+def assert_same_object(a, b):
     assert type(a) is type(b), (type(a), type(b))
     if isinstance(a, rd.Tensor):
         assert a.dtype == b.dtype and a.requires_grad == b.requires_grad
@@ -32,11 +32,11 @@ def _same(a, b):
     elif isinstance(a, dict):
         assert list(a) == list(b)
         for k in a:
-            _same(a[k], b[k])
+            assert_same_object(a[k], b[k])
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b)
         for u, v in zip(a, b):
-            _same(u, v)
+            assert_same_object(u, v)
     else:
         assert a == b or (a != a and b != b)
 
@@ -61,7 +61,7 @@ KINDS = {
 def test_round_trip(kind, tmp_path):
     obj = KINDS[kind]
     rd.save(obj, tmp_path / "o.pt")
-    _same(obj, rd.load(tmp_path / "o.pt"))
+    assert_same_object(obj, rd.load(tmp_path / "o.pt"))
 
 
 def test_file_objects_and_shared_tensors():
