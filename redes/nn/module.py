@@ -415,6 +415,17 @@ class ModuleList(Module):
 
 class _DictAccess:
     """The read/delete side of a dict, over `self._dict`: shared by ModuleDict and ParameterDict."""
+    def _items(self):
+        return [(k, v) for k, v in self.__dict__.items() if k != "_dict"] + list(self._dict.items())
+
+    # NOTE: attribute access is the one place redes uses __getattr__/__setattr__ on a module: torch programs
+    # write `self.transformer.wte(idx)` with transformer a ModuleDict, and the entries must stay in one dict.
+    def __getattr__(self, name):
+        entries = self.__dict__.get("_dict")
+        if entries is not None and name in entries:
+            return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
     def __delitem__(self, key):
         del self._dict[key]
 
@@ -460,16 +471,6 @@ class ModuleDict(_DictAccess, Module):
         if modules is not None:
             self.update(modules)
 
-    def _items(self):
-        return [(k, v) for k, v in self.__dict__.items() if k != "_dict"] + list(self._dict.items())
-
-    # NOTE: attribute access is the one place redes uses __getattr__/__setattr__ on a module: torch programs
-    # write `self.transformer.wte(idx)` with transformer a ModuleDict, and the entries must stay in one dict.
-    def __getattr__(self, name):
-        entries = self.__dict__.get("_dict")
-        if entries is not None and name in entries:
-            return entries[name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name, value):
         if isinstance(value, Module) and "_dict" in self.__dict__:
@@ -571,14 +572,6 @@ class ParameterDict(_DictAccess, Module):
         if parameters is not None:
             self.update(parameters)
 
-    def _items(self):
-        return [(k, v) for k, v in self.__dict__.items() if k != "_dict"] + list(self._dict.items())
-
-    def __getattr__(self, name):
-        entries = self.__dict__.get("_dict")
-        if entries is not None and name in entries:
-            return entries[name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def update(self, parameters):
         for k, v in (parameters.items() if hasattr(parameters, "items") else parameters):

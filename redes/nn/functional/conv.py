@@ -90,6 +90,20 @@ def _check_conv_shapes(x, weight, bias, groups, pads, kernel, dilation, op):
                            f"(input {tuple(x.shape)}, weight {tuple(weight.shape)})")
 
 
+def _transposed_args(stride, dilation, padding, output_padding, n, op):
+    """A transposed conv's stride, dilation, padding and output_padding as n-tuples, checked as torch does."""
+    stride, dilation = _ntuple(n, stride, "stride", op), _ntuple(n, dilation, "dilation", op)
+    pads, out_pad = _ntuple(n, padding, "padding", op), _ntuple(n, output_padding, "output_padding", op)
+    if min(stride) < 1 or min(dilation) < 1 or min(pads) < 0:
+        raise ValueError(f"{op}: stride and dilation must be positive and padding non-negative, got "
+                         f"stride={stride}, dilation={dilation}, padding={pads}")
+    for o_p, s, d in zip(out_pad, stride, dilation):
+        if not 0 <= o_p < max(s, d):
+            raise ValueError(f"{op}: output padding must be smaller than either stride or dilation, got "
+                             f"output_padding={out_pad}, stride={stride}, dilation={dilation}")
+    return stride, dilation, pads, out_pad
+
+
 def _conv(input, weight, bias, stride, padding, dilation, groups, spatial, op):
     x, unbatched = _batched(input, weight, spatial, op)
     to_t = _single if spatial == 1 else _pair
@@ -139,17 +153,8 @@ def transposed_out_size(size, k, s, p, op_, d):
 
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, spatial, op):
     x, unbatched = _batched(input, weight, spatial, op)
-    to_t = _single if spatial == 1 else _pair
     kernel = tuple(weight.shape[2:])
-    stride, dilation = to_t(stride, "stride", op), to_t(dilation, "dilation", op)
-    pads, out_pad = to_t(padding, "padding", op), to_t(output_padding, "output_padding", op)
-    if min(stride) < 1 or min(dilation) < 1 or min(pads) < 0:
-        raise ValueError(f"{op}: stride and dilation must be positive and padding non-negative, got "
-                         f"stride={stride}, dilation={dilation}, padding={pads}")
-    for o_p, s, d in zip(out_pad, stride, dilation):
-        if not 0 <= o_p < max(s, d):
-            raise ValueError(f"{op}: output padding must be smaller than either stride or dilation, got "
-                             f"output_padding={out_pad}, stride={stride}, dilation={dilation}")
+    stride, dilation, pads, out_pad = _transposed_args(stride, dilation, padding, output_padding, spatial, op)
     c = x.shape[1]
     if not isinstance(groups, int) or groups < 1 or weight.shape[0] % groups:
         raise RuntimeError(f"{op}: groups={groups} must be a positive divisor of in_channels={weight.shape[0]}")

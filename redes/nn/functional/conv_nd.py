@@ -7,7 +7,7 @@ import math
 
 from ... import backend as B
 from ...tensor import Tensor
-from .conv import _batched, _check_bias, _check_conv_shapes, _ntuple, conv1d, conv_padding, transposed_out_size
+from .conv import _batched, _check_bias, _check_conv_shapes, _ntuple, _transposed_args, conv1d, conv_padding, transposed_out_size
 from .window import windows
 
 __all__ = ["conv3d", "conv_transpose3d", "conv_tbc"]
@@ -55,15 +55,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     op = "conv_transpose3d"
     x, unbatched = _batched(input, weight, 3, op)
     kernel = tuple(weight.shape[2:])
-    stride, dilation = _ntuple(3, stride, "stride", op), _ntuple(3, dilation, "dilation", op)
-    pads, out_pad = _ntuple(3, padding, "padding", op), _ntuple(3, output_padding, "output_padding", op)
-    if min(stride) < 1 or min(dilation) < 1 or min(pads) < 0:
-        raise ValueError(f"{op}: stride and dilation must be positive and padding non-negative, got "
-                         f"stride={stride}, dilation={dilation}, padding={pads}")
-    for o_p, s, d in zip(out_pad, stride, dilation):
-        if not 0 <= o_p < max(s, d):
-            raise ValueError(f"{op}: output padding must be smaller than either stride or dilation, got "
-                             f"output_padding={out_pad}, stride={stride}, dilation={dilation}")
+    stride, dilation, pads, out_pad = _transposed_args(stride, dilation, padding, output_padding, 3, op)
     n, c = x.shape[:2]
     if not isinstance(groups, int) or groups < 1 or weight.shape[0] % groups:
         raise RuntimeError(f"{op}: groups={groups} must be a positive divisor of in_channels={weight.shape[0]}")
