@@ -4,7 +4,7 @@
     x = rd.tensor(2.0, requires_grad=True)
     (x ** 2).backward()      # x.grad == 4
 """
-from . import autograd, backend, dtypes, random
+from . import autograd, backend, cpu_tuning, dtypes, random
 from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
                      int32, int64, long, set_default_dtype, short, uint8)
@@ -13,7 +13,7 @@ from .factories import (arange, as_tensor, empty, empty_like, eye, from_dlpack, 
 from .functions import *  # noqa: F401,F403  (rd.exp, rd.cat, rd.where, ...)
 from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
-from .devices import device
+from .devices import device, get_default_device, set_default_device
 from .generator import Generator
 from .inference import inference_mode
 from . import accelerator, amp, backends, cuda  # noqa: E402  (torch's layout: rd.cuda.is_available(), ...)
@@ -31,3 +31,5 @@ from . import viz  # noqa: E402  (last: it draws all of the above)
 from .viz import summary  # noqa: E402
 
 from .version import __version__  # noqa: E402,F401
+
+cpu_tuning.enable()     # glibc malloc keeps freed memory (REDES_CPU_TUNING=0 or REDES_MALLOC_TUNING=0: left alone)

@@ -28,6 +28,7 @@ import itertools
 import sys
 import weakref
 
+from numpy import asarray as _np_asarray
 from numpy import ndarray as _ndarray    # the hot path tests `type(a) is _ndarray` (CuPy has no scalars)
 
 from . import backend as B
@@ -80,10 +81,13 @@ _NEEDS2 = ((None, (False, True)), ((True, False), (True, True)))    # apply2's n
 _BINARY = {}                    # apply2's options: none (its identity tells rd.compile the call was binary)
 
 
+_asarray = _np_asarray         # a scalar -> a 0-d array; with several devices, B.as_array (keeps device arrays)
+
+
 def wrap(array):
     """A new leaf Tensor around an array (no copy, no checks): every Tensor the engine makes starts here."""
     if type(array) is not _ndarray:     # a NumPy scalar (a gradient at the numbers scale): a 0-d array
-        array = B.xp.asarray(array)     # (a CuPy array comes back as it is)
+        array = _asarray(array)         # (another device's array comes back as it is)
     t = _new(Tensor)
     t.array = array
     t.grad = t.grad_fn = t.name = None
@@ -99,7 +103,7 @@ def _output(fn, array, args, arrays, needs, any_need, options):
     tool that wants to see every op patches this one function.
     """
     if type(array) is not _ndarray:     # a NumPy scalar (the numbers scale computes on scalars): a 0-d array
-        array = B.xp.asarray(array)
+        array = _asarray(array)
     out = _new(Tensor)                  # wrap() inlined: a call per op costs as much as the arithmetic of a number
     out.array = array
     out.grad = out.grad_fn = out.name = None
@@ -311,6 +315,10 @@ class ArrayMath:
         return a.astype(dtype, copy=False)
 
     @staticmethod
+    def to_device(a, device):
+        return B.move(a, device)
+
+    @staticmethod
     def sigmoid(a):
         return B.sigmoid(a)
 
@@ -444,9 +452,9 @@ def _seed_grads(outputs, grad_outputs, create_graph, caller):
                 raise RuntimeError(f"{caller}: grad can be implicitly created only for scalar outputs, but "
                                    f"outputs[{i}] has shape {tuple(t.shape)}; pass gradient= (or grad_outputs=) "
                                    "of that shape, or reduce it first (e.g. .sum())")
-            g = B.xp.array(1, dtype=t.array.dtype).reshape(t.array.shape)
+            g = B.xp_of(t.array).ones(t.array.shape, dtype=t.array.dtype)
         else:
-            g = g.array if isinstance(g, Tensor) else B.xp.asarray(g, dtype=t.array.dtype)
+            g = g.array if isinstance(g, Tensor) else B.xp_of(t.array).asarray(g, dtype=t.array.dtype)
             if g.shape != t.array.shape:
                 raise RuntimeError(f"{caller}: gradient for outputs[{i}] has shape {tuple(g.shape)}, "
                                    f"expected the output's shape {tuple(t.shape)}")
@@ -465,7 +473,7 @@ class _Walk:
     def __init__(self, seeds, targets, create_graph):
         self.heap, self.waiting, self.create_graph = [], {}, create_graph
         self.collect = targets is not None
-        self.plain = not (self.collect or create_graph)
+        self.plain = not (self.collect or create_graph or B.multi)
         self.found, self.stop = {}, 0
         if self.collect:
             self.want = {id(t) for t in targets}
@@ -502,7 +510,7 @@ class _Walk:
                 dx = dx.astype(x.array.dtype)
             if x.grad is not None:
                 x.grad = wrap(x.grad.array + dx)            # a new array, never in place
-            elif type(dx) is not _ndarray:
+            elif type(dx) not in B.array_types:
                 x.grad = wrap(dx)                          # a NumPy scalar: wrap makes a fresh 0-d array
             else:
                 # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
@@ -516,6 +524,7 @@ class _Walk:
         """Pop nodes in decreasing _seq, run each backward and pass the gradients on to its inputs."""
         heap, waiting, heappop, heappush, to_leaf = self.heap, self.waiting, heapq.heappop, heapq.heappush, self.to_leaf
         collect, create_graph, plain, stop = self.collect, self.create_graph, self.plain, self.stop
+        slow = create_graph or B.multi          # _node_backward: create_graph, or the device scope of each node
         m = TensorMath if create_graph else ArrayMath
         while heap:
             neg_seq = heappop(heap)
@@ -530,7 +539,7 @@ class _Walk:
                     continue                                     # below every target: nothing left to find
             elif t._retain:
                 _accumulate(t, g if create_graph else g.copy(), create_graph)
-            if fn.arrays is None or create_graph:
+            if fn.arrays is None or slow:
                 dxs = _node_backward(fn, m, g, t, create_graph)
             else:                               # _node_backward's common case, inlined (the numbers scale's hot loop)
                 dxs = fn.backward(m, g, t.array, *fn.arrays)
@@ -592,6 +601,12 @@ def _node_backward(fn, m, g, t, create_graph):
             raise RuntimeError(f"create_graph: the backward of '{fn.op}' is not differentiable in redes; "
                                "higher-order gradients through it are not supported")
         return fn.backward(m, g, t, *fn.inputs)
+    if B.multi:                                 # run it on its output's device
+        token = B._current.set(B.backend_of(t.array))
+        try:
+            return fn.backward(m, g, t.array, *fn.arrays)
+        finally:
+            B._current.reset(token)
     return fn.backward(m, g, t.array, *fn.arrays)
 
 
@@ -656,7 +671,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 # ----------------------------------------------------------------------------------- anomaly detection
 def _bad_values(a):
-    xp = B.xp
+    xp = B.xp_of(a)
     if not hasattr(a, "dtype") or a.dtype.kind not in "fc":
         return None
     bad = ~xp.isfinite(a)
@@ -721,6 +736,60 @@ class detect_anomaly:
 
     def __exit__(self, *exc):
         modes().anomaly = self.prev
+
+
+# ----------------------------------------------------------------------------------- devices
+def _device_of(op, args, options):
+    """The Backend of an op's tensor and array inputs (the default device when it has none); a mix raises."""
+    found = None
+    for a in (*args, *options.values()) if options else args:
+        arr = a.array if isinstance(a, Tensor) else a
+        b = B._by_type.get(type(arr))
+        if b is None:
+            if type(arr) in (list, tuple) and arr:
+                b = _device_of(op, arr, None) if any(not isinstance(v, (int, float)) for v in arr) else None
+            if b is None:
+                continue
+        if found is None:
+            found = b
+        elif b is not found:
+            raise RuntimeError(f"{op}: expected all tensors to be on the same device, but found at least two "
+                               f"devices, {found.type} and {b.type} (move one with .to(), as in torch)")
+    return found or B.current()
+
+
+def _devices(on):
+    """Installed when a second device is first used: every op runs in the device scope of its inputs.
+
+    Until then none of this runs: a CPU-only program keeps the plain Function.run/apply2 (and gets them back
+    from backend.cpu_only()).
+    """
+    global _asarray
+    if not on:
+        _asarray = _np_asarray
+        Function.run, Function.apply2 = _plain_run, classmethod(_plain_apply2)
+        return
+    _asarray = B.as_array
+
+    def run(self, args, options):
+        token = B._current.set(_device_of(self.op, args, options))
+        try:
+            return _plain_run(self, args, options)
+        finally:
+            B._current.reset(token)
+
+    def apply2(cls, a, b):
+        token = B._current.set(_device_of(cls.op, (a, b), None))
+        try:
+            return _plain_apply2(cls, a, b)
+        finally:
+            B._current.reset(token)
+
+    Function.run, Function.apply2 = run, classmethod(apply2)
+
+
+_plain_run, _plain_apply2 = Function.run, Function.apply2.__func__
+B._multi_hooks.append(_devices)
 
 
 # ----------------------------------------------------------------------------------- hooks from above

@@ -1,37 +1,33 @@
-"""The array-module seam: every op does its array math through `backend.xp`.
+"""The array seam: which array library (device) computes, for every op, through `backend.xp`.
 
-NumPy is the backend today. A CuPy backend only has to provide the same names (`xp`, `erf`), so the
-ops never import a device-specific module themselves. Ops read `backend.xp` at call time (not
-`from backend import xp`), so `set_backend` takes effect everywhere at once.
+A device is a `Backend`: its array module (NumPy for "cpu", CuPy for "cuda", redes.twin for the "twin" test
+device), its array type, erf and a random generator. Each tensor knows its device from its array's type
+(`backend_of(array)`); ops read `B.xp` at call time, never `from backend import xp`.
+
+Two modes, so that a CPU-only program pays nothing for devices:
+  - CPU only (until another device is first used): `xp` is NumPy itself, and the engine runs no device checks;
+  - devices (from the first `get("cuda")` / `get("twin")` on): `xp` is a proxy that reads this thread's
+    current device, which the engine sets around every op and every backward node from the op's inputs
+    (mixing devices in one op raises, naming the op and both devices); outside ops it is the default
+    device, where factories create tensors (`set_default_device`; torch.set_default_device).
+The CPU tuning (malloc, BLAS threads) lives apart, in cpu_tuning.py.
 """
+import contextvars
 import os
-import sys
 
 import numpy
 
-xp = numpy
-name = "numpy"
 
-
-def _numpy_erf(a):
-    """erf on NumPy arrays. NumPy has no erf; SciPy's is exact to float64 rounding. Imported on first use:
-    SciPy's import costs a CLI call ~0.2 s."""
-    from scipy.special import erf as scipy_erf
-    return scipy_erf(a)
-
-
-erf = _numpy_erf
-
-
-def sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x| (shared by the ops and the engine)."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def _scipy_special():
+    """scipy.special: NumPy has no erf; SciPy's is exact to float64 rounding. Imported on first use: SciPy's
+    import costs a CLI call ~0.2 s."""
+    import scipy.special
+    return scipy.special
 
 
 def _load_kernels():
     """The compiled float32 kernels (redes/_kernels.c), or None where the install could not build them (no C
-    compiler). Every op that uses one keeps its NumPy code as the fallback."""
+    compiler). Every op that uses one keeps its NumPy code as the fallback. They run on NumPy arrays only."""
     try:
         from . import _kernels
     except ImportError:
@@ -39,9 +35,171 @@ def _load_kernels():
     return _kernels
 
 
+class Backend:
+    """One device's array library: what the ops need to compute there.
+
+    type: the device type ('cpu', 'cuda', 'twin'); xp: the array module; array_type: its array class;
+    load_special(): its scipy.special (erf, gammaln, ...: imported on first use, SciPy's import is slow);
+    new_rng(seed): a generator drawing its arrays (.random, .uniform, .normal, ...); to_host(a): a NumPy
+    array; from_host(a): an array of this device from a NumPy array.
+    """
+    def __init__(self, type, xp, array_type, load_special, new_rng, to_host, from_host):  # noqa: A002
+        self.type, self.xp, self.array_type, self._load_special = type, xp, array_type, load_special
+        self.new_rng, self.to_host, self.from_host = new_rng, to_host, from_host
+        self._special = None
+
+    @property
+    def special(self):
+        if self._special is None:
+            self._special = self._load_special()
+        return self._special
+
+    def __repr__(self):
+        return f"<backend {self.type}: {self.xp.__name__}>"
+
+
+CPU = Backend("cpu", numpy, numpy.ndarray, _scipy_special, numpy.random.default_rng, numpy.asarray, numpy.asarray)
+_backends = {"cpu": CPU}                 # device type -> Backend, filled on first use
+_by_type = {numpy.ndarray: CPU}          # array class -> Backend
+array_types = frozenset(_by_type)        # the array classes of every device in use
+default = CPU                            # where factories create tensors when no device= is given
+multi = False                            # has a device other than the CPU been used in this process?
+_current = contextvars.ContextVar("redes_device", default=None)   # the device of the op running in this thread
+_multi_hooks = []                        # hook(on): called when multi turns on or off (the engine's device checks)
+
+xp = numpy                               # the array module (a per-thread proxy once multi is on)
+name = "numpy"                           # the default device's array module name (kept for old callers)
 _compiled = _load_kernels()
-_enabled = os.environ.get("REDES_KERNELS", "1") != "0"           # REDES_KERNELS=0: NumPy code only
-kernels = _compiled if _enabled else None       # what ops use: None on the CuPy backend or when turned off
+_enabled = os.environ.get("REDES_KERNELS", "1") != "0"     # REDES_KERNELS=0: NumPy code only
+kernels = _compiled if _enabled else None       # what ops use (on NumPy arrays only: see fused())
+
+
+def current():
+    """The Backend of the running op (inside the engine), else the default device's."""
+    return _current.get() or default
+
+
+def erf(a):
+    """erf on the current device's arrays."""
+    return current().special.erf(a)
+
+
+def special():
+    """The current device's scipy.special (cupyx.scipy.special on CUDA)."""
+    return current().special
+
+
+class _DeviceXP:
+    """`xp` once several devices are in use: each attribute is the current device's (per thread)."""
+    def __getattr__(self, attr):
+        return getattr((_current.get() or default).xp, attr)
+
+    def __repr__(self):
+        return f"<redes array module of the current device: {current().xp.__name__}>"
+
+
+def backend_of(array):
+    """The Backend whose array `array` is (None for Python scalars and unknown types; NumPy scalars: the CPU)."""
+    b = _by_type.get(type(array))
+    if b is None and isinstance(array, numpy.generic):
+        return CPU
+    return b
+
+
+def xp_of(array):
+    """The array module of `array`'s device (cupy.get_array_module's role); the current one for scalars."""
+    if not multi:
+        return numpy
+    b = _by_type.get(type(array))
+    return b.xp if b is not None else current().xp
+
+
+def as_array(a):
+    """An array as it is when it belongs to a device in use, else (a scalar, a list) one of the current device."""
+    return a if type(a) in array_types else current().xp.asarray(a)
+
+
+def move(a, device):
+    """A copy of array `a` on another device (through the host: NumPy is every device's common ground)."""
+    target = get(device)
+    source = backend_of(a)
+    if source is target:
+        return a
+    return target.from_host(source.to_host(a) if source is not None else numpy.asarray(a))
+
+
+def get(device):
+    """The Backend of a device ('cpu', 'cuda', 'cuda:0', 'twin', or an rd.device), made on first use."""
+    kind = device if isinstance(device, str) else getattr(device, "type", None)
+    if not isinstance(kind, str):
+        raise TypeError(f"device: expected a string or an rd.device, got {device!r}")
+    kind = kind.partition(":")[0]
+    b = _backends.get(kind)
+    if b is None:
+        if kind == "cuda":
+            b = _cupy_backend()
+        elif kind == "twin":
+            from . import twin
+            b = Backend("twin", twin.xp, twin.TwinArray, twin.special, twin.Generator, twin.asnumpy, twin.from_host)
+        else:
+            raise RuntimeError(f"device {kind!r}: redes computes on 'cpu' (NumPy), 'cuda' (CuPy) or 'twin' "
+                               "(the CPU test device), not on {kind!r}")
+        register(b)
+    return b
+
+
+def register(b):
+    """Add a Backend (a device) and switch the engine to its device-checking mode."""
+    global array_types, multi, xp
+    _backends[b.type] = b
+    _by_type[b.array_type] = b
+    array_types = frozenset(_by_type)
+    if not multi:
+        multi, xp = True, _DeviceXP()
+        for hook in _multi_hooks:
+            hook(True)
+
+
+def cpu_only():
+    """Back to the CPU-only mode (the test suite calls it after the twin-device tests): forget the other devices."""
+    global array_types, multi, xp, default, name
+    if not multi:
+        return
+    for b in list(_backends.values()):
+        if b is not CPU:
+            del _backends[b.type], _by_type[b.array_type]
+    array_types, multi, xp, default, name = frozenset(_by_type), False, numpy, CPU, "numpy"
+    for hook in reversed(_multi_hooks):
+        hook(False)
+
+
+def _cupy_backend():
+    try:
+        import cupy
+        import cupyx.scipy.special
+    except ImportError as exc:
+        raise RuntimeError("device 'cuda': redes computes on a GPU through CuPy, which is not installed here: "
+                           "pip install 'redes[gpu]' (cupy-cuda12x) on a machine with an NVIDIA GPU") from exc
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:    # noqa: BLE001  (CuPy raises its own CUDARuntimeError without a driver)
+        raise RuntimeError(f"device 'cuda': CuPy is installed but finds no GPU ({exc})") from exc
+    return Backend("cuda", cupy, cupy.ndarray, lambda: cupyx.scipy.special, lambda seed: cupy.random.default_rng(seed),
+                   cupy.asnumpy, cupy.asarray)
+
+
+def set_default_device(device):
+    """Where factories create tensors from now on (torch.set_default_device): 'cpu', 'cuda' or 'twin'."""
+    global default, name
+    default = get(device)
+    name = {"cpu": "numpy", "cuda": "cupy"}.get(default.type, default.type)
+
+
+def set_backend(backend_name: str) -> None:
+    """The default device by array-library name: 'numpy' (cpu), 'cupy' (cuda) or 'twin' (kept from before devices)."""
+    if backend_name not in ("numpy", "cupy", "twin"):
+        raise ValueError(f"set_backend: unknown backend {backend_name!r}; expected 'numpy', 'cupy' or 'twin'")
+    set_default_device({"numpy": "cpu", "cupy": "cuda"}.get(backend_name, backend_name))
 
 
 def set_kernels(enabled: bool) -> bool:
@@ -49,8 +207,14 @@ def set_kernels(enabled: bool) -> bool:
     global kernels, _enabled
     was = _enabled
     _enabled = bool(enabled)
-    kernels = _compiled if _enabled and name == "numpy" else None
+    kernels = _compiled if _enabled else None
     return was
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x| (shared by the ops and the engine)."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 _F32 = numpy.dtype(numpy.float32)         # native byte order: a '>f4' array compares unequal and stays on NumPy
@@ -80,137 +244,20 @@ def memory_order(a):
     return order if a.transpose(order).flags.c_contiguous else None
 
 
-def set_backend(backend_name: str) -> None:
-    """Switch the array module: 'numpy' (CPU) or 'cupy' (CUDA GPU, needs the cupy package)."""
-    global xp, erf, name, kernels
-    if backend_name == "numpy":
-        xp, erf = numpy, _numpy_erf
-        kernels = _compiled if _enabled else None
-    elif backend_name == "cupy":
-        try:
-            import cupy
-            from cupyx.scipy.special import erf as cupy_erf
-        except ImportError as exc:
-            raise ImportError("set_backend('cupy') needs CuPy: pip install 'redes[gpu]'") from exc
-        xp, erf = cupy, cupy_erf
-        kernels = None
-    else:
-        raise ValueError(f"set_backend: unknown backend {backend_name!r}; expected 'numpy' or 'cupy'")
-    name = backend_name
-
-
-def _numpy_blas():
-    """axpy, scal and axpby from NumPy's own OpenBLAS (the library its matmul runs on), or None.
-
-    NumPy has no function for these level-1 BLAS calls. SciPy's would do, but SciPy bundles a second
-    OpenBLAS whose thread pool fights NumPy's: mlp_large's GEMMs ran 2x slower after one SciPy axpy. So the
-    symbols are taken from the OpenBLAS in NumPy's wheel (numpy.libs); with any other BLAS (a system or MKL
-    build, another platform) this returns None and the callers use NumPy expressions.
-    """
-    if os.environ.get("REDES_NUMPY_BLAS", "1") == "0":
-        return None
-    import ctypes
-    import glob
-    folder = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(folder, "lib*openblas*.so*"))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_cblas_", "64_"), ("cblas_", "64_"), ("cblas_", "")):
-            try:
-                found = {(op, char): getattr(lib, f"{prefix}{c}{op}{suffix}")         # keyed by NumPy's dtype.char
-                         for op in ("axpy", "scal") for char, c in (("f", "s"), ("d", "d"))}
-            except AttributeError:
-                continue
-            for char, c in (("f", "s"), ("d", "d")):                 # y = a x + b y: an OpenBLAS extension
-                if hasattr(lib, f"{prefix}{c}axpby{suffix}"):
-                    found["axpby", char] = getattr(lib, f"{prefix}{c}axpby{suffix}")
-            n = ctypes.c_int64 if suffix else ctypes.c_int
-            args = {"axpy": lambda r, p: [n, r, p, n, p, n], "scal": lambda r, p: [n, r, p, n],
-                    "axpby": lambda r, p: [n, r, p, n, r, p, n]}
-            for (op, char), f in found.items():
-                f.restype = None
-                f.argtypes = args[op](ctypes.c_float if char == "f" else ctypes.c_double, ctypes.c_void_p)
-            return found
-    return None
-
-
-_blas = None            # NumPy's BLAS level-1 functions, looked up on first use (False: there are none)
-# OpenBLAS runs axpy/scal on one thread up to 2^20 values; there, with its other thread spinning on the second
-# core, a whole SGD momentum update (scal + two axpy) was 2.5x slower than NumPy's expressions here (and 3-4x
-# faster above, on both threads). One piece is the exception: y += a x with a != 1, which NumPy runs as a
-# temporary a x and an add. From 2^16 values BLAS's one pass was 1.3-3.8x faster, cache-warm or right after a
-# GEMM (2^15: 18% slower after a GEMM); through SGD's parameter update, mlp_small's step got 7-10% faster (A/B).
-BLAS_MIN_SIZE = (1 << 20) + 1
-AXPY_MIN_SIZE = 1 << 16
-
-
-def _blas_for(y, x=None, min_size=BLAS_MIN_SIZE):
-    """The BLAS functions to use on y (and x), or None: large C-contiguous NumPy float32/float64 arrays only."""
-    global _blas
-    if (xp is not numpy or type(y) is not numpy.ndarray or y.size < min_size or y.dtype.char not in "fd"
-            or not y.flags.c_contiguous):
-        return None
-    if x is not None and (type(x) is not numpy.ndarray or x.dtype != y.dtype or x.shape != y.shape
-                          or not x.flags.c_contiguous):
-        return None
-    if _blas is None:
-        _blas = _numpy_blas() or False
-    return _blas or None
-
-
-def axpy(alpha, x, y):
-    """y += alpha * x, in place (x and y of one shape and dtype).
-
-    Large contiguous float arrays go to BLAS axpy: one pass over memory on NumPy's BLAS threads, where the
-    NumPy expression makes alpha * x first (a temporary as large as y, and a second pass). Measured on the
-    6.3M-parameter SGD momentum step of mlp_large: 6.4 ms in NumPy, 2.2 ms with axpy and scal.
-    """
-    if alpha == 1 and y.size < BLAS_MIN_SIZE:
-        y += x                                  # one NumPy pass, no temporary
-        return
-    blas = _blas_for(y, x, AXPY_MIN_SIZE)
-    if blas is not None:
-        blas["axpy", y.dtype.char](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
-    elif alpha == 1:
-        y += x
-    else:
-        y += alpha * x
-
-
-def axpby(alpha, x, beta, y):
-    """y = alpha * x + beta * y, in place: one BLAS pass (OpenBLAS's axpby) where axpy is used, else scal + axpy."""
-    blas = _blas_for(y, x, AXPY_MIN_SIZE)
-    if blas is not None and ("axpby", y.dtype.char) in blas:
-        blas["axpby", y.dtype.char](y.size, alpha, x.ctypes.data, 1, beta, y.ctypes.data, 1)
-    else:
-        scal(beta, y)
-        axpy(alpha, x, y)
-
-
-def scal(alpha, y):
-    """y *= alpha, in place (BLAS scal for large contiguous float arrays, as axpy)."""
-    blas = _blas_for(y)
-    if blas is not None:
-        blas["scal", y.dtype.char](y.size, alpha, y.ctypes.data, 1)
-    else:
-        y *= alpha
-
-
-_ONES = {}      # (backend, dtype) -> a read-only vector of ones, grown as needed
+_ONES = {}      # (array module, dtype) -> a read-only vector of ones, grown as needed
 
 
 def ones(n, dtype):
     """n ones (read-only, a view of a cached vector): the operand that turns a column sum into a GEMV.
 
     xp.ones is a Python-level wrapper (~1-3 us a call), a cost that shows on small models' backward."""
+    module = current().xp if multi else numpy
     if n > 1 << 20:
-        return xp.ones(n, dtype)                # not kept: a cache this large would stay for the whole run
-    key = (name, numpy.dtype(dtype).char)
+        return module.ones(n, dtype)            # not kept: a cache this large would stay for the whole run
+    key = (module.__name__, numpy.dtype(dtype).char)
     vec = _ONES.get(key)
     if vec is None or vec.shape[0] < n:
-        vec = xp.ones(max(n, 1024), dtype)
+        vec = module.ones(max(n, 1024), dtype)
         if isinstance(vec, numpy.ndarray):
             vec.flags.writeable = False
         _ONES[key] = vec
@@ -218,30 +265,10 @@ def ones(n, dtype):
 
 
 def to_numpy(a):
-    """A NumPy copy-or-view of a backend array (for printing, saving, comparing)."""
-    if isinstance(a, numpy.ndarray):
-        return a
-    return numpy.asarray(a) if isinstance(a, numpy.generic) else xp.asnumpy(a)
-
-
-def _tune_malloc():
-    """Keep freed memory in the process instead of handing it back to the OS after every step.
-
-    NumPy frees each step's temporaries and allocates them again the next step. With glibc's defaults,
-    mid-size arrays come from fresh mmap'd pages each time: ~5,000 minor page faults per CNN training
-    step, a third of its time. Raising BOTH the mmap and the trim thresholds removes them (setting only
-    one switches off glibc's self-adjustment and was measured to slow large GEMM models by 30%).
-    Set REDES_MALLOC_TUNING=0 to leave malloc alone.
-    """
-    if os.environ.get("REDES_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3        # from glibc's malloc.h
-        return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20) and libc.mallopt(m_trim_threshold, 256 * 2**20))
-    except (OSError, AttributeError):                      # not glibc (musl, ...): nothing to tune
-        return False
-
-
-malloc_tuned = _tune_malloc()
+    """A NumPy copy-or-view of any device's array (for printing, saving, comparing)."""
+    if isinstance(a, (numpy.ndarray, numpy.generic)):
+        return numpy.asarray(a)
+    b = backend_of(a)
+    if b is None:
+        return numpy.asarray(a)
+    return b.to_host(a)

@@ -1,15 +1,16 @@
-"""rd.device: where a tensor lives, as torch.device, on a machine where redes computes on the CPU (NumPy).
+"""rd.device: where a tensor lives, as torch.device.
 
-The NumPy backend is the "cpu" device; the CuPy backend (rd.backend.set_backend("cupy")) is "cuda".
-A device names a place; asking for one the active backend does not provide is refused where a tensor
-would have to move there (Tensor.to, Module.to), with torch's message for a build without CUDA.
+"cpu" computes with NumPy, "cuda" with CuPy (on a machine with an NVIDIA GPU and the gpu extra), and
+"twin" is the CPU test device of redes.twin (arrays of their own type, computed by NumPy). A device names
+a place; asking for one that this machine cannot provide is refused where a tensor would have to go there
+(factories, Tensor.to, Module.to), with torch's message for a build without CUDA.
 
     rd.device("cpu") == "cpu"            # True: a device also compares equal to its string
     rd.device("cuda:1").index            # 1
 """
 from . import backend as B
 
-TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
+TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "twin")
 
 
 class device:  # noqa: N801  (torch's name)
@@ -75,32 +76,55 @@ class device:  # noqa: N801  (torch's name)
         return device, (self.type, self.index)
 
     def __enter__(self):
-        """`with rd.device("cpu"):` as torch's default-device context; only the active backend's device."""
+        """`with rd.device("twin"):` as torch's default-device context: factories create tensors there."""
         check(self, "device")
+        _entered.append(B.default)
+        B.set_default_device(self.type)
         return self
 
     def __exit__(self, *exc):
+        B.set_default_device(_entered.pop().type)
         return False
 
 
+_entered = []       # the default devices that `with rd.device(...)` blocks replaced, innermost last
+
+
+def set_default_device(target):
+    """Where factories create tensors from now on, as torch.set_default_device ('cpu', 'cuda', 'twin')."""
+    B.set_default_device(check("cpu" if target is None else target, "set_default_device").type)
+
+
+def get_default_device():
+    return current()
+
+
 def current():
-    """The device of the active backend: cpu for NumPy, cuda for CuPy."""
-    return device("cpu") if B.name == "numpy" else device("cuda")
+    """The default device: where factories create tensors (cpu unless rd.set_default_device said otherwise)."""
+    return device(B.default.type)
+
+
+def of(array):
+    """The device of a backend array."""
+    b = B.backend_of(array)
+    return device(b.type if b is not None else "cpu")
 
 
 def check(target, caller):
-    """The device `target` (a string, device or int) as a device; an error if the active backend is elsewhere.
+    """The device `target` (a string, device or int) as a device, after making sure redes can compute there.
 
-    As torch built without CUDA: asking for "cuda" on the NumPy backend raises
-    "Torch not compiled with CUDA enabled"-style errors (here: RuntimeError, naming the caller).
+    As torch built without CUDA: asking for "cuda" where CuPy or a GPU is missing raises a RuntimeError
+    naming the caller ("no CUDA here"); "mps", "xpu" and "meta" are named but never available.
     """
     d = device(target)
-    here = current()
-    if d.type != here.type:
+    if d.type == "cpu":
+        return d
+    try:
+        B.get(d.type)
+    except RuntimeError as exc:
         if d.type == "cuda":
-            raise RuntimeError(f"{caller}: no CUDA here: redes runs on NumPy (the cpu device); to compute on a GPU, "
-                               "call rd.backend.set_backend('cupy') before creating tensors "
-                               "(torch says: 'Torch not compiled with CUDA enabled')")
-        raise RuntimeError(f"{caller}: device {str(d)!r} is not available; this tensor lives on {here} "
-                           f"(backend '{B.name}')")
+            raise RuntimeError(f"{caller}: no CUDA here: {exc} (torch says: 'Torch not compiled with CUDA "
+                               "enabled')") from None
+        raise RuntimeError(f"{caller}: device {str(d)!r} is not available: redes computes on 'cpu', 'cuda' (CuPy) "
+                           "and 'twin' (the CPU test device)") from None
     return d

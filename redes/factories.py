@@ -9,7 +9,7 @@ import numpy as np
 from . import backend as B
 from . import dtypes as _dt
 from . import devices as _devices
-from .random import default_rng
+from .random import device_rng
 from .tensor import Tensor, _shape_arg, _to_array  # noqa: F401 (_to_array: kept importable here)
 
 
@@ -20,14 +20,17 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         >>> rd.tensor([[1.0, 2.0], [3.0, 4.0]]).dtype
         dtype('float32')
     """
-    _check_device(device, "tensor")
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    b = _on(device, "tensor")
+    t = Tensor(data, dtype=dtype)
+    if B.multi and B.backend_of(t.array) is not b:
+        t = Tensor._wrap(B.move(t.array, b.type))
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def as_tensor(data, dtype=None):
     if isinstance(data, Tensor) and (dtype is None or data.dtype == _dt.as_dtype(dtype)):
         return data
-    if isinstance(data, B.xp.ndarray) and (dtype is None or data.dtype == _dt.as_dtype(dtype)):
+    if type(data) in B.array_types and (dtype is None or data.dtype == _dt.as_dtype(dtype)):
         return Tensor._wrap(data)
     return Tensor(data, dtype=dtype)
 
@@ -59,14 +62,16 @@ def from_dlpack(obj):
     return Tensor._wrap(B.xp.from_dlpack(obj))
 
 
-def _check_device(device, caller):
-    """device=None or the active backend's device (as torch: asking for "cuda" here is an error, never ignored)."""
-    if device is not None:
-        _devices.check(device, caller)
+def _on(device, caller):
+    """The Backend a factory creates its tensor on: device= (checked, as torch: "cuda" without a GPU is an error,
+    never silently a CPU tensor), else the default device."""
+    return B.default if device is None else B.get(_devices.check(device, caller).type)
 
 
-def _make(array, requires_grad):
-    t = Tensor._wrap(B.xp.asarray(array))
+def _make(b, array, requires_grad):
+    if type(array) is not b.array_type:      # a host draw from a user's generator, a NumPy scalar: moved there
+        array = b.from_host(array) if b is not B.CPU else np.asarray(array)
+    t = Tensor._wrap(array)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -74,104 +79,116 @@ def _float_dtype(dtype):
     return _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
 
 
+def _rng(b, generator):
+    """A user's generator (it draws on the host), else the global stream of device b."""
+    return generator if generator is not None else device_rng(b)
+
+
 def zeros(*size, dtype=None, requires_grad=False, device=None):
-    _check_device(device, "zeros")
-    return _make(B.xp.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+    b = _on(device, "zeros")
+    return _make(b, b.xp.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
-    _check_device(device, "ones")
-    return _make(B.xp.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+    b = _on(device, "ones")
+    return _make(b, b.xp.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
-    _check_device(device, "empty")
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    _on(device, "empty")
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
-    _check_device(device, "full")
+    b = _on(device, "full")
     if dtype is None:       # inferred from the value, as torch.full
         dtype = (_dt.bool if isinstance(fill_value, builtins.bool) else
                  _dt.int64 if isinstance(fill_value, builtins.int) else _dt.get_default_dtype())
-    return _make(B.xp.full(_shape_arg((size,)), fill_value, _dt.as_dtype(dtype)), requires_grad)
+    return _make(b, b.xp.full(_shape_arg((size,)), fill_value, _dt.as_dtype(dtype)), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """Values from start to end (excluded) by step; int64 unless an argument is a float."""
-    _check_device(device, "arange")
+    b = _on(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
         floats = any(isinstance(v, builtins.float) for v in (start, end, step))
         dtype = _dt.get_default_dtype() if floats else _dt.int64
-    return _make(B.xp.arange(start, end, step, dtype=_dt.as_dtype(dtype)), requires_grad)
+    return _make(b, b.xp.arange(start, end, step, dtype=_dt.as_dtype(dtype)), requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
-    _check_device(device, "linspace")
-    return _make(B.xp.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
+    b = _on(device, "linspace")
+    return _make(b, b.xp.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
-    _check_device(device, "eye")
-    return _make(B.xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+    b = _on(device, "eye")
+    return _make(b, b.xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
-    """Uniform draws on [0, 1) from the global generator (seeded by rd.manual_seed)."""
-    _check_device(device, "rand")
-    a = (generator or default_rng()).random(_shape_arg(size))
-    return _make(a.astype(_float_dtype(dtype)), requires_grad)
+    """Uniform draws on [0, 1) from the device's global generator (seeded by rd.manual_seed)."""
+    b = _on(device, "rand")
+    a = _rng(b, generator).random(_shape_arg(size))
+    return _make(b, a.astype(_float_dtype(dtype)), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
-    """Standard normal draws from the global generator (seeded by rd.manual_seed)."""
-    _check_device(device, "randn")
-    a = (generator or default_rng()).standard_normal(_shape_arg(size))
-    return _make(a.astype(_float_dtype(dtype)), requires_grad)
+    """Standard normal draws from the device's global generator (seeded by rd.manual_seed)."""
+    b = _on(device, "randn")
+    a = _rng(b, generator).standard_normal(_shape_arg(size))
+    return _make(b, a.astype(_float_dtype(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, generator=None, device=None):
     """Integers in [low, high) (int64), as torch.randint(low=0, high, size) and torch.randint(high, size)."""
-    _check_device(device, "randint")
+    b = _on(device, "randint")
     if isinstance(high, (tuple, list)) and size == ():        # randint(high, size)
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    a = (generator or default_rng()).integers(low, high, _shape_arg((size,)))
-    return _make(a.astype(_dt.as_dtype(dtype) if dtype is not None else _dt.int64), False)
+    a = _rng(b, generator).integers(low, high, _shape_arg((size,)))
+    return _make(b, a.astype(_dt.as_dtype(dtype) if dtype is not None else _dt.int64), False)
 
 
 def randperm(n, dtype=None, generator=None, device=None):
-    _check_device(device, "randperm")
-    a = (generator or default_rng()).permutation(n)
-    return _make(a.astype(_dt.as_dtype(dtype) if dtype is not None else _dt.int64), False)
+    b = _on(device, "randperm")
+    a = _rng(b, generator).permutation(n)
+    return _make(b, a.astype(_dt.as_dtype(dtype) if dtype is not None else _dt.int64), False)
 
 
-def _like(t, dtype):
-    return _dt.as_dtype(dtype) if dtype is not None else t.dtype
+def _like(t, dtype, device, caller):
+    """(the Backend, the dtype) of a *_like factory: t's device and dtype unless given."""
+    b = B.backend_of(t.array) if device is None else _on(device, caller)
+    return b, (_dt.as_dtype(dtype) if dtype is not None else t.dtype)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
-    return _make(B.xp.zeros(t.shape, _like(t, dtype)), requires_grad)
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    b, dtype = _like(t, dtype, device, "zeros_like")
+    return _make(b, b.xp.zeros(t.shape, dtype), requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    return _make(B.xp.ones(t.shape, _like(t, dtype)), requires_grad)
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    b, dtype = _like(t, dtype, device, "ones_like")
+    return _make(b, b.xp.ones(t.shape, dtype), requires_grad)
 
 
-def empty_like(t, dtype=None, requires_grad=False):
-    return zeros_like(t, dtype, requires_grad)
+def empty_like(t, dtype=None, requires_grad=False, device=None):
+    return zeros_like(t, dtype, requires_grad, device)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
-    return _make(B.xp.full(t.shape, fill_value, _like(t, dtype)), requires_grad)
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+    b, dtype = _like(t, dtype, device, "full_like")
+    return _make(b, b.xp.full(t.shape, fill_value, dtype), requires_grad)
 
 
-def rand_like(t, dtype=None, requires_grad=False):
-    return rand(t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+def rand_like(t, dtype=None, requires_grad=False, device=None):
+    b, dtype = _like(t, dtype, device, "rand_like")
+    return rand(t.shape, dtype=dtype, requires_grad=requires_grad, device=b.type)
 
 
-def randn_like(t, dtype=None, requires_grad=False):
-    return randn(t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+def randn_like(t, dtype=None, requires_grad=False, device=None):
+    b, dtype = _like(t, dtype, device, "randn_like")
+    return randn(t.shape, dtype=dtype, requires_grad=requires_grad, device=b.type)

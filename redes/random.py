@@ -14,6 +14,7 @@ def manual_seed(seed: int) -> np.random.Generator:
         raise ValueError(f"manual_seed: expected a non-negative integer, got {seed!r}")
     _initial[0] = int(seed)
     _rng[0] = np.random.default_rng(int(seed))
+    _device_rngs.clear()                    # every device's stream restarts from the seed too, as torch
     return _rng[0]
 
 
@@ -28,6 +29,20 @@ def initial_seed() -> int:
 def default_rng() -> np.random.Generator:
     """The generator redes draws from (reseeded by manual_seed)."""
     return _rng[0]
+
+
+_device_rngs = {}       # device type -> the generator drawing that device's arrays (made from the seed on first use)
+
+
+def device_rng(backend):
+    """The generator that draws arrays of `backend`'s device: the global one for the CPU, else the device's own
+    stream, seeded by manual_seed (so a seeded run draws the same numbers on the twin device as on the CPU)."""
+    if backend.type == "cpu":
+        return _rng[0]
+    rng = _device_rngs.get(backend.type)
+    if rng is None:
+        rng = _device_rngs[backend.type] = backend.new_rng(_initial[0])
+    return rng
 
 
 def get_rng_state() -> dict:

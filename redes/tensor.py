@@ -18,7 +18,7 @@ from .ops import elementwise as _ew
 from .ops import linalg as _la
 from .ops import movement as _mv
 from .ops import reduce as _rd
-from .random import default_rng
+from .random import default_rng, device_rng
 
 _new = object.__new__
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -89,12 +89,12 @@ class Tensor:
 
     @property
     def device(self):
-        """rd.device('cpu') on the NumPy backend (it also compares equal to the string "cpu")."""
-        return _device.current()
+        """Where the tensor lives, read from its array's type: rd.device('cpu'), 'cuda' or 'twin' (also == the string)."""
+        return _device.of(self.array) if B.multi else _CPU
 
     @property
     def is_cuda(self):
-        return B.name != "numpy"
+        return B.multi and B.backend_of(self.array).type == "cuda"
 
     @property
     def is_leaf(self):
@@ -259,7 +259,8 @@ class Tensor:
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """t.to(dtype), t.to(device), t.to(other) (its dtype and device), t.to(device, dtype), as torch.
 
-        The device must be the active backend's ("cpu" on NumPy): "cuda" there raises a clear error.
+        A move to another device copies the array there (a differentiable op: the gradient comes back);
+        "cuda" without CuPy or a GPU raises a clear error.
         """
         for a in args:
             if isinstance(a, Tensor):
@@ -269,7 +270,10 @@ class Tensor:
             else:
                 dtype = a
         if device is not None:
-            _device.check(device, "to")
+            target = _device.check(device, "to")
+            if target != self.device:
+                moved = _ew.ToDevice.apply(self, device=target.type)
+                return moved if dtype is None else moved.to(dtype)
         if dtype is None:
             return self.clone() if copy else self
         dtype = _dt.as_dtype(dtype)
@@ -865,14 +869,10 @@ class Tensor:
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        self._inplace("uniform_")
-        self.array[...] = B.xp.asarray((generator or default_rng()).uniform(a, b, self.shape))
-        return self
+        return self._fill_random("uniform_", lambda g: g.uniform(a, b, self.shape), generator)
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        self._inplace("normal_")
-        self.array[...] = B.xp.asarray((generator or default_rng()).normal(mean, std, self.shape))
-        return self
+        return self._fill_random("normal_", lambda g: g.normal(mean, std, self.shape), generator)
 
 
     # ================================================================== PyTorch API coverage (issue 13)
@@ -953,16 +953,17 @@ class Tensor:
         return Tensor(data, requires_grad=requires_grad, dtype=dtype or self.dtype)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
-        return Tensor(B.xp.zeros(_shape_arg(size), dtype or self.dtype), requires_grad=requires_grad)
+        return Tensor(B.xp_of(self.array).zeros(_shape_arg(size), dtype or self.dtype), requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
-        return Tensor(B.xp.ones(_shape_arg(size), dtype or self.dtype), requires_grad=requires_grad)
+        return Tensor(B.xp_of(self.array).ones(_shape_arg(size), dtype or self.dtype), requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
-        return Tensor(B.xp.full(_shape_arg((size,)), fill_value, dtype or self.dtype), requires_grad=requires_grad)
+        return Tensor(B.xp_of(self.array).full(_shape_arg((size,)), fill_value, dtype or self.dtype),
+                      requires_grad=requires_grad)
 
     def positive(self):
         return self
@@ -1072,7 +1073,7 @@ class Tensor:
 
     def xlogy(self, other):
         x, y = _floats(self, other)
-        y = y if isinstance(y, Tensor) else Tensor._wrap(B.xp.asarray(y, dtype=x.dtype))
+        y = y if isinstance(y, Tensor) else Tensor._wrap(B.xp_of(x.array).asarray(y, dtype=x.dtype))
         zero = B.xp.broadcast_to(x.array == 0, B.xp.broadcast_shapes(x.shape, y.shape))
         return (x * y.log()).masked_fill(zero & ~B.xp.isnan(B.xp.broadcast_to(y.array, zero.shape)), 0.0)
 
@@ -1133,12 +1134,12 @@ class Tensor:
 
     def fmax(self, other):
         a, b = _promote(self, other)
-        bt = b if isinstance(b, Tensor) else Tensor._wrap(B.xp.asarray(b, dtype=a.dtype))
+        bt = b if isinstance(b, Tensor) else Tensor._wrap(B.xp_of(a.array).asarray(b, dtype=a.dtype))
         return a.where(~B.xp.isnan(a.array) | B.xp.isnan(bt.array), bt).maximum(bt.where(~B.xp.isnan(bt.array), a))
 
     def fmin(self, other):
         a, b = _promote(self, other)
-        bt = b if isinstance(b, Tensor) else Tensor._wrap(B.xp.asarray(b, dtype=a.dtype))
+        bt = b if isinstance(b, Tensor) else Tensor._wrap(B.xp_of(a.array).asarray(b, dtype=a.dtype))
         return a.where(~B.xp.isnan(a.array) | B.xp.isnan(bt.array), bt).minimum(bt.where(~B.xp.isnan(bt.array), a))
 
     def heaviside(self, values):
@@ -1541,9 +1542,10 @@ class Tensor:
         return self
 
     def _fill_random(self, name, draw, generator=None):
-        from .random import default_rng
+        """self[...] = draw(rng): the user's generator (drawn on the host), else the global stream of self's device."""
         self._inplace(name)
-        self.array[...] = B.xp.asarray(draw(generator or default_rng()))
+        rng = generator or (device_rng(B.backend_of(self.array)) if B.multi else default_rng())
+        self.array[...] = B.xp_of(self.array).asarray(draw(rng))
         return self
 
     # ------------------------------------------------------------------ in-place variants: x.f_(...) = x.f(...) into x
@@ -1965,11 +1967,14 @@ class Tensor:
 
 
 # ---------------------------------------------------------------------- helpers for the methods above
+_CPU = _device.device("cpu")
 def _to_array(data, dtype=None):
     """The backend array rd.tensor(data) holds: a copy, a float32 default for Python floats (as torch)."""
     dtype = _dt.as_dtype(dtype)
     if isinstance(data, Tensor):
-        return B.xp.array(data.array, dtype=dtype)            # a copy, always a real array
+        return B.xp_of(data.array).array(data.array, dtype=dtype)      # a copy on its device, always a real array
+    if type(data) in B.array_types and type(data) is not np.ndarray:   # another device's array stays there
+        return B.xp_of(data).array(data, dtype=dtype)
     if isinstance(data, (np.ndarray, np.generic)) or type(data).__module__.startswith("cupy"):
         return B.xp.array(data, dtype=dtype)              # keeps a NumPy array's dtype, as torch.tensor
     try:
@@ -2166,3 +2171,12 @@ def register_compositions(composite=None, sampling=None):
 
 
 _add2, _sub2, _mul2 = _ew.AddOp.apply2, _ew.Sub.apply2, _ew.Mul.apply2   # bound once: the operators' hot path
+
+
+def _bind_operators(on=False):
+    """Bound once (the operators' hot path), and again when a second device turns on the engine's device checks."""
+    global _add2, _sub2, _mul2
+    _add2, _sub2, _mul2 = _ew.AddOp.apply2, _ew.Sub.apply2, _ew.Mul.apply2
+
+
+B._multi_hooks.append(_bind_operators)

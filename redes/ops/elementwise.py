@@ -567,8 +567,19 @@ class Cast(Function):
         return (m.cast(dy, x.dtype),)
 
 
+class ToDevice(Function):
+    """y = x copied to another device (Tensor.to).  Backward: dx = dy copied back to x's device."""
+    def forward(self, x, device=None):
+        self.source = B.backend_of(x).type
+        return B.move(x, device)
+
+    def backward(self, m, dy, y, x):
+        return (m.to_device(dy, self.source),)
+
+
 OPS = {"add": AddOp, "sub": Sub, "mul": Mul, "div": Div, "pow": Pow, "maximum": Maximum, "minimum": Minimum,
        "where": Where, "neg": Neg, "abs": Abs, "sign": Sign, "exp": Exp, "log": Log, "log1p": Log1p,
        "expm1": Expm1, "sqrt": Sqrt, "rsqrt": Rsqrt, "square": Square, "sin": Sin, "cos": Cos, "tanh": TanhOp,
        "sigmoid": SigmoidOp, "erf": Erf, "relu": ReLUOp, "leaky_relu": LeakyReLUOp, "elu": ELUOp, "selu": SELUOp,
-       "gelu": GELUOp, "silu": SiLUOp, "softplus": SoftplusOp, "clamp": Clamp, "cast": Cast}
+       "gelu": GELUOp, "silu": SiLUOp, "softplus": SoftplusOp, "clamp": Clamp, "cast": Cast,
+       "to_device": ToDevice}

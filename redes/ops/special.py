@@ -13,12 +13,8 @@ from .elementwise import _broadcast_error, _grads
 
 
 def _scipy(name):
-    """A SciPy special function for the backend's arrays (NumPy: scipy.special; CuPy: cupyx.scipy.special)."""
-    if B.name == "numpy":
-        import scipy.special as sp
-    else:
-        import cupyx.scipy.special as sp
-    return getattr(sp, name)
+    """A SciPy special function for the current device's arrays (NumPy: scipy.special; CuPy: cupyx.scipy.special)."""
+    return getattr(B.current().special, name)
 
 
 def _call(m, op, x, **options):

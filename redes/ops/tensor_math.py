@@ -29,6 +29,7 @@ class TensorMath:
     cat = staticmethod(lambda arrays, axis: mv.Cat.apply(*arrays, axis=axis))
     pad_constant = staticmethod(lambda a, widths: mv.ConstantPad.apply(a, widths=widths))
     cast = staticmethod(lambda a, dtype: a.to(dtype))
+    to_device = staticmethod(lambda a, device: a.to(device))
     maximum = staticmethod(lambda a, b: a.maximum(b) if isinstance(a, Tensor) else b.maximum(a))
     minimum = staticmethod(lambda a, b: a.minimum(b) if isinstance(a, Tensor) else b.minimum(a))
 

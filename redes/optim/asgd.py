@@ -1,5 +1,6 @@
 """ASGD: averaged stochastic gradient descent (Polyak & Juditsky 1992; Bottou 2012's schedule), as torch.optim.ASGD."""
 from .. import backend as B
+from .. import cpu_tuning as _cpu
 from ._scalars import DerivedStateMixin, rounded
 from .optimizer import Optimizer, _check_nonnegative, _direction
 
@@ -28,7 +29,7 @@ def asgd_update(param, grad, ax, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e
     eta = asgd_eta(lr, lambd, alpha, step - 1)
     mu = asgd_mu(t0, step - 1)
     param *= 1 - lambd * eta
-    B.axpy(-eta, d, param)
+    _cpu.axpy(-eta, d, param)
     if mu != 1:
         tmp = xp.subtract(param, ax)
         tmp *= mu

@@ -1,5 +1,6 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay (as torch.optim.SGD)."""
 from .. import backend as B
+from .. import cpu_tuning as _cpu
 from ..tensor import Tensor
 from .optimizer import Optimizer, _check_nonnegative, _direction
 
@@ -24,7 +25,7 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         if first:
             buf[...] = d
         else:
-            B.axpby(1 - dampening, d, momentum, buf)
+            _cpu.axpby(1 - dampening, d, momentum, buf)
         if nesterov:
             d = d + buf * momentum
             own = True
@@ -34,7 +35,7 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         d *= lr
         param -= d
     else:
-        B.axpy(-lr, d, param)
+        _cpu.axpy(-lr, d, param)
 
 
 class SGD(Optimizer):
