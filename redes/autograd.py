@@ -741,13 +741,18 @@ class detect_anomaly:
 # ----------------------------------------------------------------------------------- devices
 def _device_of(op, args, options):
     """The Backend of an op's tensor and array inputs (the default device when it has none); a mix raises."""
+    return _find_device(op, (*args, *options.values()) if options else args) or B.current()
+
+
+def _find_device(op, items):
     found = None
-    for a in (*args, *options.values()) if options else args:
+    for a in items:
         arr = a.array if isinstance(a, Tensor) else a
         b = B._by_type.get(type(arr))
         if b is None:
-            if type(arr) in (list, tuple) and arr:
-                b = _device_of(op, arr, None) if any(not isinstance(v, (int, float)) for v in arr) else None
+            if type(arr) not in (list, tuple) or not arr or all(isinstance(v, (int, float)) for v in arr):
+                continue
+            b = _find_device(op, arr)           # a list of tensors (cat, stack), nested options
             if b is None:
                 continue
         if found is None:
@@ -755,7 +760,7 @@ def _device_of(op, args, options):
         elif b is not found:
             raise RuntimeError(f"{op}: expected all tensors to be on the same device, but found at least two "
                                f"devices, {found.type} and {b.type} (move one with .to(), as in torch)")
-    return found or B.current()
+    return found
 
 
 def _devices(on):

@@ -90,12 +90,57 @@ def special():
 
 
 class _DeviceXP:
-    """`xp` once several devices are in use: each attribute is the current device's (per thread)."""
+    """`xp` once several devices are in use. Inside an op, each attribute is the op's device's (per thread);
+    outside ops, a function picks the module from its array arguments when called (cupy.get_array_module's
+    rule: another device's array wins, so a mix reaches a module that refuses it), the default device's
+    module when it has none (xp.zeros(shape)). Types and constants (xp.float32, xp.pi) are the default's."""
     def __getattr__(self, attr):
-        return getattr((_current.get() or default).xp, attr)
+        cur = _current.get()
+        if cur is not None:
+            return getattr(cur.xp, attr)
+        value = getattr(default.xp, attr)
+        if value is None or isinstance(value, (type, int, float, numpy.dtype)):
+            return value
+        return _Late((attr,))
 
     def __repr__(self):
         return f"<redes array module of the current device: {current().xp.__name__}>"
+
+
+class _Late:
+    """xp.<path> outside ops: resolved on the module of its arguments' device at call time."""
+    __slots__ = ("path",)
+
+    def __init__(self, path):
+        self.path = path
+
+    @property
+    def __name__(self):
+        return self.path[-1]
+
+    def __getattr__(self, attr):            # xp.add.reduce, xp.linalg.norm
+        return _Late(self.path + (attr,))
+
+    def __call__(self, *args, **kwargs):
+        f = (_backend_in(args) or _backend_in(kwargs.values()) or default).xp
+        for name in self.path:
+            f = getattr(f, name)
+        return f(*args, **kwargs)
+
+
+def _backend_in(items, depth=0):
+    """The device of the first non-CPU array among items (lists and tuples looked into), else CPU if an
+    ndarray is there, else None."""
+    cpu = None
+    for a in items:
+        b = _by_type.get(type(a))
+        if b is None and depth < 2 and type(a) in (list, tuple):
+            b = _backend_in(a, depth + 1)
+        if b is not None:
+            if b is not CPU:
+                return b
+            cpu = b
+    return cpu
 
 
 def backend_of(array):

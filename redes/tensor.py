@@ -141,12 +141,21 @@ class Tensor:
         return (self[i] for i in range(self.array.shape[0]))
 
     def __array__(self, dtype=None, copy=None):
-        a = B.to_numpy(self.array)
+        a = self.numpy()
         return a.astype(dtype, copy=False) if dtype is not None else a
 
-    def numpy(self):
-        """The array itself, sharing memory (as torch's on CPU): writes to either side show in the other."""
-        return B.to_numpy(self._own())
+    def numpy(self, force=False):
+        """The array itself, sharing memory (as torch's on CPU): writes to either side show in the other.
+
+        On another device, as torch: an error, unless force=True (then a host copy).
+        """
+        a = self.array
+        if type(a) is not np.ndarray:
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
+                                "the tensor to host memory first.")
+            a = B.to_numpy(a)
+        return a
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         """DLPack capsule of the backend array (no copy): torch.from_dlpack(t), np.from_dlpack(t) share memory."""

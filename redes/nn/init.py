@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .. import backend as B
-from ..random import default_rng
+from ..random import default_rng, device_rng
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
            "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
@@ -69,23 +69,32 @@ def _calculate_correct_fan(tensor, mode):
 
 
 def _fill(tensor, values):
-    """Write host values into the tensor's array, in its dtype (no graph: init is not differentiable)."""
-    tensor.array[...] = B.xp.asarray(np.asarray(values), dtype=tensor.dtype)
+    """Write values (host or the tensor's device) into the tensor's array, in its dtype (no graph: init is not
+    differentiable)."""
+    tensor.array[...] = B.xp_of(tensor.array).asarray(values, dtype=tensor.dtype)
     return tensor
 
 
 def _rng(generator):
+    """The generator of the inits computed on the host (trunc_normal_, orthogonal_, sparse_): moved after."""
     return generator if generator is not None else default_rng()
+
+
+def _device_rng(tensor, generator):
+    """The generator uniform_ and normal_ (and kaiming/xavier through them) draw with: on the tensor's device."""
+    if generator is not None or not B.multi:
+        return _rng(generator)
+    return device_rng(B.backend_of(tensor.array))
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, _device_rng(tensor, generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, _device_rng(tensor, generator).normal(mean, std, tensor.shape))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):

@@ -221,7 +221,8 @@ class Module:
             if tuple(array.shape) != tuple(target.shape):
                 raise RuntimeError(f"load_state_dict: size mismatch for {key}: the checkpoint has shape "
                                    f"{tuple(array.shape)}, this module has {tuple(target.shape)}")
-            target.array = B.xp.array(array, dtype=target.dtype)
+            target.array = B.xp_of(target.array).array(B.move(array, B.backend_of(target.array).type),
+                                                       dtype=target.dtype)      # a copy, on the module's device
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ modes and conversions
@@ -253,10 +254,11 @@ class Module:
         return self
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
-        """Convert floating parameters and buffers in place (module.to(rd.float64)); returns self.
+        """Move and convert parameters and buffers in place (module.to("twin"), module.to(rd.float64)); returns self.
 
-        module.to(device), .to(tensor) and .to(device, dtype) work as in torch; the device must be the
-        active backend's ("cpu" on NumPy), else a clear error.
+        module.to(device), .to(tensor) and .to(device, dtype) work as in torch: each parameter keeps its
+        identity (optimizers made before still hold it) and its gradient moves with it. "cuda" without CuPy
+        or a GPU raises a clear error.
         """
         for a in args:
             if isinstance(a, Tensor):
@@ -266,14 +268,18 @@ class Module:
             else:
                 dtype = a
         if device is not None:
-            _device.check(device, "Module.to")
+            device = _device.check(device, "Module.to").type
         if dtype is not None:
             dtype = _dt.as_dtype(dtype)
-            for t in list(self.parameters()) + list(self.buffers()):
-                if t.dtype.kind == "f":
-                    t.array = t.array.astype(dtype)
-                    if t.grad is not None:
-                        t.grad = Tensor._wrap(t.grad.array.astype(dtype))
+        for t in list(self.parameters()) + list(self.buffers()):
+            if device is not None:
+                t.array = B.move(t.array, device)
+                if t.grad is not None:
+                    t.grad = Tensor._wrap(B.move(t.grad.array, device))
+            if dtype is not None and t.dtype.kind == "f":
+                t.array = t.array.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor._wrap(t.grad.array.astype(dtype))
         return self
 
     def float(self):
@@ -283,7 +289,7 @@ class Module:
         return self.to(_dt.float64)
 
     def cpu(self):
-        return self
+        return self.to("cpu")
 
     def cuda(self, device=None):
         return self.to(_device.device("cuda" if device is None else device))

@@ -126,7 +126,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    p.grad = None if set_to_none else Tensor._wrap(B.xp.zeros_like(p.grad.array))
+                    p.grad = None if set_to_none else Tensor._wrap(B.xp_of(p.grad.array).zeros_like(p.grad.array))
 
     # ------------------------------------------------------------------ the step
     def step(self, closure=None):
@@ -137,14 +137,30 @@ class Optimizer:
                 loss = closure()
         self._step_calls += 1
         for group in self.param_groups:
-            self._step_group(group)
+            if B.multi:
+                self._step_on_device(group)
+            else:
+                self._step_group(group)
         return loss
+
+    def _step_on_device(self, group):
+        """_step_group with its state and arithmetic on the device of the group's parameters."""
+        found = {B.backend_of(p.array) for p in group["params"]}
+        if len(found) > 1:
+            raise RuntimeError(f"{type(self).__name__}.step: the parameters of one group are on several devices "
+                               f"({', '.join(sorted(b.type for b in found))}); move the model with "
+                               "model.to(device) before making the optimizer")
+        token = B._current.set(found.pop() if found else B.default)
+        try:
+            self._step_group(group)
+        finally:
+            B._current.reset(token)
 
     def _new_state(self, p, group):
         """The state of a parameter on its first step: {'step': 0} and zeros for each of _state_names."""
         state = {"step": 0}
         for name in self._state_names(group):
-            state[name] = Tensor._wrap(B.xp.zeros_like(p.array))
+            state[name] = Tensor._wrap(B.xp_of(p.array).zeros_like(p.array))
         return state
 
     def _state_names(self, group):
@@ -239,12 +255,12 @@ def _load_value(cls, p, name, value):
         v = float(_number(value, name))
         return int(v) if v.is_integer() else v
     if isinstance(value, list):
-        value = B.xp.asarray(value)                             # an array that went through JSON as nested lists
+        value = B.xp_of(p.array).asarray(value)                 # an array that went through JSON as nested lists
     if isinstance(value, Tensor) or hasattr(value, "shape"):
         from ..nn.module import _as_array
         a = _as_array(value)
         dtype = p.dtype if a.dtype.kind == "f" and p.dtype.kind == "f" else a.dtype
-        a = B.xp.array(a, dtype=dtype)                          # always a copy: no sharing with the checkpoint
+        a = B.xp_of(p.array).array(B.move(a, B.backend_of(p.array).type), dtype=dtype)   # a copy, on p's device
         if a.ndim and a.shape != p.shape:
             raise ValueError(f"{cls}.load_state_dict: state '{name}' has shape {tuple(a.shape)} but its parameter "
                              f"has shape {tuple(p.shape)}")

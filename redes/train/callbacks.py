@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from .. import backend as B
 from ..io.checkpoint import save_checkpoint
 from ..io.serialize import save
 
@@ -66,7 +67,7 @@ class EarlyStopping(Callback):
         if _improved(self.mode, value, self.best, self.min_delta):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_state = {k: np.array(v.numpy(), copy=True) for k, v in trainer.model.state_dict().items()}
+                self.best_state = {k: np.array(B.to_numpy(v.array), copy=True) for k, v in trainer.model.state_dict().items()}
         else:
             self.wait += 1
             if self.wait >= self.patience:

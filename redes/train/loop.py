@@ -62,12 +62,34 @@ def as_loader(data, batch_size, shuffle, name="data"):
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
 
 
-def _split_batch(batch):
-    """(inputs, target) from a loader batch: the last element is the target."""
+def _split_batch(batch, device=None):
+    """(inputs, target) from a loader batch (the last element is the target), moved to the model's device."""
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
         raise ValueError("fit: each batch must be (inputs..., target); got a batch of "
                          f"{len(batch) if isinstance(batch, (tuple, list)) else 1} element(s)")
+    batch = _to_device(batch, device)
     return batch[:-1], batch[-1]
+
+
+def _model_device(model):
+    """The device of the model's first parameter (None: no parameters, or the CPU with no other device in use)."""
+    if not B.multi:
+        return None
+    for p in model.parameters():
+        return p.device
+    return None
+
+
+def _to_device(batch, device):
+    """A loader's batch (CPU tensors) moved to the model's device, as `x.to(device)` in a torch loop."""
+    if device is None:
+        return batch
+    return type(batch)(b.to(device) if isinstance(b, Tensor) else b for b in batch)
+
+
+def _host(t):
+    """A result as a NumPy array (a copy from another device), for metrics and predictions."""
+    return B.to_numpy(t.array)
 
 
 class History:
@@ -134,9 +156,10 @@ class Trainer:
         total, count = 0.0, 0
         batches = _progress(loader, self.verbose, f"epoch {self.epoch + 1}")
         n_batches = len(loader)
+        device = _model_device(model)
         opt.zero_grad()
         for i, batch in enumerate(batches):
-            inputs, target = _split_batch(batch)
+            inputs, target = _split_batch(batch, device)
             out = model(*inputs)
             loss = self.loss_fn(out, target)
             value, n = loss.item(), len(target)
@@ -153,7 +176,7 @@ class Trainer:
                 opt.zero_grad()
             total, count = total + value * n, count + n
             for m in self.metrics:
-                m.update(out.numpy(), target.numpy())
+                m.update(_host(out), _host(target))
             self._call("on_batch_end", i, {"loss": value})
             if hasattr(batches, "set_postfix"):
                 batches.set_postfix(loss=f"{total / count:.4f}")
@@ -297,13 +320,13 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
     try:
         with no_grad():
             for batch in loader:
-                inputs, target = _split_batch(batch)
+                inputs, target = _split_batch(batch, _model_device(model))
                 out = model(*inputs)
                 if loss_fn is not None:
                     total += loss_fn(out, target).item() * len(target)
                 count += len(target)
                 for m in metrics:
-                    m.update(out.numpy(), target.numpy())
+                    m.update(_host(out), _host(target))
     finally:
         model.train(was_training)
     result = {"loss": total / max(count, 1)} if loss_fn is not None else {}
@@ -359,12 +382,13 @@ def predict(model, data, *, batch_size=256, proba=False):
     loader = as_loader(data, batch_size, False)
     was_training = model.training
     model.eval()
+    device = _model_device(model)
     outs = []
     try:
         with no_grad():
             for batch in loader:
                 inputs = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)   # all inputs, no target
-                outs.append(model(*inputs).numpy())
+                outs.append(_host(model(*_to_device(inputs, device))))
     finally:
         model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0,))

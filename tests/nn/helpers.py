@@ -24,10 +24,14 @@ TOL = {np.dtype(np.float64): (1e-6, 1e-8), np.dtype(np.float32): (1e-4, 1e-5)}
 _TORCH_DTYPE = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
 
 
+DEVICE = None      # the device the redes side runs on (tests/devices sets "twin"); None: the default (cpu)
+
+
 def _np(t):
-    """A NumPy array from a redes or torch tensor (or anything array-like)."""
+    """A NumPy array from a redes or torch tensor (or anything array-like), on the host."""
     if isinstance(t, rd.Tensor):
-        return np.asarray(t.numpy())
+        assert DEVICE is None or t.device == DEVICE, f"a redes result left the device {DEVICE}: {t.device}"
+        return np.asarray(t.cpu().numpy())
     if isinstance(t, torch.Tensor):
         return t.detach().cpu().numpy()
     return np.asarray(t)
@@ -63,7 +67,8 @@ def _backprop(outs, weights, lib):
     for o, w in zip(outs, weights):
         if w is None or not o.requires_grad:
             continue
-        term = (o * lib.tensor(w.astype(_np(o).dtype))).sum()
+        w = w.astype(_np(o).dtype)
+        term = (o * (rd.tensor(w, device=DEVICE) if lib is rd else lib.tensor(w))).sum()
         total = term if total is None else total + term
     if total is not None:
         total.backward()
@@ -105,6 +110,8 @@ def compare_with_torch(rd_module, torch_module, input_shape=None, dtype=np.float
     assert_same_state_dict_layout(rd_module, torch_module)
     torch_module.to(_TORCH_DTYPE[dtype])
     rd_module.to(dtype)
+    if DEVICE is not None:
+        rd_module.to(DEVICE)
     rd_module.load_state_dict({k: v.clone() for k, v in torch_module.state_dict().items()})
     rd_module.train(train)
     torch_module.train(train)
@@ -115,7 +122,7 @@ def compare_with_torch(rd_module, torch_module, input_shape=None, dtype=np.float
         else:
             arrays = [np.asarray(a).astype(dtype) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
                       for a in inputs]
-        rd_in = [rd.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+        rd_in = [rd.tensor(a, requires_grad=a.dtype.kind == "f", device=DEVICE) for a in arrays]
         t_in = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
         for p in rd_module.parameters():
             p.grad = None
@@ -155,7 +162,7 @@ def compare_functional_with_torch(rd_fn, torch_fn, arrays, dtype=np.float64, *, 
     """
     dtype = np.dtype(dtype)
     arrays = [np.asarray(a).astype(dtype) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in arrays]
-    rd_in = [rd.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    rd_in = [rd.tensor(a, requires_grad=a.dtype.kind == "f", device=DEVICE) for a in arrays]
     t_in = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     rd_out, t_out = _as_tuple(rd_fn(*rd_in)), _as_tuple(torch_fn(*t_in))
     assert len(rd_out) == len(t_out), f"redes returned {len(rd_out)} outputs, torch {len(t_out)}"
