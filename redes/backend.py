@@ -107,6 +107,9 @@ class _DeviceXP:
         return f"<redes array module of the current device: {current().xp.__name__}>"
 
 
+_TRANSFERS = frozenset({"asarray", "array", "asanyarray", "ascontiguousarray"})
+
+
 class _Late:
     """xp.<path> outside ops: resolved on the module of its arguments' device at call time."""
     __slots__ = ("path",)
@@ -122,7 +125,10 @@ class _Late:
         return _Late(self.path + (attr,))
 
     def __call__(self, *args, **kwargs):
-        f = (_backend_in(args) or _backend_in(kwargs.values()) or default).xp
+        b = _backend_in(args) or _backend_in(kwargs.values()) or default
+        if b is CPU and self.path[0] in _TRANSFERS:
+            b = default                     # xp.asarray(host values) makes an array of the default device
+        f = b.xp
         for name in self.path:
             f = getattr(f, name)
         return f(*args, **kwargs)

@@ -20,6 +20,7 @@ def test_case_names_are_unique():
 
 # Engine ops the table does not reach, each with the test that covers it instead.
 NOT_IN_TABLE = {"cast": "tests/test_tensor.py::test_to_dtype_is_differentiable",
+                "to_device": "tests/devices/test_devices.py::test_to_moves_with_a_gradient_and_cpu_copies_back",
                 "dropout": "tests/nn/test_dropout.py::test_dropout_op_finite_differences_and_torch_with_the_same_mask",
                 "max_unpool": "tests/nn/test_pooling_nd.py::test_max_unpool (torch) and "
                               "::test_max_unpool_op_vs_central_differences"}
