@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import redes as rd
-from redes.twin import TwinArray
 
 from tests.ops.cases import CASES
 from tests.ops.helpers import as_tuple, input_grads, inputs, weights
@@ -14,14 +13,15 @@ from tests.ops.helpers import as_tuple, input_grads, inputs, weights
 IDS = [c[0] for c in CASES]
 
 
-def twin_grads(fn, xs):
-    """input_grads on the twin device: leaves there, constants made inside fn there too (the default device)."""
-    with rd.device("twin"):
+def device_grads(fn, xs, device="twin"):
+    """input_grads on another device: leaves there, constants made inside fn there too (the default device)."""
+    array_type = rd.backend.get(device).array_type
+    with rd.device(device):
         ins = [rd.tensor(x).requires_grad_() for x in xs]
         outs = as_tuple(fn(*ins))
         total = None
         for k, o in enumerate(outs):
-            assert type(o.array) is TwinArray and o.device == "twin", f"output {k} left the device: {o.device}"
+            assert type(o.array) is array_type and o.device == device, f"output {k} left the device: {o.device}"
             if o.requires_grad:
                 term = (o * rd.tensor(weights(o.shape, k, o.dtype))).sum()
                 total = term if total is None else total + term
@@ -32,7 +32,7 @@ def twin_grads(fn, xs):
         if t.grad is None:
             grads.append(np.zeros_like(x))
         else:
-            assert type(t.grad.array) is TwinArray, "a gradient left the device"
+            assert type(t.grad.array) is array_type, "a gradient left the device"
             grads.append(t.grad.cpu().numpy())
     return [o.detach().cpu().numpy() for o in outs], grads
 
@@ -40,7 +40,7 @@ def twin_grads(fn, xs):
 @pytest.mark.parametrize("name, fn, shapes", CASES, ids=IDS)
 def test_op_on_twin_equals_cpu(name, fn, shapes):
     xs = inputs(name, shapes)
-    outs, grads = twin_grads(fn, xs)
+    outs, grads = device_grads(fn, xs)
     ref_outs, ref_grads = input_grads(fn, xs, rd)
     assert len(outs) == len(ref_outs)
     for k, (o, r) in enumerate(zip(outs, ref_outs)):
