@@ -1,4 +1,4 @@
-"""rd.accelerator: torch.accelerator's questions; on the NumPy backend there is no accelerator.
+"""rd.accelerator: torch.accelerator's questions; the accelerator is a CUDA GPU reached through CuPy.
 
     device = rd.accelerator.current_accelerator() or rd.device("cpu")
 """
@@ -7,12 +7,12 @@ from .devices import device as _device
 
 
 def is_available():
-    """True only when the CuPy backend is active."""
-    return B.name == "cupy"
+    """True when device "cuda" works here (CuPy and a GPU)."""
+    return B.cuda_available()
 
 
 def current_accelerator(check_available=False):
-    """rd.device('cuda') with the CuPy backend, else None (as torch on a CPU-only machine)."""
+    """rd.device('cuda') where a GPU is reachable, else None (as torch on a CPU-only machine)."""
     return _device("cuda") if is_available() else None
 
 

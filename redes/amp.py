@@ -65,7 +65,7 @@ class GradScaler:
     def __init__(self, device="cuda", init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
                  growth_interval=2000, enabled=True):
         self._device = str(device)
-        if enabled and self._device.startswith("cuda") and B.name != "cupy":
+        if enabled and self._device.startswith("cuda") and not B.cuda_available():
             warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
                           UserWarning, stacklevel=2)
             enabled = False

@@ -199,6 +199,20 @@ def get(device):
     return b
 
 
+_cuda_probe = []         # [True/False] once asked: is there a GPU that CuPy reaches?
+
+
+def cuda_available():
+    """Whether device "cuda" can be used (CuPy installed and a GPU found); asking does not turn devices on."""
+    if not _cuda_probe:
+        try:
+            _cupy_backend()
+            _cuda_probe.append(True)
+        except RuntimeError:
+            _cuda_probe.append(False)
+    return _cuda_probe[0]
+
+
 def register(b):
     """Add a Backend (a device) and switch the engine to its device-checking mode."""
     global array_types, multi, xp

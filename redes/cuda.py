@@ -1,10 +1,10 @@
-"""rd.cuda: torch.cuda's questions answered honestly on a machine where redes computes with NumPy.
+"""rd.cuda: torch.cuda's questions, answered honestly.
 
-    device = "cuda" if rd.cuda.is_available() else "cpu"      # the common idiom picks "cpu"
+    device = "cuda" if rd.cuda.is_available() else "cpu"      # the common idiom
 
-redes reaches a GPU only through the CuPy backend (rd.backend.set_backend("cupy")); is_available()
-says whether that backend is the active one. The seeding functions exist so that programs which seed
-"every generator" run unchanged: as in torch, they seed only CUDA generators and leave the CPU one as it was.
+redes reaches a GPU through CuPy (the gpu extra): is_available() says whether CuPy is installed and finds a
+GPU. The seeding functions exist so that programs which seed "every generator" run unchanged: as in torch,
+they leave the CPU generator as it was (rd.manual_seed already restarts every device's stream).
 """
 import types
 
@@ -12,18 +12,18 @@ from . import backend as B
 
 
 def is_available():
-    """True only when the CuPy backend is active (never on the NumPy backend)."""
-    return B.name == "cupy"
+    """True when CuPy is installed and finds a GPU (asking does not move anything there)."""
+    return B.cuda_available()
 
 
 def device_count():
-    """Number of GPUs redes computes on: 0 on NumPy, 1 with CuPy."""
+    """Number of GPUs redes computes on: CuPy's current device only (0 without one)."""
     return 1 if is_available() else 0
 
 
 def current_device():
     if not is_available():
-        raise RuntimeError("cuda.current_device: no CUDA here (redes runs on NumPy); "
+        raise RuntimeError("cuda.current_device: no CUDA here (CuPy or a GPU is missing); "
                            "torch says 'Torch not compiled with CUDA enabled'")
     return 0
 
@@ -34,12 +34,13 @@ def is_initialized():
 
 def manual_seed(seed):
     """Seed the CUDA generator: a no-op without CUDA, as in torch (the CPU generator is untouched)."""
-    int(seed)
+    from .random import seed_device
+    seed_device("cuda", seed)
 
 
 def manual_seed_all(seed):
     """Seed every CUDA generator: a no-op without CUDA, as in torch (the CPU generator is untouched)."""
-    int(seed)
+    manual_seed(seed)
 
 
 def synchronize(device=None):

@@ -4,6 +4,8 @@
 """
 import numpy as np
 
+from . import backend as B
+
 _initial = [np.random.SeedSequence().entropy & (2 ** 64 - 1)]     # a fresh 64-bit seed per process, as torch
 _rng = [np.random.default_rng(_initial[0])]
 
@@ -43,6 +45,22 @@ def device_rng(backend):
     if rng is None:
         rng = _device_rngs[backend.type] = backend.new_rng(_initial[0])
     return rng
+
+
+def seed_device(kind, seed):
+    """Restart one device's stream (rd.cuda.manual_seed): the CPU's and the others' are untouched."""
+    if kind in B._backends:
+        _device_rngs[kind] = B._backends[kind].new_rng(int(seed))
+
+
+def rng_for(generator=None, like=None):
+    """The generator a random draw uses: the user's (it draws on the host), else the global stream of the device
+    of `like` (an array), or of the running op when like is None."""
+    if generator is not None:
+        return generator
+    if not B.multi:
+        return _rng[0]
+    return device_rng((B.backend_of(like) if like is not None else None) or B.current())
 
 
 def get_rng_state() -> dict:

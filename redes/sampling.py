@@ -7,7 +7,7 @@ import numpy as np
 
 from . import backend as B
 from . import dtypes as _dt
-from .random import default_rng
+from .random import default_rng, rng_for
 from .tensor import Tensor, _arr, _shape_arg
 
 
@@ -47,7 +47,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         with np.errstate(divide="ignore"):
             keys = g.exponential(size=rows.shape) / rows
         out = np.lexsort((g.random(rows.shape), keys), axis=-1)[:, :num_samples]
-    return Tensor._wrap(B.xp.asarray(out.reshape(p.shape[:-1] + (num_samples,)), dtype=np.int64))
+    return Tensor._wrap(B.xp_of(_arr(input)).asarray(out.reshape(p.shape[:-1] + (num_samples,)), dtype=np.int64))
 
 
 def bernoulli(input, p=None, *, generator=None):
@@ -55,7 +55,8 @@ def bernoulli(input, p=None, *, generator=None):
     prob = _arr(input) if p is None else p
     if ((B.xp.asarray(prob) < 0) | (B.xp.asarray(prob) > 1)).any():
         raise RuntimeError("bernoulli: probabilities must be in [0, 1]")
-    draws = B.xp.asarray(_rng(generator).random(tuple(input.shape))) < prob
+    xp = B.xp_of(_arr(input))
+    draws = xp.asarray(rng_for(generator, _arr(input)).random(tuple(input.shape))) < prob
     return Tensor._wrap(draws.astype(input.dtype))
 
 
@@ -72,25 +73,28 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         raise RuntimeError(f"normal: std must be >= 0, got {std!r:.60}")
     like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
     dt = _dt.as_dtype(dtype) or (like.dtype if like is not None else _dt.get_default_dtype())
-    out = Tensor._wrap(B.xp.asarray(_rng(generator).normal(B.to_numpy(B.xp.asarray(m)), B.to_numpy(B.xp.asarray(s)),
+    xp = B.xp_of(like.array) if like is not None else B.xp
+    out = Tensor._wrap(xp.asarray(_rng(generator).normal(B.to_numpy(B.xp.asarray(m)), B.to_numpy(B.xp.asarray(s)),
                                                               shape)).astype(dt))
     return out.requires_grad_() if requires_grad else out
 
 
 def poisson(input, generator=None):
-    return Tensor._wrap(B.xp.asarray(_rng(generator).poisson(B.to_numpy(input.array))).astype(input.dtype))
+    draws = _rng(generator).poisson(B.to_numpy(input.array))
+    return Tensor._wrap(B.xp_of(input.array).asarray(draws).astype(input.dtype))
 
 
 def binomial(count, prob, generator=None):
     n = B.to_numpy(count.array).astype(np.int64)
-    return Tensor._wrap(B.xp.asarray(_rng(generator).binomial(n, B.to_numpy(_arr(prob)))).astype(count.dtype))
+    draws = _rng(generator).binomial(n, B.to_numpy(_arr(prob)))
+    return Tensor._wrap(B.xp_of(count.array).asarray(draws).astype(count.dtype))
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, generator=None, requires_grad=False):
     if high is None:
         low, high = 0, low
     draws = _rng(generator).integers(low, high, tuple(input.shape))
-    return Tensor._wrap(B.xp.asarray(draws).astype(_dt.as_dtype(dtype) or input.dtype))
+    return Tensor._wrap(B.xp_of(input.array).asarray(draws).astype(_dt.as_dtype(dtype) or input.dtype))
 
 
 import sys  # noqa: E402

@@ -4,6 +4,8 @@ Parameters and sub-modules are found by walking a module's attributes in the ord
 micrograd and tinygrad do): no registration scope, no __setattr__ tricks. Buffers (running statistics)
 are the one thing registered, with `register_buffer`, because a plain tensor attribute may be a cache.
 """
+import functools
+import inspect
 from collections import OrderedDict, namedtuple
 
 from .. import autograd as _ag
@@ -49,6 +51,19 @@ class _Handle:
         self.hooks.pop(self.key, None)
 
 
+def _on_device(init):
+    """__init__(..., device=...) followed by self.to(device): a device the machine lacks is an error, never ignored."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        device = kwargs.get("device") if not args else signature.bind(self, *args, **kwargs).arguments.get("device")
+        if device is not None:
+            self.to(device)
+    return wrapper
+
+
 class Module:
     """Base class of every layer and model: subclass it, set layers/parameters as attributes, write forward().
 
@@ -63,6 +78,14 @@ class Module:
         >>> TwoLayer()(rd.zeros(5, 3)).shape
         (5, 2)
     """
+
+    def __init_subclass__(cls, **kw):
+        """A layer whose __init__ takes device= (torch's factory argument) is created on that device."""
+        super().__init_subclass__(**kw)
+        init = cls.__dict__.get("__init__")
+        if init is not None and "device" in inspect.signature(init).parameters:
+            cls.__init__ = _on_device(init)
+
     _forward_hooks = _forward_pre_hooks = {}      # instance dicts are made on first registration
 
     def __new__(cls, *args, **kwargs):

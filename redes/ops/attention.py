@@ -21,14 +21,14 @@ import numpy as np
 
 from .. import backend as B
 from ..autograd import ArrayMath, Function, unbroadcast
-from ..random import default_rng
+from ..random import rng_for
 
 _CAUSAL = {}
 
 
 def causal_bias(L, S, dtype):
     """Additive causal mask (L, S): 0 on and below the diagonal, -inf above (cached; read-only)."""
-    key = (B.name, L, S, np.dtype(dtype).str)
+    key = (B.current().type, L, S, np.dtype(dtype).str)
     bias = _CAUSAL.get(key)
     if bias is None:
         bias = B.xp.triu(B.xp.full((L, S), -math.inf, dtype=dtype), 1)
@@ -129,7 +129,7 @@ def _attend(self, q, k, v, bias, scale, dropout_p, out=None):
             _softmax_exact(s)
     drop = None
     if dropout_p > 0.0:
-        keep = default_rng().random(s.shape, dtype=np.float32) >= dropout_p
+        keep = rng_for().random(s.shape, dtype=np.float32) >= dropout_p
         drop = xp.asarray(keep).astype(s.dtype) * (1.0 / (1.0 - dropout_p) if dropout_p < 1.0 else 0.0)
         pd = s * drop
     else:

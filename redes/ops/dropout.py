@@ -1,7 +1,7 @@
 """Dropout as one op whose forward draws the mask (so a replay by rd.compile draws a new one each call)."""
 from .. import backend as B
 from ..autograd import Function
-from ..random import default_rng
+from ..random import rng_for
 
 
 class DropoutOp(Function):
@@ -13,7 +13,7 @@ class DropoutOp(Function):
         if p == 1.0:
             mask = B.xp.zeros(mask_shape, x.dtype)
         else:
-            rng = generator if generator is not None else default_rng()
+            rng = rng_for(generator)
             dtype = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else "float64"
             u = rng.random(mask_shape, dtype=dtype)
             mask = B.xp.asarray((u >= p).astype(x.dtype) * (1.0 / (1.0 - p)))

@@ -80,18 +80,28 @@ def test_random_draws_happen_on_the_device_with_the_seeded_stream():
     rd.manual_seed(3)
     np.testing.assert_array_equal(after_twin.numpy(), rd.randn(3).numpy())
     np.testing.assert_array_equal(on_twin.cpu().numpy(), on_cpu.numpy())
-    x = rd.ones(1000, device="twin")
-    rd.manual_seed(5)
-    d_twin = F.dropout(x, 0.5)
-    rd.manual_seed(5)
-    d_cpu = F.dropout(rd.ones(1000), 0.5)
-    assert d_twin.device == "twin"
-    np.testing.assert_array_equal(d_twin.cpu().numpy(), d_cpu.numpy())
+    for drop in (lambda x: F.dropout(x, 0.5), lambda x: rd.nn.Dropout(0.5)(x), lambda x: F.alpha_dropout(x, 0.5, True),
+                 lambda x: F.scaled_dot_product_attention(x.reshape(1, 10, 100), x.reshape(1, 10, 100),
+                                                          x.reshape(1, 10, 100), dropout_p=0.5)):
+        rd.manual_seed(5)
+        d_twin = drop(rd.ones(1000, device="twin"))
+        cpu_after = rd.rand(3)                     # the CPU stream was not consumed by the twin draw
+        rd.manual_seed(5)
+        d_cpu = drop(rd.ones(1000))                # the twin stream restarts from the seed as the CPU one does
+        np.testing.assert_array_equal(cpu_after.numpy(), _first_rand(5))
+        assert d_twin.device == "twin"
+        np.testing.assert_array_equal(d_twin.cpu().numpy(), d_cpu.numpy())
 
 
-def _net():
+def _first_rand(seed):
+    rd.manual_seed(seed)
+    return rd.rand(3).numpy()
+
+
+def _net(dropout=0.0):
+    """A small CNN (dropout 0 by default: each device draws from its own stream, so masks differ by device)."""
     return rd.nn.Sequential(rd.nn.Conv2d(1, 4, 3, padding=1), rd.nn.BatchNorm2d(4), rd.nn.ReLU(), rd.nn.MaxPool2d(2),
-                            rd.nn.Flatten(), rd.nn.Dropout(0.2), rd.nn.Linear(4 * 4 * 4, 3))
+                            rd.nn.Flatten(), rd.nn.Dropout(dropout), rd.nn.Linear(4 * 4 * 4, 3))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop"])
@@ -148,3 +158,44 @@ def test_back_to_cpu_only_mode():
     backend.cpu_only()
     assert not backend.multi and backend.xp is np and rd.zeros(2).device == "cpu"
     assert rd.Function.run is rd.autograd._plain_run
+
+
+def test_leaves_never_share_a_gradient_buffer_on_a_device():
+    """x + y hands one dy to both leaves: each keeps its own copy, so an in-place change of one .grad touches no
+    other (the walk used to treat any non-NumPy gradient as an immutable scalar)."""
+    x, y = (rd.zeros(3, device="twin", requires_grad=True) for _ in range(2))
+    (x + y).sum().backward()
+    x.grad.add_(1.0)
+    assert x.grad.tolist() == [2.0, 2.0, 2.0] and y.grad.tolist() == [1.0, 1.0, 1.0]
+    assert x.grad.device == y.grad.device == "twin"
+
+
+def test_layers_take_device_as_torch():
+    for layer in (rd.nn.Linear(3, 2, device="twin"), rd.nn.Conv2d(1, 2, 3, device="twin"),
+                  rd.nn.LSTM(3, 4, device="twin"), rd.nn.BatchNorm1d(3, device="twin"),
+                  rd.nn.Embedding(5, 2, device="twin"), rd.nn.MultiheadAttention(4, 2, device="twin")):
+        assert {t.device for t in list(layer.parameters()) + list(layer.buffers())} == {rd.device("twin")}
+    with pytest.raises(RuntimeError, match="no CUDA here"):
+        rd.nn.Linear(3, 2, device="cuda")
+
+
+def test_ops_in_threads_keep_their_own_device():
+    """The device an op runs on is per thread (a ContextVar): a thread computing on the CPU while another computes
+    on twin sees only its own arrays."""
+    import threading
+    errors = []
+
+    def work(device):
+        try:
+            for _ in range(200):
+                a = rd.randn(8, 8, device=device, requires_grad=True)
+                (a @ a).relu().sum().backward()
+                assert a.grad.device == device
+        except Exception as exc:        # noqa: BLE001
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(d,)) for d in ("cpu", "twin", "cpu", "twin")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors

@@ -216,8 +216,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, *,
         raise ValueError(f"rrelu: lower bound ({lower}) must be <= upper bound ({upper})")
     if not training:
         return input.leaky_relu((lower + upper) / 2)
-    from ...random import default_rng
-    rng = generator if generator is not None else default_rng()
+    from ...random import rng_for
+    rng = rng_for(generator, input.array)
     slope = rng.uniform(lower, upper, tuple(input.shape)).astype(input.dtype)
     return _Where.apply(input.array >= 0, input, input * B.xp.asarray(slope))
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import backend as B
 from ...ops.attention import MHACore, SDPA, causal_bias
-from ...random import default_rng
+from ...random import rng_for
 from ...tensor import Tensor
 from .linear import linear
 
@@ -301,7 +301,7 @@ def _attention_with_weights(srcs, where, E, heads, batch_first, bias, scale, dro
         scores = scores + bias
     weights = scores.softmax(-1)
     if dropout_p > 0.0:
-        keep = default_rng().random(weights.shape, dtype=np.float32) >= dropout_p
+        keep = rng_for(None, weights.array).random(weights.shape, dtype=np.float32) >= dropout_p
         drop = B.xp.asarray(keep).astype(weights.dtype) * (1.0 / (1.0 - dropout_p) if dropout_p < 1.0 else 0.0)
         weights = weights * Tensor._wrap(drop)
     out = (weights @ v).permute((0, 2, 1, 3) if batch_first else (2, 0, 1, 3))    # back to the input layout

@@ -97,8 +97,8 @@ def _alpha_dropout(input, p, training, generator, feature, op):
         return input
     if p == 1.0:
         return input * 0.0
-    from ...random import default_rng
-    rng = generator if generator is not None else default_rng()
+    from ...random import rng_for
+    rng = rng_for(generator, input.array)
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else tuple(input.shape)
     keep = B.xp.asarray((rng.random(shape) >= p).astype(input.dtype))
     # keep the mean and variance of a SELU activation: y = a * (x * keep + alpha' * (1 - keep)) + b

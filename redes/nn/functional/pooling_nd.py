@@ -334,8 +334,8 @@ def _fractional(input, kernel_size, output_size, output_ratio, return_indices, s
                                "(output + kernel_size - 1 must be <= input)")
     nb, c = x.shape[:2]
     if samples is None:
-        from ...random import default_rng
-        samples = Tensor._wrap(B.xp.asarray(default_rng().random((nb, c, n)).astype(x.dtype)))
+        from ...random import rng_for
+        samples = Tensor._wrap(B.xp_of(x.array).asarray(rng_for(None, x.array).random((nb, c, n)).astype(x.dtype)))
     u = B.xp.asarray(samples.array if isinstance(samples, Tensor) else samples, x.dtype)
     if u.shape != (nb, c, n):
         raise RuntimeError(f"{op}: _random_samples must have shape {(nb, c, n)}, got {u.shape}")
