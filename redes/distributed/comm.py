@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from .. import backend as B
+
 _state = {"comm": None, "MPI": None}
 _LAUNCH_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
 
@@ -125,14 +127,16 @@ def _buffer(tensor, caller):
     from ..tensor import Tensor
     if not isinstance(tensor, Tensor):
         raise TypeError(f"redes.distributed.{caller}: expected a Tensor, got {type(tensor).__name__}")
-    return np.ascontiguousarray(tensor.array)
+    return np.ascontiguousarray(B.to_numpy(tensor.array))     # MPI sends host memory: a device array is copied
 
 
 def _write_back(tensor, buf):
     """Store buf into the tensor's own array (in place, as torch's collectives are), unless it is the array."""
     if buf is tensor.array:
         return
-    if isinstance(tensor.array, np.ndarray) and tensor.array.ndim:
+    if type(tensor.array) is not np.ndarray:                # another device: copied back there, in place
+        tensor.array[...] = B.xp_of(tensor.array).asarray(buf)
+    elif tensor.array.ndim:
         tensor.array[...] = buf
     else:
         tensor.array = buf.reshape(np.shape(tensor.array))      # a 0-d value may be an immutable scalar
@@ -192,5 +196,5 @@ def all_gather(tensor_list, tensor):
         if tuple(t.shape) != buf.shape:
             raise ValueError(f"redes.distributed.all_gather: tensor_list[{r}] has shape {tuple(t.shape)}, "
                              f"expected the tensor's shape {buf.shape}")
-        _write_back(t, out[r].astype(np.asarray(t.array).dtype, copy=False))
+        _write_back(t, out[r].astype(t.array.dtype, copy=False))
     return tensor_list

@@ -28,6 +28,7 @@ import contextlib
 import numpy as np
 
 from .. import autograd as _ag
+from .. import backend as B
 from ..autograd import Function
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
@@ -69,7 +70,7 @@ class _Join(Function):
         return a
 
     def backward(self, m, dy, y, a, token):
-        return dy, np.zeros((), token.dtype)
+        return dy, m.zeros((), token.dtype)
 
 
 class _Bucket:
@@ -105,7 +106,8 @@ class _GradSync:
             self._add_bucket(current)
         self.events = []                           # ("grad", i) / ("start", b) of the last backward (tests read it)
         self.active, self.generation = False, 0
-        self.anchor = Tensor(np.zeros(()), requires_grad=True)
+        xp = B.xp_of(params[0].array) if params else np        # on the model's device: ops refuse a mix
+        self.anchor = Tensor._wrap(xp.zeros(())).requires_grad_()
 
     def _add_bucket(self, indices):
         b = len(self.buckets)
@@ -150,10 +152,10 @@ class _GradSync:
         self.events.append(("grad", i))
         self.fired[i] += 1
         if bucket.request is not None:             # its bucket already left: sum this use over the ranks at the end
-            self.late[i] = self.late.get(i, 0) + np.asarray(dy, bucket.dtype).reshape(-1)
+            self.late[i] = self.late.get(i, 0) + B.to_numpy(dy).astype(bucket.dtype, copy=False).reshape(-1)
             return
         view = bucket.buffer[bucket.offsets[k]:bucket.offsets[k] + n]
-        view += np.asarray(dy).reshape(-1)
+        view += B.to_numpy(dy).reshape(-1)         # MPI reduces host buffers: a device gradient is copied here
         if self.fired[i] == self.created[i] and not self.ready[i]:
             self.ready[i] = True
             bucket.pending -= 1
@@ -173,7 +175,7 @@ class _GradSync:
             g = self.params[i].grad
             if g is not None:
                 start = bucket.offsets[k]
-                bucket.buffer[start:start + self.params[i].array.size] += np.asarray(g.array).reshape(-1)
+                bucket.buffer[start:start + self.params[i].array.size] += B.to_numpy(g.array).reshape(-1)
         bucket.request = self.comm.Iallreduce(self.MPI.IN_PLACE, bucket.buffer, op=self.MPI.SUM)
         self.events.append(("start", self.buckets.index(bucket)))
 
@@ -199,6 +201,8 @@ class _GradSync:
                 g = bucket.buffer[start:start + p.array.size].reshape(p.array.shape)
                 if i in late:
                     g = g + late[i].reshape(p.array.shape)
+                if type(p.array) is not np.ndarray:
+                    g = B.xp_of(p.array).asarray(g)    # back to the parameter's device
                 p.grad = Tensor._wrap(g)           # views of a buffer made new for each backward
             bucket.buffer = bucket.request = None
         self.active = False

@@ -55,6 +55,12 @@ class ZeroRedundancyOptimizer(Optimizer):
         self.MPI, self.comm = comm._mpi(), comm._comm("ZeroRedundancyOptimizer")
         self.optimizer_class = optimizer_class
         super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if type(p.array) is not np.ndarray:
+                    raise RuntimeError(f"ZeroRedundancyOptimizer: a parameter is on device {p.device}; ZeRO-1 shards "
+                                       "CPU parameters (its allgather writes host memory): train it on the CPU, or "
+                                       "use DistributedDataParallel with a plain optimizer on other devices")
         rank, size = self.comm.Get_rank(), self.comm.Get_size()
         self._pieces, self._counts, local_groups = [], [], []
         for group in self.param_groups:

@@ -147,6 +147,34 @@ def case_collectives(r, w):
             "running_mean": bn.running_mean.numpy()}
 
 
+def case_twin(r, w):
+    """DDP and fit(distributed=True) with the model on the twin device: MPI's host buffers in between, the
+    gradients back on the device, the result the single-process CPU run's."""
+    X, Y = data()
+    part = slice(r * len(X) // w, (r + 1) * len(X) // w)
+    ref = mlp()
+    train(ref, rd.optim.Adam(ref.parameters(), lr=0.01), [(X, Y)] * 3)
+    net = mlp().to("twin")
+    ddp = dist.DistributedDataParallel(net, bucket_cap_mb=1e-3)
+    opt = rd.optim.Adam(net.parameters(), lr=0.01)
+    for _ in range(3):
+        opt.zero_grad()
+        F.mse_loss(ddp(rd.tensor(X[part], device="twin")), rd.tensor(Y[part], device="twin")).backward()
+        opt.step()
+    devices = {str(p.device) for p in net.parameters()} | {str(p.grad.device) for p in net.parameters()}
+    X16, Y16 = data(16)
+    fit_ref = mlp()
+    rd.fit(fit_ref, (X16, Y16), loss="mse", optimizer="sgd", lr=0.1, epochs=2, batch_size=16, shuffle=False)
+    fit_net = mlp().to("twin")
+    rd.fit(fit_net, (X16, Y16), loss="mse", optimizer="sgd", lr=0.1, epochs=2, batch_size=16 // w, shuffle=False,
+           distributed=True)
+    t = rd.tensor([float(r + 1)], device="twin")
+    dist.all_reduce(t)
+    return {"reference": flat(ref), "ddp": np.concatenate([p.cpu().numpy().ravel() for p in net.parameters()]),
+            "devices": np.array(sorted(devices)), "fit_reference": flat(fit_ref),
+            "fit": np.concatenate([p.cpu().numpy().ravel() for p in fit_net.parameters()]), "sum": t.cpu().numpy()}
+
+
 def case_fail(r, w):
     """Rank 1 raises while rank 0 waits in a collective: the job must end, non-zero, with rank 1's error."""
     if r == 1:

@@ -91,6 +91,16 @@ def test_collectives(tmp_path):
         np.testing.assert_array_equal(out["running_mean"], [1.0, 1.0])
 
 
+def test_ddp_and_fit_on_the_twin_device(tmp_path):
+    """Models on another device: gradients go through MPI's host buffers and come back to the device."""
+    ranks = run_case("twin", tmp_path)
+    for r, out in enumerate(ranks):
+        np.testing.assert_allclose(out["ddp"], out["reference"], **TOL, err_msg=f"rank {r}: DDP on twin vs full batch")
+        np.testing.assert_allclose(out["fit"], out["fit_reference"], **TOL, err_msg=f"rank {r}: fit on twin")
+        assert out["devices"].tolist() == ["twin"] and out["sum"].tolist() == [3.0]
+    np.testing.assert_array_equal(ranks[0]["ddp"], ranks[1]["ddp"])
+
+
 def test_a_failing_rank_ends_the_job_with_its_error(tmp_path):
     proc = mpiexec(sys.executable, str(HERE / "ranks.py"), "fail", str(tmp_path), timeout=60)
     assert proc.returncode != 0
