@@ -131,7 +131,7 @@ def _second_inputs(flat, dynamic):
             arr = np.concatenate([arr, np.take(arr, [0], axis=axis)], axis=axis)
         if arr.dtype.kind == "f":
             arr = arr * 0.75 + 0.125            # finite values stay finite; -inf mask entries stay -inf
-        seen[id(a)] = Tensor._wrap(B.xp.asarray(arr))
+        seen[id(a)] = Tensor._wrap(B.xp_of(a.array).asarray(arr))        # on the input's device
         out.append(seen[id(a)])
     return out
 
@@ -149,6 +149,12 @@ def _leaves(args):
         else:
             raise TypeError(f"export: args must be Tensors, NumPy arrays or tuples of them, got {type(a).__name__}")
     return out
+
+
+def _on_cpu(args):
+    """args with every Tensor copied to the CPU (nested tuples and lists kept)."""
+    return type(args)(_on_cpu(a) if isinstance(a, (tuple, list)) else a.detach().cpu() if isinstance(a, Tensor) else a
+                      for a in args)
 
 
 def _rebuild(args, flat):
@@ -207,6 +213,16 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         raise ValueError(f"export: opset_version must be an int from 17 to {onnx.defs.onnx_opset_version()}, "
                          f"got {opset_version!r}")
     args = (args,) if not isinstance(args, (tuple, list)) else tuple(args)
+    home = next((p.device for p in model.parameters()), None) if hasattr(model, "parameters") else None
+    if B.multi and (home not in (None, "cpu") or any(isinstance(a, Tensor) and a.device != "cpu" for a in _leaves(args))):
+        # another device: traced on the CPU (ONNX stores host arrays), the model moved back afterwards
+        model.to("cpu")
+        try:
+            return export(model, _on_cpu(args), f, input_names, output_names, dynamic_axes, opset_version,
+                          export_params, verbose)
+        finally:
+            if home is not None:
+                model.to(home)
     flat = _leaves(args)
     twice = [i for i, a in enumerate(flat) if any(a is b for b in flat[:i])]
     if twice:

@@ -129,7 +129,8 @@ def summary(model, input_shape=None, dtype=None, input_data=None):
                 raise ValueError(f"summary: input_shape must be a tuple of non-negative ints (or a list of them), "
                                  f"got {input_shape!r}")
         dt = dtype if dtype is not None else _dt.get_default_dtype()
-        inputs = [factories.zeros(*s, dtype=dt) for s in shapes]
+        device = next((p.device for p in model.parameters()), None)       # the model's device
+        inputs = [factories.zeros(*s, dtype=dt, device=device) for s in shapes]
     else:
         inputs = [input_data] if isinstance(input_data, Tensor) else list(input_data)
 

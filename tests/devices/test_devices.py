@@ -199,3 +199,30 @@ def test_ops_in_threads_keep_their_own_device():
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def test_journeys_with_a_model_on_twin(tmp_path):
+    """Saving, loading, a checkpoint, the summary, the drawing after backward and the ONNX export of a model
+    that lives on another device: host copies where a file needs them, the model stays on its device."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    rd.manual_seed(0)
+    model = rd.nn.Sequential(rd.nn.Linear(3, 4), rd.nn.ReLU(), rd.nn.Linear(4, 2)).to("twin")
+    x = rd.randn(5, 3, device="twin")
+    expected = model(x).detach().cpu().numpy()
+    rd.save(model.state_dict(), tmp_path / "m.safetensors")
+    fresh = rd.nn.Sequential(rd.nn.Linear(3, 4), rd.nn.ReLU(), rd.nn.Linear(4, 2)).to("twin")
+    fresh.load_state_dict(rd.load(tmp_path / "m.safetensors"))
+    np.testing.assert_array_equal(fresh(x).detach().cpu().numpy(), expected)
+    assert fresh[0].weight.device == "twin"
+    opt = rd.optim.Adam(model.parameters())
+    model(x).sum().backward()
+    opt.step()
+    rd.save_checkpoint(tmp_path / "c.ckpt", model=model, optimizer=opt)
+    assert "Linear" in str(rd.summary(model, (2, 3)))
+    loss = model(x).sum()
+    loss.backward()
+    assert rd.viz.graph(loss) is not None
+    rd.onnx.export(model, x, tmp_path / "m.onnx", input_names=["x"])
+    out = onnxruntime.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"x": x.cpu().numpy()})[0]
+    np.testing.assert_allclose(out, model(x).detach().cpu().numpy(), rtol=1e-6, atol=1e-6)
+    assert model[0].weight.device == "twin"
