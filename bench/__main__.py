@@ -137,13 +137,15 @@ def machine_lines(cpu):
     """The CPU and each library's BLAS and threads: the ratios change with them (bench/README.md)."""
     if not cpu:
         return []
-    kind = ", ".join(str(x) for x in (cpu.get("vendor"), cpu.get("family") and f"family {cpu['family']} model {cpu.get('model')}",
-                                      cpu.get("isa"), "virtualized" if cpu.get("virtualized") else None) if x)
+    family = cpu.get("family") and f"family {cpu['family']} model {cpu.get('model')}"
+    kind = ", ".join(x for x in (cpu.get("vendor"), family, cpu.get("isa"),
+                                 "virtualized" if cpu.get("virtualized") else None) if x)
     lines = [f"cpu: {cpu.get('cpu_model')}" + (f" ({kind})" if kind else "")
              + f", {cpu.get('logical_cpus')} logical CPUs ({cpu.get('usable_cpus')} usable)"]
     if "numpy" in cpu:
         blas = cpu["numpy"]
-        detail = ", ".join(str(x) for x in (blas.get("version"), blas.get("kernel") and f"kernel {blas['kernel']}") if x)
+        kernel = blas.get("kernel") and f"kernel {blas['kernel']}"
+        detail = ", ".join(str(x) for x in (blas.get("version"), kernel) if x)
         lines.append(f"numpy BLAS (redes, floor): {blas.get('blas')}" + (f" {detail}" if detail else "")
                      + f", {blas.get('threads') if blas.get('threads') is not None else '?'} threads")
     if "torch" in cpu:
@@ -258,7 +260,8 @@ def main(argv=None):
     results = [measure_workload(name, args, env, log) for name in args.workloads]
     probes["end"] = run_worker(["--probe"], env, timeout=120)
     if args.json:
-        json.dump({"machine": info.get("cpu"), "info": info, "loadavg": os.getloadavg(), "openblas_notes": openblas_notes(args.unset_openblas_coretype),
+        json.dump({"machine": info.get("cpu"), "info": info, "loadavg": os.getloadavg(),
+                   "openblas_notes": openblas_notes(args.unset_openblas_coretype),
                    "args": {k: v for k, v in vars(args).items()}, "probes": probes, "results": results},
                   sys.stdout, indent=1)
         print()

@@ -81,8 +81,8 @@ def measure(lib, workload, seconds, device="cpu"):
 
 
 def system_info():
-    """Versions, BLAS kernels and thread counts as the workers will see them, and the `machine`
-    object: CPU model and vendor, and the BLAS and threads of each library."""
+    """Versions, BLAS kernels and thread counts as the workers will see them; info['cpu'] (the `machine`
+    object of `python -m bench --json`): CPU model and vendor, and the BLAS and threads of each library."""
     info = {"python": platform.python_version(), "machine": platform.machine(),
             "cpu_count": os.cpu_count(), "libs": {}, "blas": [],
             "env": {k: os.environ[k] for k in sorted(os.environ)
