@@ -7,7 +7,8 @@ update written out by hand the way a careful NumPy programmer would:
 - float32 throughout; every activation, gradient and optimizer buffer allocated once, reused
   through `out=`; updates in place;
 - parameters, gradients and optimizer state each in ONE flat array (the layers' weights are views
-  of it), so the optimizer update is a handful of ufunc calls whatever the number of layers;
+  of it), so the optimizer update is a handful of ufunc calls whatever the number of layers (in
+  L2-sized blocks for the large model);
 - GEMMs on the layouts BLAS takes without copies (`x @ W.T`, `dy.T @ x`, `dy @ W`); bias
   gradients as a GEMV with a vector of ones; the LSTM's input projections for all time steps in
   one GEMM, its gate columns ordered (i, f, o, g) so the three sigmoids are one slice;
@@ -27,6 +28,7 @@ import sys
 import numpy as np
 
 SEED = 0
+UPDATE_BLOCK = 2**16
 
 
 def tune_malloc():
@@ -90,6 +92,11 @@ class MLPFloor:
         for view, value in zip(self.flat.views(self.flat.param), (a for pair in params for a in pair)):
             view[...] = value
         self.momentum_buf = np.zeros_like(self.flat.param)
+        # Blocks of 2^16 values (4 x 256 KiB stay in L2 across the update's 4 passes): mlp_large's 6.3 M
+        # parameters update in ~7.1 ms instead of ~8.5-9.9 (one thread); smaller models are one block.
+        self.update_blocks = [tuple(a[start:start + UPDATE_BLOCK] for a in (self.momentum_buf, self.flat.grad,
+                                                                           self.flat.param, self.flat.scratch))
+                              for start in range(0, self.flat.param.size, UPDATE_BLOCK)]
         views, grads = self.flat.views(self.flat.param), self.flat.views(self.flat.grad)
         self.W, self.b, self.dW, self.db = views[0::2], views[1::2], grads[0::2], grads[1::2]
         # Pre-activations (ReLU in place: z becomes h), the gradients flowing back, ReLU masks.
@@ -141,12 +148,12 @@ class MLPFloor:
                 np.matmul(dz[k], W[k], out=dz[k - 1])
                 np.greater(h_prev, self.zeros[k - 1], out=self.mask[k - 1])
                 dz[k - 1] *= self.mask[k - 1]
-        # SGD with momentum over the one flat buffer: 4 passes whatever the depth.
-        buf, tmp = self.momentum_buf, self.flat.scratch
-        buf *= self.momentum
-        buf += self.flat.grad
-        np.multiply(buf, self.lr, out=tmp)
-        self.flat.param -= tmp
+        # SGD with momentum over the flat buffers: 4 calls whatever the depth, a block at a time.
+        for buf, grad, param, tmp in self.update_blocks:
+            buf *= self.momentum
+            buf += grad
+            np.multiply(buf, self.lr, out=tmp)
+            param -= tmp
         return loss
 
     def torch_params(self):
