@@ -4,8 +4,9 @@
                     [--unset-openblas-coretype]
     python -m bench tables [--only DATASET[,...]] [--seeds N]     # model quality vs scikit-learn (bench/tables.py)
 
-For each workload and round, runs `python -m bench.worker` for redes, then for torch (A B A B ...),
-and reports medians over rounds, the spread of the per-round redes/torch ratios, and peak RSS.
+For each workload and round, runs `python -m bench.worker` for redes, then for torch, then for the
+hand-written NumPy floor where the workload has one (A B C A B C ...), and reports medians over rounds,
+the spread of the per-round redes/torch and redes/floor ratios, and peak RSS.
 Methodology and column meanings: bench/README.md.
 """
 import argparse
@@ -16,9 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.floor import FLOOR_WORKLOADS
 from bench.workloads import HAS_GEMM, REFERENCE_NAME, WORKLOADS
 
-LIBS = ("redes", "torch")
+LIBS = ("redes", "torch", "numpy")     # numpy: the hand-written floor (bench/floor.py), FLOOR_WORKLOADS only
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +81,7 @@ def run_worker(worker_args, env, timeout):
 def measure_workload(name, args, env, log):
     """All rounds of one workload, alternating libraries; a library that is unavailable in one
     round is not retried (it will not appear mid-run)."""
-    rounds, skip = [], set()
+    rounds, skip = [], set() if name in FLOOR_WORKLOADS else {"numpy"}
     timeout = 120 + 20 * args.seconds   # generous: warm-up of a slow redes step can take a while
     for r in range(args.rounds):
         this_round = {}
@@ -100,10 +102,15 @@ def measure_workload(name, args, env, log):
 
 
 def summarize(name, rounds):
-    """Medians per library, per-round ratios redes/torch and their median and range."""
+    """Medians per library; per-round ratios redes/torch and redes/floor, their medians and ranges
+    (`ratio*` and `floor_ratio*`). A library that did not run (no floor for this workload) has
+    status 'none'."""
     summary = {"reference": REFERENCE_NAME.get(name, "torch")}
     for lib in LIBS:
         results = [rnd[lib] for rnd in rounds if lib in rnd]
+        if not results:
+            summary[lib] = {"status": "none", "error": None}
+            continue
         ok = [res for res in results if res["status"] == "ok"]
         s = {"status": "ok" if ok else results[0]["status"], "error": None if ok else results[0].get("error")}
         if ok:
@@ -114,20 +121,48 @@ def summarize(name, rounds):
             if "ops" in ok[0]:
                 s["ops"] = ok[0]["ops"]
         summary[lib] = s
-    ratios = [rnd["redes"]["steps_per_s"] / rnd["torch"]["steps_per_s"] for rnd in rounds
-              if all(lib in rnd and rnd[lib]["status"] == "ok" for lib in LIBS)]
-    summary["ratios"] = ratios
-    if ratios:
-        summary.update(ratio=statistics.median(ratios), ratio_min=min(ratios), ratio_max=max(ratios))
+    for prefix, other in (("ratio", "torch"), ("floor_ratio", "numpy")):
+        ratios = [rnd["redes"]["steps_per_s"] / rnd[other]["steps_per_s"] for rnd in rounds
+                  if all(lib in rnd and rnd[lib]["status"] == "ok" for lib in ("redes", other))]
+        summary[prefix + "s"] = ratios
+        if ratios:
+            summary.update({prefix: statistics.median(ratios), prefix + "_min": min(ratios),
+                            prefix + "_max": max(ratios)})
     return summary
 
 
 # --- Output ---------------------------------------------------------------------------------------
 
+def machine_lines(cpu):
+    """The CPU and each library's BLAS and threads: the ratios change with them (bench/README.md)."""
+    if not cpu:
+        return []
+    family = cpu.get("family") and f"family {cpu['family']} model {cpu.get('model')}"
+    kind = ", ".join(x for x in (cpu.get("vendor"), family, cpu.get("isa"),
+                                 "virtualized" if cpu.get("virtualized") else None) if x)
+    lines = [f"cpu: {cpu.get('cpu_model')}" + (f" ({kind})" if kind else "")
+             + f", {cpu.get('logical_cpus')} logical CPUs ({cpu.get('usable_cpus')} usable)"]
+    if "numpy" in cpu:
+        blas = cpu["numpy"]
+        kernel = blas.get("kernel") and f"kernel {blas['kernel']}"
+        detail = ", ".join(str(x) for x in (blas.get("version"), kernel) if x)
+        lines.append(f"numpy BLAS (redes, floor): {blas.get('blas')}" + (f" {detail}" if detail else "")
+                     + f", {blas.get('threads') if blas.get('threads') is not None else '?'} threads")
+    if "torch" in cpu:
+        blas = cpu["torch"]
+        lines.append(f"torch BLAS: {blas.get('blas')}" + (f" (MKL {blas['mkl']})" if blas.get("mkl") else "")
+                     + (f", oneDNN {blas['onednn']}" if blas.get("onednn") else "")
+                     + (f", kernels {blas['cpu_capability']}" if blas.get("cpu_capability") else "")
+                     + f"; {blas.get('intra_op_threads')} intra-op / {blas.get('inter_op_threads')} inter-op threads"
+                     + (f" ({blas['parallel_backend']})" if blas.get("parallel_backend") else ""))
+    return lines
+
+
 def header_lines(info, args):
-    """Versions, BLAS kernels, thread counts, and a note on OpenBLAS overrides."""
+    """CPU, versions, BLAS kernels, thread counts, and a note on OpenBLAS overrides."""
     libs = ", ".join(f"{k} {v}" for k, v in info.get("libs", {}).items())
-    lines = [f"python {info.get('python')} on {info.get('machine')}, {info.get('cpu_count')} CPUs; {libs}"]
+    lines = machine_lines(info.get("cpu"))
+    lines.append(f"python {info.get('python')} on {info.get('machine')}, {info.get('cpu_count')} CPUs; {libs}")
     for pool in info.get("blas", []):
         threads = pool.get("num_threads")
         detail = ", ".join(str(x) for x in (pool.get("version"), pool.get("architecture"),
@@ -137,17 +172,13 @@ def header_lines(info, args):
                      + (f"  [{pool['file']}]" if pool.get("file") else ""))
     if info.get("redes_kernels"):
         lines.append(f"  redes: {info['redes_kernels']}")
-    if "torch_threads" in info:
-        t = info["torch_threads"]
-        lines.append(f"  torch: {t['intra_op']} intra-op / {t['inter_op']} inter-op threads, "
-                     f"MKL {'yes' if t['mkl'] else 'no'}")
     if info.get("env"):
         lines.append("  env: " + " ".join(f"{k}={v}" for k, v in info["env"].items()))
     lines += openblas_notes(args.unset_openblas_coretype)
     # A busy machine (two CPUs shared with tests, builds) is the commonest cause of odd numbers.
     lines.append("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     lines.append(f"device {args.device}; {args.rounds} round(s) x {args.seconds:g} s per measurement, "
-                 "fresh process each, redes/torch alternated")
+                 "fresh process each, redes/torch/floor alternated")
     if args.compile:
         lines.append("redes: forward + loss through rd.compile (recorded once, replayed); torch eager; scalar eager")
     return lines
@@ -184,24 +215,30 @@ def _cell(s, key, fmt, missing=None):
 
 
 def table_lines(results):
-    """The results table plus footnotes (reference library, op counts, GEMM share, errors)."""
-    head = ("workload", "redes steps/s", "torch steps/s", "redes/torch", "spread", "redes MiB", "torch MiB")
+    """The results table plus footnotes (reference library, op counts, GEMM share, errors).
+    'floor' is the hand-written NumPy step (bench/floor.py); '-' where a workload has none."""
+    head = ("workload", "redes steps/s", "torch steps/s", "floor steps/s", "redes/torch", "spread",
+            "redes/floor", "spread", "redes MiB", "torch MiB")
     rows, notes = [head], []
+    ratio = lambda s, key: f"{s[key]:.3g}" if key in s else "-"
+    spread = lambda s, key: f"{s[key + '_min']:.3g}-{s[key + '_max']:.3g}" if key in s else "-"
     for res in results:
         s, name = res["summary"], res["workload"]
+        floor = s.get("numpy", {"status": "none"})
         rows.append((name, _cell(s["redes"], "steps_per_s", _rate), _cell(s["torch"], "steps_per_s", _rate),
-                     f"{s['ratio']:.3g}" if "ratio" in s else "-",
-                     f"{s['ratio_min']:.3g}-{s['ratio_max']:.3g}" if "ratio" in s else "-",
+                     "-" if floor["status"] == "none" else _cell(floor, "steps_per_s", _rate),
+                     ratio(s, "ratio"), spread(s, "ratio"), ratio(s, "floor_ratio"), spread(s, "floor_ratio"),
                      _cell(s["redes"], "peak_rss_mib", "{:.0f}".format, "-"),
                      _cell(s["torch"], "peak_rss_mib", "{:.0f}".format, "-")))
         if s["reference"] != "torch":
             ops = s["redes"].get("ops") or s["torch"].get("ops")
             notes.append(f"{name}: the torch column is {s['reference']}" + (f"; graph of {ops:,} ops" if ops else ""))
-        gemm = [f"{lib} {s[lib]['gemm_fraction']:.2f}" for lib in LIBS if "gemm_fraction" in s[lib]]
+        gemm = [f"{'floor' if lib == 'numpy' else lib} {s[lib]['gemm_fraction']:.2f}"
+                for lib in LIBS if "gemm_fraction" in s.get(lib, {})]
         if gemm:
             notes.append(f"{name}: gemm_fraction (bare GEMM time / step time): {', '.join(gemm)}")
-        notes += [f"{name}: {lib} {s[lib]['status']} ({s[lib]['error']})"
-                  for lib in LIBS if s[lib]["status"] != "ok"]
+        notes += [f"{name}: {'floor' if lib == 'numpy' else lib} {s[lib]['status']} ({s[lib]['error']})"
+                  for lib in LIBS if s.get(lib, {"status": "none"})["status"] not in ("ok", "none")]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     fmt_row = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
     lines = [fmt_row(rows[0]), "  ".join("-" * w for w in widths)] + [fmt_row(r) for r in rows[1:]]
@@ -223,7 +260,8 @@ def main(argv=None):
     results = [measure_workload(name, args, env, log) for name in args.workloads]
     probes["end"] = run_worker(["--probe"], env, timeout=120)
     if args.json:
-        json.dump({"info": info, "loadavg": os.getloadavg(), "openblas_notes": openblas_notes(args.unset_openblas_coretype),
+        json.dump({"machine": info.get("cpu"), "info": info, "loadavg": os.getloadavg(),
+                   "openblas_notes": openblas_notes(args.unset_openblas_coretype),
                    "args": {k: v for k, v in vars(args).items()}, "probes": probes, "results": results},
                   sys.stdout, indent=1)
         print()

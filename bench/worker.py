@@ -1,12 +1,13 @@
 """One measurement in a fresh process: build a workload, warm up, time full training steps.
 
-    python -m bench.worker --lib redes|torch --workload NAME --seconds S [--json]
+    python -m bench.worker --lib redes|torch|numpy --workload NAME --seconds S [--json]
     python -m bench.worker --info        # BLAS / thread report for the header, as JSON
     python -m bench.worker --probe       # how much a second thread helps a GEMM right now, as JSON
 
 Run by `python -m bench` once per (library, workload, round); usable by hand for profiling.
 A worker loads only the library it measures, so neither library's thread pools, allocator state
-or import-time memory leak into the other's numbers (see bench/README.md).
+or import-time memory leak into the other's numbers (see bench/README.md). `--lib numpy` is the
+hand-written NumPy floor (bench/floor.py): NumPy alone, no redes, no torch.
 """
 import argparse
 import json
@@ -80,21 +81,26 @@ def measure(lib, workload, seconds, device="cpu"):
 
 
 def system_info():
-    """Versions, BLAS kernels and thread counts as the workers will see them."""
+    """Versions, BLAS kernels and thread counts as the workers will see them; info['cpu'] (the `machine`
+    object of `python -m bench --json`): CPU model and vendor, and the BLAS and threads of each library."""
     info = {"python": platform.python_version(), "machine": platform.machine(),
             "cpu_count": os.cpu_count(), "libs": {}, "blas": [],
             "env": {k: os.environ[k] for k in sorted(os.environ)
                     if k.startswith(("OPENBLAS_", "OMP_", "MKL_")) or k == "GOTO_NUM_THREADS"}}
     import numpy
     info["libs"]["numpy"] = numpy.__version__
+    # NumPy's pools before torch loads its own: what redes and the NumPy floor run on.
+    machine = cpu_info() | {"numpy": numpy_blas(_blas_pools(numpy))}
     try:
         import torch
         info["libs"]["torch"] = torch.__version__
         info["torch_threads"] = {"intra_op": torch.get_num_threads(),
                                  "inter_op": torch.get_num_interop_threads(),
                                  "mkl": torch.backends.mkl.is_available()}
+        machine["torch"] = torch_blas(torch)
     except ImportError:
         pass
+    info["cpu"] = machine
     for name in ("redes", "micrograd"):
         try:
             module = __import__(name)
@@ -104,6 +110,55 @@ def system_info():
     info["redes_kernels"] = redes_kernels()
     info["blas"] = _blas_pools(numpy)
     return info
+
+
+def cpu_info():
+    """CPU model, vendor, family/model numbers, widest x86 vector extension and whether it is a VM,
+    from /proc/cpuinfo (Linux), else `platform`; plus logical CPUs and the ones this process may use."""
+    fields, flags = {}, set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key, value = key.strip(), value.strip()
+                if key == "flags" and not flags:
+                    flags = set(value.split())
+                elif key and key not in fields:
+                    fields[key] = value
+    except OSError:
+        pass
+    isa = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"),
+                                        ("sse4_2", "SSE4.2")) if flag in flags), None)
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu_model": fields.get("model name") or platform.processor() or platform.machine(),
+            "vendor": fields.get("vendor_id"), "family": fields.get("cpu family"), "model": fields.get("model"),
+            "isa": isa, "virtualized": "hypervisor" in flags if flags else None,
+            "arch": platform.machine(), "logical_cpus": os.cpu_count(), "usable_cpus": affinity}
+
+
+def numpy_blas(pools):
+    """NumPy's BLAS from its thread pools (threadpoolctl: library, version, kernel, threads)."""
+    blas = next((p for p in pools if p.get("internal_api") in ("openblas", "mkl", "blis", "flexiblas")
+                 or p.get("source") == "numpy.show_config"), None)
+    if blas is None:
+        return {"blas": "unknown"}
+    return {"blas": blas.get("internal_api"), "version": blas.get("version"), "kernel": blas.get("architecture"),
+            "threads": blas.get("num_threads"), "threading_layer": blas.get("threading_layer")}
+
+
+def torch_blas(torch):
+    """torch's BLAS and threads from its build configuration (`torch.__config__.show()`: BLAS_INFO, the MKL
+    and oneDNN versions, the CPU capability its kernels use) and its thread settings."""
+    import re
+    config, parallel = torch.__config__.show(), torch.__config__.parallel_info()
+
+    def find(pattern, text=config):
+        match = re.search(pattern, text)
+        return match.group(1).strip() if match else None
+    return {"blas": find(r"BLAS_INFO=(\w+)"), "mkl": find(r"Math Kernel Library Version ([\d.]+)"),
+            "onednn": find(r"MKL-DNN (v[\d.]+)"), "cpu_capability": find(r"CPU capability usage: (\w+)"),
+            "intra_op_threads": torch.get_num_threads(), "inter_op_threads": torch.get_num_interop_threads(),
+            "parallel_backend": find(r"ATen parallel backend: (.+)", parallel)}
 
 
 def redes_kernels():
@@ -169,7 +224,7 @@ def cores_probe(repeats=60):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__.split("\n")[0])
-    parser.add_argument("--lib", choices=["redes", "torch"])
+    parser.add_argument("--lib", choices=["redes", "torch", "numpy"], help="numpy: the hand-written floor")
     parser.add_argument("--workload", choices=workloads.WORKLOADS)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--device", default="cpu", choices=["cpu"])

@@ -11,6 +11,9 @@ the builders so that a worker process only ever loads the library it measures.
 
 A step is a full training step: zero_grad, forward, loss, backward, optimizer step. `step()`
 returns the loss tensor so the worker can synchronise on it (matters only for async devices).
+
+The third library, 'numpy', is the hand-written NumPy floor of bench/floor.py (mlp_* and lstm only):
+`get('numpy', name)` hands over to it.
 """
 import numpy as np
 
@@ -147,14 +150,16 @@ def torch_mlp_large_gemm():
 
 # --- CNN ------------------------------------------------------------------------------------------
 
-def _cnn(lib, batch=64):
-    """Two conv blocks + linear head on 28x28 single-channel inputs, SGD momentum."""
+def _cnn(lib, batch=64, batch_norm=False):
+    """Two conv blocks + linear head on 28x28 single-channel inputs, SGD momentum; with batch_norm,
+    a BatchNorm2d (train mode: batch statistics, running stats updated) after each conv."""
     nn = lib.nn
     lib.manual_seed(SEED)
     rng = _rng()
+    norm = (lambda channels: [nn.BatchNorm2d(channels)]) if batch_norm else (lambda channels: [])
     model = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 16, 3, padding=1), *norm(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), *norm(32), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
     x = lib.tensor(rng.standard_normal((batch, 1, 28, 28), dtype=np.float32))
     y = lib.tensor(rng.integers(0, 10, size=batch, dtype=np.int64))
@@ -168,6 +173,14 @@ def redes_cnn():
 
 def torch_cnn():
     return _cnn(_torch())
+
+
+def redes_cnn_bn():
+    return _cnn(_redes(), batch_norm=True)
+
+
+def torch_cnn_bn():
+    return _cnn(_torch(), batch_norm=True)
 
 
 # --- Transformer character LM ---------------------------------------------------------------------
@@ -227,29 +240,40 @@ def torch_transformer():
 
 # --- LSTM regression ------------------------------------------------------------------------------
 
-def _lstm(lib, batch=32, seq=50, n_in=32, hidden=128):
-    """One-layer LSTM, Linear head on the last time step, MSE, Adam."""
+RNN_BATCH, RNN_SEQ, RNN_IN, RNN_HIDDEN = 32, 50, 32, 128
+
+
+def _recurrent(lib, layer, batch=RNN_BATCH, seq=RNN_SEQ, n_in=RNN_IN, hidden=RNN_HIDDEN):
+    """One-layer LSTM or GRU (`layer`), Linear head on the last time step, MSE, Adam."""
     nn = lib.nn
     lib.manual_seed(SEED)
     rng = _rng()
-    lstm = nn.LSTM(n_in, hidden, batch_first=True)
+    rnn = getattr(nn, layer)(n_in, hidden, batch_first=True)
     head = nn.Linear(hidden, 1)
     x = lib.tensor(rng.standard_normal((batch, seq, n_in), dtype=np.float32))
     y = lib.tensor(rng.standard_normal((batch, 1), dtype=np.float32))
-    opt = lib.optim.Adam(list(lstm.parameters()) + list(head.parameters()), lr=1e-3)
+    opt = lib.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
 
     def forward(inp):
-        out, _ = lstm(inp)
+        out, _ = rnn(inp)
         return head(out[:, -1, :])
     return _train_step(lib, forward, opt, nn.functional.mse_loss, x, y)
 
 
 def redes_lstm():
-    return _lstm(_redes())
+    return _recurrent(_redes(), "LSTM")
 
 
 def torch_lstm():
-    return _lstm(_torch())
+    return _recurrent(_torch(), "LSTM")
+
+
+def redes_gru():
+    return _recurrent(_redes(), "GRU")
+
+
+def torch_gru():
+    return _recurrent(_torch(), "GRU")
 
 
 # --- Scalar graph: redes 0-D tensors vs micrograd ---------------------------------------------------
@@ -322,7 +346,7 @@ def torch_scalar():
 
 # --- Registry -------------------------------------------------------------------------------------
 
-WORKLOADS = ["mlp_tiny", "mlp_small", "mlp_large", "cnn", "transformer", "lstm", "scalar"]
+WORKLOADS = ["mlp_tiny", "mlp_small", "mlp_large", "cnn", "cnn_bn", "transformer", "lstm", "gru", "scalar"]
 # What the "torch" column actually runs, where it is not PyTorch.
 REFERENCE_NAME = {"scalar": "micrograd"}
 # Workloads whose worker also times the GEMMs alone and reports gemm_fraction.
@@ -330,7 +354,11 @@ HAS_GEMM = {"mlp_large"}
 
 
 def get(lib, workload, part=""):
-    """The builder for (lib, workload[, part]), e.g. get('torch', 'mlp_large', 'gemm')."""
+    """The builder for (lib, workload[, part]), e.g. get('torch', 'mlp_large', 'gemm'). lib 'numpy' is
+    the hand-written NumPy floor of bench/floor.py (NotImplementedError where a workload has none)."""
     if workload not in WORKLOADS:
         raise KeyError(f"unknown workload {workload!r}; expected one of {', '.join(WORKLOADS)}")
+    if lib == "numpy":
+        from bench import floor
+        return floor.get(workload, part)
     return globals()[f"{lib}_{workload}" + (f"_{part}" if part else "")]
