@@ -33,7 +33,9 @@ def parse_args(argv=None):
                         help="timed seconds per measurement, after warm-up (default 2)")
     parser.add_argument("--threads", type=int,
                         help="set OMP/OPENBLAS/MKL_NUM_THREADS in the workers (default: libraries' own choice)")
-    parser.add_argument("--device", default="cpu", choices=["cpu"], help="only cpu for now")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "twin"],
+                        help="cpu (default); cuda: redes on CuPy vs torch CUDA; twin: redes' CPU test device vs "
+                             "torch CPU (the cost of the device plumbing)")
     parser.add_argument("--compile", action="store_true",
                         help="redes runs each step's forward + loss through rd.compile (torch stays eager)")
     parser.add_argument("--json", action="store_true", help="machine-readable results on stdout")
@@ -81,7 +83,7 @@ def run_worker(worker_args, env, timeout):
 def measure_workload(name, args, env, log):
     """All rounds of one workload, alternating libraries; a library that is unavailable in one
     round is not retried (it will not appear mid-run)."""
-    rounds, skip = [], set() if name in FLOOR_WORKLOADS else {"numpy"}
+    rounds, skip = [], set() if name in FLOOR_WORKLOADS and args.device == "cpu" else {"numpy"}
     timeout = 120 + 20 * args.seconds   # generous: warm-up of a slow redes step can take a while
     for r in range(args.rounds):
         this_round = {}

@@ -26,24 +26,49 @@ UNAVAILABLE = (ImportError, AttributeError, NotImplementedError)
 WARMUP_STEPS = 3
 
 
+DEVICES = ("cpu", "cuda", "twin")
+
+
 def select_device(lib, device):
-    """The only place a device is chosen. CPU is the default of both libraries; a CUDA run will
-    set torch's default device / redes' CuPy backend here, keeping workloads device-free."""
-    if device != "cpu":
-        raise NotImplementedError(f"device {device!r} is not supported by the benchmark yet")
+    """The only place a device is chosen: the library's default device, so workloads stay device-free (their
+    factories and layers create tensors there). Returns the function that waits for the device (a GPU runs
+    asynchronously: the timed loop ends only when its last step is done).
+
+    "twin" is redes' CPU test device (tests the device plumbing and measures its cost); torch stays on the CPU.
+    The NumPy floor and micrograd exist on the CPU only."""
+    if device == "cpu":
+        return lambda: None
+    if lib == "redes":
+        import redes as rd
+        rd.set_default_device(device)
+        if device == "cuda":
+            import cupy
+            return cupy.cuda.Device().synchronize
+        return lambda: None
+    if lib == "torch" and device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise NotImplementedError("torch has no CUDA here")
+        torch.set_default_device("cuda")
+        return torch.cuda.synchronize
+    if lib == "torch" and device == "twin":
+        return lambda: None
+    raise NotImplementedError(f"{lib} runs on the CPU only, not on {device!r}")
 
 
-def time_steps(step, seconds, warmup=WARMUP_STEPS):
-    """Run `warmup` untimed steps, then as many steps as fit in `seconds`. Returns (steps, secs)."""
+def time_steps(step, seconds, warmup=WARMUP_STEPS, sync=lambda: None):
+    """Run `warmup` untimed steps, then as many steps as fit in `seconds` (the device waited for at both ends).
+    Returns (steps, secs)."""
     for _ in range(warmup):
         step()
+    sync()
     steps, start = 0, time.perf_counter()
     while True:
         step()
         steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return steps, elapsed
+        if time.perf_counter() - start >= seconds:
+            sync()
+            return steps, time.perf_counter() - start
 
 
 def peak_rss_mib():
@@ -62,11 +87,13 @@ def measure(lib, workload, seconds, device="cpu"):
     result = {"lib": lib, "impl": workloads.REFERENCE_NAME.get(workload, lib) if lib == "torch" else lib,
               "workload": workload, "device": device, "status": "ok"}
     try:
-        select_device(lib, device)
+        if device != "cpu" and workload == "scalar":
+            raise NotImplementedError("the scalar workload (micrograd) runs on the CPU only")
+        sync = select_device(lib, device)
         step = workloads.get(lib, workload)()
-        steps, elapsed = time_steps(step, seconds)
+        steps, elapsed = time_steps(step, seconds, sync=sync)
         result.update(steps=steps, seconds=elapsed, steps_per_s=steps / elapsed)
-        if workload in workloads.HAS_GEMM:
+        if workload in workloads.HAS_GEMM and device == "cpu":     # the GEMM floor is NumPy's and torch's CPU
             gemm_steps, gemm_elapsed = time_steps(workloads.get(lib, workload, "gemm")(), seconds)
             # Fraction of a training step that the bare GEMMs would take: t_gemm / t_step.
             result["gemm_fraction"] = (gemm_elapsed / gemm_steps) / (elapsed / steps)
@@ -227,7 +254,7 @@ def main(argv=None):
     parser.add_argument("--lib", choices=["redes", "torch", "numpy"], help="numpy: the hand-written floor")
     parser.add_argument("--workload", choices=workloads.WORKLOADS)
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--device", default="cpu", choices=["cpu"])
+    parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--compile", action="store_true", help="redes runs forward + loss through rd.compile")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     parser.add_argument("--info", action="store_true", help="print BLAS/thread info as JSON and exit")

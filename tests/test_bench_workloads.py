@@ -186,6 +186,35 @@ def test_the_floor_worker_loads_numpy_alone():
     assert (status, loaded) == ("ok", []) and rate > 0, out.stderr
 
 
+def _worker(*args):
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    out = subprocess.run([sys.executable, "-m", "bench.worker", *args, "--seconds", "0.05", "--json"], cwd=REPO_ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_worker_runs_redes_on_another_device():
+    """--device twin: redes' workload on its CPU test device (every tensor a TwinArray), torch on the CPU; the
+    CPU-only libraries say so; --device cuda without a GPU is reported unavailable, never a crash."""
+    code = ("import json; from bench import worker, workloads; sync = worker.select_device('redes', 'twin'); "
+            "step = workloads.get('redes', 'mlp_tiny')(); loss = step(); sync(); "
+            "print(json.dumps(type(loss.array).__name__))")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == "TwinArray", out.stderr
+    for lib in ("redes", "torch"):
+        result = _worker("--lib", lib, "--workload", "mlp_tiny", "--device", "twin")
+        assert result["status"] == "ok" and result["steps_per_s"] > 0 and result["device"] == "twin", result
+    assert _worker("--lib", "numpy", "--workload", "mlp_tiny", "--device", "twin")["status"] == "unavailable"
+    assert _worker("--lib", "redes", "--workload", "scalar", "--device", "twin")["status"] == "unavailable"
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        result = _worker("--lib", "redes", "--workload", "mlp_tiny", "--device", "cuda")
+        assert result["status"] == "error" and "no CUDA here" in result["error"], result
+
+
 def _round(redes, torch, numpy=None):
     rnd = {"redes": {"status": "ok", "steps_per_s": redes, "peak_rss_mib": 40.0},
            "torch": {"status": "ok", "steps_per_s": torch, "peak_rss_mib": 300.0}}
