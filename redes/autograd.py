@@ -138,6 +138,7 @@ class Function:
     __slots__ = ("inputs", "arrays", "needs", "module", "pending", "path", "out", "__weakref__")
     differentiable_backward = True
     op = "function"
+    direct_backward = None      # (out, retain_graph) -> True when the node did out.backward() alone (rd.compile)
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -498,19 +499,7 @@ class _Walk:
         elif self.create_graph:
             x.grad = dx if x.grad is None else x.grad + dx
         else:
-            if dx.dtype != x.array.dtype:
-                dx = dx.astype(x.array.dtype)
-            if x.grad is not None:
-                x.grad = wrap(x.grad.array + dx)            # a new array, never in place
-            elif type(dx) is not _ndarray:
-                x.grad = wrap(dx)                          # a NumPy scalar: wrap makes a fresh 0-d array
-            else:
-                # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
-                # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
-                if dx.base is not None or id(dx) in self.given:
-                    dx = dx.copy()
-                self.given.add(id(dx))
-                x.grad = wrap(dx)
+            leaf_grad(x, dx, self.given)
 
     def run(self, retain_graph, anomaly):
         """Pop nodes in decreasing _seq, run each backward and pass the gradients on to its inputs."""
@@ -583,6 +572,24 @@ class _Walk:
             t.grad_fn.pending = None
 
 
+def leaf_grad(x, dx, given):
+    """x.grad += dx for a leaf in plain backward (also rd.compile's direct backward); `given`: ids of the arrays
+    already handed out in this backward (the seed, other leaves' gradients)."""
+    if dx.dtype != x.array.dtype:
+        dx = dx.astype(x.array.dtype)
+    if x.grad is not None:
+        x.grad = wrap(x.grad.array + dx)            # a new array, never in place
+    elif type(dx) is not _ndarray:
+        x.grad = wrap(dx)                          # a NumPy scalar: wrap makes a fresh 0-d array
+    else:
+        # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
+        # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
+        if dx.base is not None or id(dx) in given:
+            dx = dx.copy()
+        given.add(id(dx))
+        x.grad = wrap(dx)
+
+
 def _node_backward(fn, m, g, t, create_graph):
     """The gradients of fn's inputs, given g = dE/dt for its output t."""
     if fn.arrays is None:
@@ -602,6 +609,10 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     targets None: accumulate into `.grad` of leaves (and of tensors that called retain_grad()).
     targets a list of Tensors: return their gradients (None where unreached), touching no `.grad`.
     """
+    if targets is None and grad_outputs is None and not create_graph and len(outputs) == 1:
+        fn = getattr(outputs[0], "grad_fn", None)
+        if fn is not None and fn.direct_backward is not None and fn.direct_backward(outputs[0], retain_graph):
+            return                              # a node that ran the whole backward itself (rd.compile's replay)
     seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
     m = modes()
     prev_mode, m.grad_enabled = m.grad_enabled, create_graph
