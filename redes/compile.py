@@ -242,11 +242,12 @@ class _Plan:
         self.grad_inputs = None if any(is_arg for is_arg, _ in self.grad_args) else tuple(
             tensors[s] for s in self.grad_slots)
         self.grad_needs = (True,) * len(self.grad_slots)
-        self.forward, backward = [], []
+        self.forward, backward, self.steps = [], [], []
         for op in ops:
             lower = _LOWER.get(op.cls) if B.xp is np else None
             code = lower(op, self, template) if lower is not None else None
             op.lowered = code is not None
+            self.steps.append((op.cls.op, "lowered" if op.lowered else "op"))     # what a replay runs, for reading
             code = code or _generic(op, template)
             self.forward.append(code[0])
             if op.routes:
