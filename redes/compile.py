@@ -435,39 +435,42 @@ def _lower_cross_entropy(op, plan, template):
     n, c = shape_x
     ignore = o.get("ignore_index", -100)
     dtype_t = plan.dtype_of.get(op.ins[1])
-    if 0 <= ignore < c or dtype_t is None or dtype_t.kind not in "iu" or not dtype_t.isnative:
+    if 0 <= ignore < c or dtype_t is None or dtype_t.kind != "i" or not dtype_t.isnative:
         return None
     as_unsigned = np.dtype(f"u{dtype_t.itemsize}")      # a negative target reads as a huge one: one test does
     mean = o.get("reduction", "mean") == "mean"
     x, t, out, routes = op.ins[0], op.ins[1], op.out, op.routes
     keep = plan.slot(template)                          # (e, se, target) for backward, or None when eager ran
     eager_forward, eager_backward = _generic(op, template)
-    rows = np.arange(n)
+    # each row's target as a flat index: picking and subtracting through it is 2-3x faster than x[rows, t]
+    row_starts = np.arange(n) * c
     maximum, exp, add, log, asarray = np.maximum, np.exp, np.add, np.log, np.asarray
     count_nonzero, greater_equal = np.count_nonzero, np.greater_equal
 
     def forward(v):
         xa, ta = v[x], v[t]
-        if count_nonzero(greater_equal(ta.view(as_unsigned), c)):      # (half the time of a max reduction)
+        # (one test: half the time of a max reduction) and C order, so that the flat views below are views
+        if count_nonzero(greater_equal(ta.view(as_unsigned), c)) or not xa.flags.c_contiguous:
             eager_forward(v)
             return
         s = xa - maximum.reduce(xa, axis=1, keepdims=True)
-        picked = s[rows, ta]
+        at = row_starts + ta
+        picked = s.ravel()[at]                          # s[rows, t]
         e = exp(s, out=s)                               # s is not needed any more
         se = add.reduce(e, axis=1, keepdims=True)
         total = add.reduce(log(se).reshape(n) - picked, axis=None)
         v[out] = asarray(total / n if mean else total)
-        v[keep] = (e, se, ta)
+        v[keep] = (e, se, at)
 
     def backward(v, g, to_leaves):
         if v[keep] is None:
             eager_backward(v, g, to_leaves)
             return
-        e, se, ta = v[keep]
+        e, se, at = v[keep]
         dy = g[out]
         hit = dy / n if mean else dy
         dx = e * (asarray(hit, dtype=e.dtype) / se)     # the softmax, scaled by the output's gradient
-        dx[rows, ta] -= hit
+        dx.ravel()[at] -= hit                           # dx[rows, t] -= hit
         _send(routes, (dx, None), g, to_leaves)
     return forward, backward
 

@@ -243,18 +243,22 @@ def test_a_linear_output_read_twice_is_not_overwritten_by_relu():
 
 
 @pytest.mark.parametrize("targets, error", [([0, -100, 2, 1, -100], None), ([0, 3, 2, 1, 0], "out of range"),
-                                            ([0, -1, 2, 1, 0], "out of range")], ids=["ignored", "too_big", "negative"])
-def test_cross_entropy_targets_the_lowered_code_does_not_take(targets, error):
-    """Ignored targets run the op's own forward (same values as eager); bad ones raise eager's error."""
+                                            ([0, -1, 2, 1, 0], "out of range"), ("columns", None)],
+                         ids=["ignored", "too_big", "negative", "logits_in_columns"])
+def test_cross_entropy_cases_the_lowered_code_does_not_take(targets, error):
+    """Ignored targets and logits not in C order run the op's own forward (same values as eager); bad targets
+    raise eager's error."""
     rd.manual_seed(0)
-    model = rd.nn.Linear(4, 3)
-    f = rd.compile(lambda x, y: F.cross_entropy(model(x), y))
-    x = rd.tensor(np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32))
+    transposed = targets == "columns"
+    model = rd.nn.Linear(4, 5 if transposed else 3)
+    logits = (lambda x: model(x).T) if transposed else model           # (5, 3) logits, in columns: x is 3 x 4
+    f = rd.compile(lambda x, y: F.cross_entropy(logits(x), y))
+    x = rd.tensor(np.random.default_rng(0).standard_normal((3, 4) if transposed else (5, 4)).astype(np.float32))
     good = rd.tensor(np.array([0, 1, 2, 1, 0]))
     for _ in range(3):
         f(x, good)                                  # recorded, checked, replayed: lowered
     assert ("cross_entropy", "lowered") in _plan(f).steps
-    y = rd.tensor(np.array(targets))
+    y = good if transposed else rd.tensor(np.array(targets))
     if error:
         with pytest.raises(IndexError, match=error):
             f(x, y)
@@ -264,7 +268,7 @@ def test_cross_entropy_targets_the_lowered_code_does_not_take(targets, error):
     loss.backward()
     got = [loss.item(), model.weight.grad.numpy().copy(), model.bias.grad.numpy().copy()]
     model.zero_grad()
-    loss = F.cross_entropy(model(x), y)
+    loss = F.cross_entropy(logits(x), y)
     loss.backward()
     assert got[0] == loss.item()
     _assert_same(got[1], model.weight.grad.numpy(), "weight grad")
