@@ -352,7 +352,7 @@ def test_unused_ops_are_dropped_but_random_draws_are_kept():
 
     def fn(x):
         h = lin(x)
-        unused = h.exp().sum()                                  # noqa: F841  (dropped)
+        h.exp().sum()                                           # unused: dropped
         F.dropout(h, 0.5)                                       # unused, but it draws: kept
         return F.dropout(h, 0.5).sum()
 
