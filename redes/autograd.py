@@ -11,7 +11,9 @@ Backward walks nodes in decreasing creation order (`Tensor._seq`), so every cons
 added its contribution before the value's own node runs: a node used n times gets the sum of its n
 gradients, and there is no recursion, whatever the depth of the graph. As in torch, backward frees
 the saved arrays and the intermediate tensors but keeps the graph's structure (`grad_fn`,
-`next_functions`): it can still be drawn, and a second backward through it raises clearly.
+`next_functions`): it can still be drawn, and a second backward through it raises clearly. A node whose
+inputs are all leaves may run `out.backward()` alone (`Function.direct_backward`: rd.compile's replay,
+which hands each contribution to `leaf_grad` in the walk's order).
 
 Grad mode, anomaly mode and rd.compile's recorder are per thread (`modes()`), as torch's grad mode is.
 The engine imports nothing above it: tensor.py and ops/tensor_math.py register the Tensor class and the
