@@ -11,7 +11,9 @@ Backward walks nodes in decreasing creation order (`Tensor._seq`), so every cons
 added its contribution before the value's own node runs: a node used n times gets the sum of its n
 gradients, and there is no recursion, whatever the depth of the graph. As in torch, backward frees
 the saved arrays and the intermediate tensors but keeps the graph's structure (`grad_fn`,
-`next_functions`): it can still be drawn, and a second backward through it raises clearly.
+`next_functions`): it can still be drawn, and a second backward through it raises clearly. A node whose
+inputs are all leaves may run `out.backward()` alone (`Function.direct_backward`: rd.compile's replay,
+which hands each contribution to `leaf_grad` in the walk's order).
 
 Grad mode, anomaly mode and rd.compile's recorder are per thread (`modes()`), as torch's grad mode is.
 The engine imports nothing above it: tensor.py and ops/tensor_math.py register the Tensor class and the
@@ -142,6 +144,7 @@ class Function:
     __slots__ = ("inputs", "arrays", "needs", "module", "pending", "path", "out", "__weakref__")
     differentiable_backward = True
     op = "function"
+    direct_backward = None      # (out, retain_graph) -> True when the node did out.backward() alone (rd.compile)
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -506,19 +509,7 @@ class _Walk:
         elif self.create_graph:
             x.grad = dx if x.grad is None else x.grad + dx
         else:
-            if dx.dtype != x.array.dtype:
-                dx = dx.astype(x.array.dtype)
-            if x.grad is not None:
-                x.grad = wrap(x.grad.array + dx)            # a new array, never in place
-            elif type(dx) not in B.array_types:
-                x.grad = wrap(dx)                          # a NumPy scalar: wrap makes a fresh 0-d array
-            else:
-                # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
-                # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
-                if dx.base is not None or id(dx) in self.given:
-                    dx = dx.copy()
-                self.given.add(id(dx))
-                x.grad = wrap(dx)
+            leaf_grad(x, dx, self.given)
 
     def run(self, retain_graph, anomaly):
         """Pop nodes in decreasing _seq, run each backward and pass the gradients on to its inputs."""
@@ -592,6 +583,24 @@ class _Walk:
             t.grad_fn.pending = None
 
 
+def leaf_grad(x, dx, given):
+    """x.grad += dx for a leaf in plain backward (also rd.compile's direct backward); `given`: ids of the arrays
+    already handed out in this backward (the seed, other leaves' gradients)."""
+    if dx.dtype != x.array.dtype:
+        dx = dx.astype(x.array.dtype)
+    if x.grad is not None:
+        x.grad = wrap(x.grad.array + dx)            # a new array, never in place
+    elif type(dx) not in B.array_types:
+        x.grad = wrap(dx)                          # a NumPy scalar: wrap makes a fresh 0-d array
+    else:
+        # NOTE: one array may reach several places (x + y passes dy to both, views share memory):
+        # a leaf keeps its own copy then, so an in-place change of one .grad touches no other
+        if dx.base is not None or id(dx) in given:
+            dx = dx.copy()
+        given.add(id(dx))
+        x.grad = wrap(dx)
+
+
 def _node_backward(fn, m, g, t, create_graph):
     """The gradients of fn's inputs, given g = dE/dt for its output t."""
     if fn.arrays is None:
@@ -617,6 +626,10 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     targets None: accumulate into `.grad` of leaves (and of tensors that called retain_grad()).
     targets a list of Tensors: return their gradients (None where unreached), touching no `.grad`.
     """
+    if targets is None and grad_outputs is None and not create_graph and len(outputs) == 1:
+        fn = getattr(outputs[0], "grad_fn", None)
+        if fn is not None and fn.direct_backward is not None and fn.direct_backward(outputs[0], retain_graph):
+            return                              # a node that ran the whole backward itself (rd.compile's replay)
     seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
     m = modes()
     prev_mode, m.grad_enabled = m.grad_enabled, create_graph

@@ -1,4 +1,4 @@
-"""rd.compile: record the ops a function runs once, then replay them on arrays as ONE graph node.
+"""rd.compile: record the ops a function runs once, then replay them as straight-line array code.
 
     model_loss = rd.compile(lambda x, y: F.cross_entropy(model(x), y))
     for x, y in batches:
@@ -8,9 +8,13 @@
 
 Eager redes pays, per op, for the Python around the arithmetic: the Module call, argument checks, a Tensor
 and a graph node per result, the backward walk. On small models that is most of a step. A compiled function
-runs its ops' own forward() on arrays in the recorded order, and its output's single node runs their
-backward() in reverse order, handing each parameter its gradient through the usual backward (so .grad,
-accumulation, hooks on leaves and optimizers behave as without it).
+replays a plan made from the recording (_Plan): a flat list of closures over one list of slots, no Tensor,
+no graph node and no option parsing inside. Linear, relu and cross-entropy run as their NumPy calls with what
+depends only on shapes decided once (relu fused in place with the linear next to it); any other op runs its
+own forward(). The output gets ONE graph node, whose backward runs the plan's backward code in reverse order;
+`out.backward()` on it fills the leaves' .grad directly, in eager's order (accumulation rounds as eagerly),
+and any other use (rd.grad, a further op on the output) goes through the engine's walk. So .grad,
+accumulation and optimizers behave as without it, and the values are those of eager, bit for bit.
 
 How a call goes:
   1. first call, or a new signature (Tensor arguments' shapes/dtypes/requires_grad, grad mode, the other
@@ -30,18 +34,24 @@ Like torch.jit.trace and CUDA graphs, a replay repeats the recorded ops, not the
 a function whose ops depend on values (`if x.sum() > 0:`), prints, or list appends is replayed as recorded.
 The check in step 2 catches the first kind when the second call takes another branch.
 """
+import math
 import warnings
 
 import numpy as np
+from numpy import ndarray as _ndarray
 
 from . import autograd as _ag
 from . import backend as B
 from . import random as _random
 from .autograd import ArrayMath, Function, modes
+from .ops import elementwise as _ew
+from .ops import linalg as _la
+from .ops import loss as _loss
 from .tensor import Tensor
 
 _ARG, _OP, _LEAF, _CONST, _ARGDATA = range(5)        # where an op input comes from
 _MAX_PLANS = 16                                        # recorded signatures kept per compiled function
+_NO_OPTIONS = {}
 
 
 class _Recorder:
@@ -55,6 +65,7 @@ class _Recorder:
         self.made = set()               # ids of tensors created during the call
         self.keep = []                  # ...and the tensors themselves, so that no id is reused while recording
         self.unsafe = None              # why this call cannot be replayed, or None
+        self.rng_state = _random.default_rng().bit_generator.state     # to see which ops draw random numbers
 
     def side_effect(self, why):
         if self.unsafe is None:
@@ -91,11 +102,15 @@ class _Recorder:
         needs = tuple(fn.needs) if out.grad_fn is fn else (False,) * len(args)
         self.out_index[id(out)] = len(self.ops)
         self.keep.append(out)
-        self.ops.append((type(fn), srcs, options, binary, needs))
+        # An op that drew from the random stream (dropout) is replayed even when nothing reads its output.
+        rng_state = _random.default_rng().bit_generator.state
+        random = rng_state != self.rng_state or any(isinstance(o, np.random.Generator) for o in options.values())
+        self.rng_state = rng_state
+        self.ops.append((type(fn), srcs, options, binary, needs, out.array.shape, out.array.dtype, random))
 
 
 class _Replayed(Function):
-    """The node of a replayed call: its backward runs the recorded ops' backward in reverse order."""
+    """The node of a replayed call: its backward runs the plan's backward instructions (see _Plan)."""
     op = "compiled"
     differentiable_backward = False
 
@@ -103,93 +118,368 @@ class _Replayed(Function):
         raise NotImplementedError
 
     def backward(self, m, dy, y, *leaf_arrays):
-        plan, fns, inputs, values = self.plan, self.fns, self.inputs_of, self.values
-        grads = [None] * len(fns)
-        grads[plan.out] = dy
-        leaf_grads = [None] * len(plan.grad_leaves)
-        for k in plan.backward_order:
-            g = grads[k]
-            if g is None:
-                continue
-            grads[k] = None
-            dxs = fns[k].backward(ArrayMath, g, values[k], *inputs[k])
-            for i, kind, j in plan.routes[k]:
-                dx = dxs[i]
-                if dx is None:
-                    continue
-                if kind == _OP:
-                    grads[j] = dx if grads[j] is None else grads[j] + dx
-                else:
-                    leaf_grads[j] = dx if leaf_grads[j] is None else leaf_grads[j] + dx
-        return tuple(leaf_grads)          # (the engine drops this node's __dict__ unless retain_graph)
+        """The engine's way in (rd.grad, backward(gradient=...), the output used by further ops): one sum per input."""
+        plan = self.plan
+        sums = [None] * len(plan.grad_slots)
+        for s, dx in plan.backward(self.v, dy):
+            j = plan.grad_index[s]
+            sums[j] = dx if sums[j] is None else sums[j] + dx
+        return tuple(sums)          # (the engine drops this node's __dict__ unless retain_graph)
+
+    def direct_backward(self, out, retain_graph):
+        """`out.backward()` on this replay's own output, without the engine's walk: each gradient contribution
+        reaches its leaf's .grad in eager's order (so accumulation rounds as eagerly). False: let the engine do it
+        (an input made by other ops, retain_grad() on the output, anomaly mode, a non-scalar output)."""
+        if self.arrays is None:
+            raise RuntimeError(_ag._FREED.format(op=self.op))
+        m = modes()
+        if out._retain or m.anomaly or out.array.size != 1:
+            return False
+        inputs = self.inputs
+        for t in inputs:
+            if t.grad_fn is not None:
+                return False
+        plan = self.plan
+        seed = plan.seed.copy()                 # what the engine seeds a scalar output with: ones of its dtype
+        given, index = {id(seed)}, plan.grad_index
+        prev, m.grad_enabled = m.grad_enabled, False
+        try:
+            for s, dx in plan.backward(self.v, seed):
+                _ag.leaf_grad(inputs[index[s]], dx, given)
+        finally:
+            m.grad_enabled = prev
+        if not retain_graph:                    # freed as the engine frees a node
+            self.arrays = None
+            self.__dict__.clear()
+        return True
+
+
+class _Op:
+    """One recorded op while a plan is built: where its inputs are (slots), what it needs, who reads it."""
+
+    def __init__(self, k, cls, srcs, options, binary, needs, shape, dtype, random):
+        self.k, self.cls, self.srcs, self.options, self.binary, self.needs = k, cls, srcs, options, binary, needs
+        self.shape, self.dtype, self.random = shape, dtype, random
+        self.ins, self.in_shapes, self.out, self.routes = [], [], None, ()
+        self.readers = []            # the live ops reading this op's output
+        self.lowered = False         # runs as specialised array code (not its Function's forward/backward)
 
 
 class _Plan:
-    """A recorded call, ready to replay."""
+    """A recorded call compiled to straight-line array code, ready to replay.
+
+    Every value of a call lives in one list `v` of slots: the arguments' arrays, the leaves' arrays (read again
+    at each call, so optimizer updates are seen), constants, then each live op's output and whatever it keeps
+    for backward. The forward is a flat list of closures bound to their slots; the backward another one, in
+    reverse order, for the ops a gradient flows through. Common ops (linear, relu, cross-entropy) are lowered to
+    their NumPy calls with everything that depends only on shapes decided here; every other op runs its own
+    Function's forward() and backward(). Ops whose outputs nothing reads are dropped (unless they draw random
+    numbers: dropping one would shift the random stream). No Tensor or graph node is made inside a replay.
+    """
 
     def __init__(self, rec, out_k, arg_tensors):
-        self.ops, self.leaves, self.out = rec.ops, rec.leaves, out_k
+        self.leaves = rec.leaves
         self.leaf_flags = [(t.requires_grad, t.array.shape, t.array.dtype) for t in rec.leaves]
         self.modules = list(rec.modules.values())
-        # Which inputs get gradients (a leaf or an argument that requires grad), numbered for the node's inputs.
-        grad_inputs, index = [], {}
-        for kind, j in [(_LEAF, j) for j in range(len(rec.leaves))] + [(_ARG, i) for i in range(len(arg_tensors))]:
-            t = rec.leaves[j] if kind == _LEAF else arg_tensors[j]
-            if t is not None and t.requires_grad:
-                index[kind, j] = len(grad_inputs)
-                grad_inputs.append((kind, j))
-        self.grad_leaves = grad_inputs
-        self.routes = []
-        for cls, srcs, options, binary, needs in rec.ops:
-            route = []
-            for i, ((kind, payload), need) in enumerate(zip(srcs, needs)):
-                if not need:
-                    continue
+        self.xp = B.xp
+        n_args = len(arg_tensors)
+        template = [None] * (n_args + len(rec.leaves))
+        self.arg_slots = [i for i, a in enumerate(arg_tensors) if a is not None]
+        self.leaf_slots = [(t, n_args + j) for j, t in enumerate(rec.leaves)]
+        self.reshaped = []                      # (arg, slot, shape): a raw array handed to an op is the arg's, reshaped
+        tensors = {i: a for i, a in enumerate(arg_tensors) if a is not None}
+        tensors.update({n_args + j: t for j, t in enumerate(rec.leaves)})
+        grad_flag = {s: t.requires_grad for s, t in tensors.items()}
+        shape_of = {s: t.array.shape for s, t in tensors.items()}
+        self.dtype_of = {s: t.array.dtype for s, t in tensors.items()}
+        ops = [_Op(k, *r) for k, r in enumerate(rec.ops)]
+        for op in ops:                           # inputs -> slots
+            for kind, payload in op.srcs:
                 if kind == _OP:
-                    route.append((i, _OP, payload))
-                elif (kind, payload) in index:
-                    route.append((i, _LEAF, index[kind, payload]))
-            self.routes.append(tuple(route))
-        self.backward_order = [k for k in range(len(rec.ops) - 1, -1, -1) if self.routes[k]]
+                    s = ops[payload].out
+                elif kind == _ARG:
+                    s = payload
+                elif kind == _LEAF:
+                    s = n_args + payload
+                elif kind == _ARGDATA and payload[1] == shape_of.get(payload[0]):
+                    s = payload[0]
+                elif kind == _ARGDATA:                      # an argument's array, reshaped
+                    s = self.slot(template)
+                    self.reshaped.append((payload[0], s, payload[1]))
+                    shape_of[s], self.dtype_of[s] = payload[1], self.dtype_of[payload[0]]
+                else:                                       # a constant
+                    s = self.slot(template, payload)
+                    shape_of[s], self.dtype_of[s] = getattr(payload, "shape", None), getattr(payload, "dtype", None)
+                op.ins.append(s)
+                op.in_shapes.append(shape_of.get(s))
+            op.out = self.slot(template)
+            shape_of[op.out], self.dtype_of[op.out] = op.shape, op.dtype
+        self.out = ops[out_k].out
+        # Live ops: what the output depends on, and ops that draw random numbers (with what they read).
+        self.producer = producer = {op.out: op for op in ops}
+        live, stack = set(), [ops[out_k]] + [op for op in ops if op.random]
+        while stack:
+            op = stack.pop()
+            if op.k not in live:
+                live.add(op.k)
+                stack.extend(producer[s] for s in op.ins if s in producer)
+        ops = [op for op in ops if op.k in live]
+        for op in ops:
+            for s in op.ins:
+                if s in producer:
+                    producer[s].readers.append(op)
+        # Gradient routes: (input position, slot, is a leaf or argument) for each input that needs a gradient.
+        self.grad_slots = []
+        for op in ops:
+            routes = []
+            for i, (s, need) in enumerate(zip(op.ins, op.needs)):
+                if need and s in producer:
+                    routes.append((i, s, False))
+                elif need and grad_flag.get(s):
+                    routes.append((i, s, True))
+                    if s not in self.grad_slots:
+                        self.grad_slots.append(s)
+            op.routes = tuple(routes)
+        self.grad_index = {s: j for j, s in enumerate(self.grad_slots)}
+        # the node's inputs: fixed when no argument needs a gradient (the usual case: parameters only)
+        self.grad_args = [(s < n_args, s if s < n_args else tensors[s]) for s in self.grad_slots]
+        self.grad_inputs = None if any(is_arg for is_arg, _ in self.grad_args) else tuple(
+            tensors[s] for s in self.grad_slots)
+        self.grad_needs = (True,) * len(self.grad_slots)
+        self.forward, backward, self.steps = [], [], []
+        for op in ops:
+            lower = _LOWER.get(op.cls) if B.xp is np else None
+            code = lower(op, self, template) if lower is not None else None
+            op.lowered = code is not None
+            self.steps.append((op.cls.op, "lowered" if op.lowered else "op"))     # what a replay runs, for reading
+            code = code or _generic(op, template)
+            self.forward.append(code[0])
+            if op.routes:
+                backward.append((op.out, code[1]))
+        self.backward_code = backward[::-1]
+        self.template = template
+        out = producer[self.out]
+        # what the engine seeds a scalar output's backward with (direct_backward copies it)
+        self.seed = B.xp.array(1, dtype=out.dtype).reshape(out.shape) if math.prod(out.shape) == 1 else None
+
+    def slot(self, template, value=None):
+        """A new slot (for what an op keeps between its forward and backward)."""
+        template.append(value)
+        return len(template) - 1
 
     def fresh(self):
         """False when a parameter changed shape, dtype or requires_grad, or a module train()/eval(), since recording."""
-        return (all(m.training == training for m, training in self.modules)
-                and all((t.requires_grad, t.array.shape, t.array.dtype) == f for t, f in zip(self.leaves, self.leaf_flags)))
+        if B.xp is not self.xp:
+            return False
+        for m, training in self.modules:
+            if m.training != training:
+                return False
+        for t, (r, shape, dtype) in zip(self.leaves, self.leaf_flags):
+            a = t.array
+            if t.requires_grad is not r or a.shape != shape or (a.dtype is not dtype and a.dtype != dtype):
+                return False
+        return True
 
     def run(self, args):
         """Replay the forward on arrays; the output Tensor (with one node when gradients are needed)."""
-        leaves, values, fns, inputs = self.leaves, [], [], []
-        for cls, srcs, options, binary, needs in self.ops:
-            arrays = []
-            for kind, payload in srcs:
-                if kind == _OP:
-                    a = values[payload]
-                elif kind == _LEAF:
-                    a = leaves[payload].array
-                elif kind == _ARG:
-                    a = args[payload].array
-                elif kind == _CONST:
-                    a = payload
-                else:
-                    a = args[payload[0]].array.reshape(payload[1])
-                if binary and type(a) is np.ndarray and not a.shape:
-                    a = a[()]                                  # as Function.apply2 reads 0-d arrays
-                arrays.append(a)
-            fn = cls()
-            fn.needs = needs
-            y = fn.forward(*arrays, **options)
-            if type(y) is not np.ndarray and not isinstance(y, np.generic):
-                y = Tensor._wrap(y).array                       # as Function.run stores it
-            values.append(y)
-            fns.append(fn)
-            inputs.append(arrays)
+        v = self.template[:]
+        for i in self.arg_slots:
+            v[i] = args[i].array
+        for t, s in self.leaf_slots:
+            v[s] = t.array
+        for i, s, shape in self.reshaped:
+            v[s] = args[i].array.reshape(shape)
+        for f in self.forward:
+            f(v)
         node = _Replayed()          # one node for the whole call, made where every op's node is made
-        ins = tuple(leaves[j] if kind == _LEAF else args[j] for kind, j in self.grad_leaves)
-        out = _ag._output(node, values[self.out], ins, tuple(t.array for t in ins), (True,) * len(ins), bool(ins), {})
+        ins = self.grad_inputs
+        if ins is None:
+            ins = tuple([args[x] if is_arg else x for is_arg, x in self.grad_args])
+        out = _ag._output(node, v[self.out], ins, tuple([v[s] for s in self.grad_slots]), self.grad_needs,
+                          bool(ins), _NO_OPTIONS)
         if out.grad_fn is node:
-            node.plan, node.fns, node.inputs_of, node.values = self, fns, inputs, values
+            node.plan, node.v = self, v
         return out
+
+    def backward(self, v, dy):
+        """Run the backward code from dy (the output's gradient); the (slot, gradient) pairs that reach leaves and
+        arguments, in the order eager backward would deliver them."""
+        g = [None] * len(v)
+        g[self.out] = dy
+        to_leaves = []
+        for k, code in self.backward_code:
+            if g[k] is not None:
+                code(v, g, to_leaves)
+                g[k] = None
+        return to_leaves
+
+
+def _send(routes, dxs, g, to_leaves):
+    """Pass an op's input gradients on: summed into an earlier op's gradient slot, or queued for a leaf."""
+    for i, s, leaf in routes:
+        dx = dxs[i]
+        if dx is not None:
+            if leaf:
+                to_leaves.append((s, dx))
+            else:
+                old = g[s]
+                g[s] = dx if old is None else old + dx
+
+
+def _generic(op, template):
+    """(forward, backward) closures that run the op's own Function, as Function.run / apply2 would."""
+    cls, ins, out, options, needs, routes = op.cls, tuple(op.ins), op.out, op.options, op.needs, op.routes
+    fn_slot, arrays_slot = len(template), len(template) + 1
+    template += [None, None]
+    # apply2 reads a 0-d operand that is a Tensor as a NumPy scalar (not a constant): so does the replay
+    scalars = tuple(i for i, ((kind, _), shape) in enumerate(zip(op.srcs, op.in_shapes))
+                    if op.binary and kind in (_OP, _ARG, _LEAF) and shape == ())
+
+    def forward(v):
+        arrays = [v[s] for s in ins]
+        for i in scalars:
+            arrays[i] = arrays[i][()]
+        fn = cls()
+        fn.needs = needs
+        y = fn.forward(*arrays, **options)
+        v[out] = y if type(y) is _ndarray else B.xp.asarray(y)     # as _output stores it
+        v[fn_slot], v[arrays_slot] = fn, arrays
+
+    def backward(v, g, to_leaves):
+        _send(routes, v[fn_slot].backward(ArrayMath, g[out], v[out], *v[arrays_slot]), g, to_leaves)
+    return forward, backward
+
+
+# ----------------------------------------------------------------------------------- lowered ops
+# Each gives the same arrays as the op's Function (same NumPy calls, same order: tests compare bit for bit),
+# minus what only depends on shapes (checked once here) and the Python around it. None: not this case.
+
+def _lower_linear(op, plan, template):
+    """LinearOp on a 2-D input: y = x @ w.T (+= b); dx = dy @ w, dw = dy.T @ x, db = sum(dy, 0)."""
+    if op.options or len(op.ins) not in (2, 3) or len(op.in_shapes[0] or ()) != 2:
+        return None
+    x, w = op.ins[0], op.ins[1]
+    b = op.ins[2] if len(op.ins) == 3 and op.in_shapes[2] is not None else None
+    if len(op.ins) == 3 and b is None and template[op.ins[2]] is not None:
+        return None
+    out, routes, matmul = op.out, op.routes, np.matmul
+    need = dict.fromkeys(i for i, _, _ in routes)
+    nx, nw, nb = 0 in need, 1 in need, 2 in need
+    # db: ArrayMath.sum's own choice, taken here for the sizes where it is plain add.reduce
+    add_reduce, sum_rows = np.add.reduce, ArrayMath.sum
+    small = math.prod(op.shape) < _ag._GEMV_MIN_SIZE
+
+    if b is None:
+        def forward(v):
+            v[out] = matmul(v[x], v[w].T)
+    else:
+        def forward(v):
+            y = matmul(v[x], v[w].T)
+            y += v[b]
+            v[out] = y
+
+    def backward(v, g, to_leaves):
+        dy = g[out]
+        dx = matmul(dy, v[w]) if nx else None
+        dw = matmul(dy.T, v[x]) if nw else None
+        db = (add_reduce(dy, axis=0) if small else sum_rows(dy, 0)) if nb else None
+        _send(routes, (dx, dw, db), g, to_leaves)
+    return forward, backward
+
+
+def _lower_relu(op, plan, template):
+    """ReLUOp on a float array: y = maximum(x, 0); dx = dy * (y > 0).
+
+    Fused with the linear before it when the relu is that output's only reader: the maximum runs in place on
+    the linear's fresh output (the linear's backward never reads it). Fused with the linear after it when that
+    linear is its only reader, as input x: the mask multiply runs in place on the fresh dx that linear made.
+    """
+    if op.options or not op.in_shapes[0] or op.dtype is None or op.dtype.char not in "fd":
+        return None
+    x, out, routes = op.ins[0], op.out, op.routes
+    before = plan.producer.get(x)
+    in_place = (before is not None and before.cls is _la.LinearOp and len(before.readers) == 1
+                and before.out != plan.out)
+    after = op.readers[0] if len(op.readers) == 1 else None
+    grad_in_place = (after is not None and after.cls is _la.LinearOp and after.ins[0] == out
+                     and out not in after.ins[1:] and out != plan.out)
+    # a linear's output on 2-D input is C-contiguous: the zeros that match its layout can be taken once
+    zeros = _ew._zeros_in_layout(np.empty(op.shape, op.dtype)) if in_place and len(op.shape) == 2 else None
+    maximum, multiply = np.maximum, np.multiply
+
+    def forward(v):
+        a = v[x]
+        z = zeros if zeros is not None else _ew._zeros_in_layout(a)
+        v[out] = maximum(a, z, out=a) if in_place else maximum(a, z)
+
+    def backward(v, g, to_leaves):
+        dy, y = g[out], v[out]
+        if B.kernels is not None and dy.size >= _ew._RELU_KERNEL_MIN:
+            dx = _ew._relu_backward_compiled(dy, y)
+            if dx is not None:
+                _send(routes, (dx,), g, to_leaves)
+                return
+        _send(routes, (multiply(dy, y > 0, out=dy) if grad_in_place else dy * (y > 0),), g, to_leaves)
+    return forward, backward
+
+
+def _lower_cross_entropy(op, plan, template):
+    """CrossEntropy without class weights or label smoothing, 'mean' or 'sum', an ignore_index no class has.
+
+    The targets are checked with one reduction per call (eager takes two): all in range, the lowered code runs;
+    else the op's own forward runs (it handles ignored targets and raises on bad ones).
+    """
+    o = op.options
+    shape_x, shape_t = op.in_shapes[0], op.in_shapes[1] if len(op.in_shapes) > 1 else None
+    if (len(op.ins) != 2 or set(o) - {"weight", "ignore_index", "label_smoothing", "reduction"}
+            or o.get("weight") is not None or o.get("label_smoothing", 0.0) != 0 or shape_x is None
+            or len(shape_x) != 2 or not shape_x[0] or shape_t != shape_x[:1]
+            or o.get("reduction", "mean") not in ("mean", "sum")):
+        return None
+    n, c = shape_x
+    ignore = o.get("ignore_index", -100)
+    dtype_t = plan.dtype_of.get(op.ins[1])
+    if 0 <= ignore < c or dtype_t is None or dtype_t.kind != "i" or not dtype_t.isnative:
+        return None
+    as_unsigned = np.dtype(f"u{dtype_t.itemsize}")      # a negative target reads as a huge one: one test does
+    mean = o.get("reduction", "mean") == "mean"
+    x, t, out, routes = op.ins[0], op.ins[1], op.out, op.routes
+    keep = plan.slot(template)                          # (e, se, target) for backward, or None when eager ran
+    eager_forward, eager_backward = _generic(op, template)
+    # each row's target as a flat index: picking and subtracting through it is 2-3x faster than x[rows, t]
+    row_starts = np.arange(n) * c
+    maximum, exp, add, log, asarray = np.maximum, np.exp, np.add, np.log, np.asarray
+    count_nonzero, greater_equal = np.count_nonzero, np.greater_equal
+
+    def forward(v):
+        xa, ta = v[x], v[t]
+        # (one test: half the time of a max reduction) and C order, so that the flat views below are views
+        if count_nonzero(greater_equal(ta.view(as_unsigned), c)) or not xa.flags.c_contiguous:
+            eager_forward(v)
+            return
+        s = xa - maximum.reduce(xa, axis=1, keepdims=True)
+        at = row_starts + ta
+        picked = s.ravel()[at]                          # s[rows, t]
+        e = exp(s, out=s)                               # s is not needed any more
+        se = add.reduce(e, axis=1, keepdims=True)
+        total = add.reduce(log(se).reshape(n) - picked, axis=None)
+        v[out] = asarray(total / n if mean else total)
+        v[keep] = (e, se, at)
+
+    def backward(v, g, to_leaves):
+        if v[keep] is None:
+            eager_backward(v, g, to_leaves)
+            return
+        e, se, at = v[keep]
+        dy = g[out]
+        hit = dy / n if mean else dy
+        dx = e * (asarray(hit, dtype=e.dtype) / se)     # the softmax, scaled by the output's gradient
+        dx.ravel()[at] -= hit                           # dx[rows, t] -= hit
+        _send(routes, (dx, None), g, to_leaves)
+    return forward, backward
+
+
+_LOWER = {_la.LinearOp: _lower_linear, _ew.ReLUOp: _lower_relu, _loss.CrossEntropy: _lower_cross_entropy}
 
 
 class compile:  # noqa: A001  (named as torch.compile)
@@ -276,7 +566,7 @@ def _signature(args):
     parts = [modes().grad_enabled]
     for a in args:
         if isinstance(a, Tensor):
-            parts.append((a.array.shape, a.array.dtype.str, a.requires_grad))
+            parts.append((a.array.shape, a.array.dtype, a.requires_grad))
         else:
             try:
                 hash(a)

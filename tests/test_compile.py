@@ -207,3 +207,200 @@ def test_replayed_node_with_retain_graph_grad_and_create_graph():
     np.testing.assert_array_equal(g.numpy(), [9.0, 16.0])
     with pytest.raises(RuntimeError, match="create_graph"):
         rd.grad(f(x), [w], create_graph=True)
+
+
+# ----------------------------------------------------------------------------------- the replay's array code
+def _plan(step):
+    (plan,) = step.plans.values()
+    return plan
+
+
+@pytest.mark.parametrize("dtype, hidden", [(np.float32, 16), (np.float64, 16), (np.float32, 160)],
+                         ids=["float32", "float64", "wide"])
+def test_lowered_mlp_is_identical_to_eager(dtype, hidden):
+    """Linear, relu and cross-entropy run as lowered array code (relu fused in place both ways); 'wide' takes the
+    compiled relu backward (>= 4096 elements) and the BLAS bias sum."""
+    def make():
+        m = rd.nn.Sequential(rd.nn.Linear(12, hidden), rd.nn.ReLU(), rd.nn.Linear(hidden, hidden), rd.nn.ReLU(),
+                             rd.nn.Linear(hidden, 5))
+        return m.to(dtype)
+    step = _train_both(make, lambda m, x, y: F.cross_entropy(m(x), y), _batches(5, (32, 12), 5, dtype=dtype),
+                       lr=0.1, momentum=0.9)
+    assert _plan(step).steps == [("linear", "lowered"), ("relu", "lowered")] * 2 + [
+        ("linear", "lowered"), ("cross_entropy", "lowered")]
+
+
+def test_a_linear_output_read_twice_is_not_overwritten_by_relu():
+    """relu may run in place on a linear's output only when nothing else reads it (here a residual does)."""
+    def make():
+        return rd.nn.ModuleList([rd.nn.Linear(6, 6), rd.nn.Linear(6, 3)])
+
+    def loss_of(m, x, y):
+        h = m[0](x)
+        return F.cross_entropy(m[1](F.relu(h) + h), y, reduction="sum")
+    step = _train_both(make, loss_of, _batches(4, (5, 6), 3), lr=0.1)
+    assert step.eager_reason is None and ("relu", "lowered") in _plan(step).steps
+
+
+@pytest.mark.parametrize("targets, error", [([0, -100, 2, 1, -100], None), ([0, 3, 2, 1, 0], "out of range"),
+                                            ([0, -1, 2, 1, 0], "out of range"), ("columns", None)],
+                         ids=["ignored", "too_big", "negative", "logits_in_columns"])
+def test_cross_entropy_cases_the_lowered_code_does_not_take(targets, error):
+    """Ignored targets and logits not in C order run the op's own forward (same values as eager); bad targets
+    raise eager's error."""
+    rd.manual_seed(0)
+    transposed = targets == "columns"
+    model = rd.nn.Linear(4, 5 if transposed else 3)
+    logits = (lambda x: model(x).T) if transposed else model           # (5, 3) logits, in columns: x is 3 x 4
+    f = rd.compile(lambda x, y: F.cross_entropy(logits(x), y))
+    x = rd.tensor(np.random.default_rng(0).standard_normal((3, 4) if transposed else (5, 4)).astype(np.float32))
+    good = rd.tensor(np.array([0, 1, 2, 1, 0]))
+    for _ in range(3):
+        f(x, good)                                  # recorded, checked, replayed: lowered
+    assert ("cross_entropy", "lowered") in _plan(f).steps
+    y = good if transposed else rd.tensor(np.array(targets))
+    if error:
+        with pytest.raises(IndexError, match=error):
+            f(x, y)
+        return
+    model.zero_grad()
+    loss = f(x, y)
+    loss.backward()
+    got = [loss.item(), model.weight.grad.numpy().copy(), model.bias.grad.numpy().copy()]
+    model.zero_grad()
+    loss = F.cross_entropy(logits(x), y)
+    loss.backward()
+    assert got[0] == loss.item()
+    _assert_same(got[1], model.weight.grad.numpy(), "weight grad")
+    _assert_same(got[2], model.bias.grad.numpy(), "bias grad")
+
+
+def test_gradients_accumulate_as_eager_with_a_weight_used_twice():
+    """No zero_grad between steps, and one weight used by two layers: each contribution reaches .grad in eager's
+    order (w.grad + dw1 + dw2, not w.grad + (dw1 + dw2))."""
+    def make():
+        return rd.nn.Linear(5, 5)
+
+    def loss_of(m, x):
+        return (F.linear(F.relu(m(x)), m.weight) ** 2).mean()
+
+    eager, compiled = _twins(make)
+    step = rd.compile(lambda x: loss_of(compiled, x))
+    rng = np.random.default_rng(3)
+    for i in range(5):
+        x = rd.tensor(rng.standard_normal((4, 5)).astype(np.float32))
+        loss_of(eager, x).backward()
+        step(x).backward()
+        for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
+            _assert_same(p.grad.numpy(), q.grad.numpy(), f"call {i}: accumulated grad of {name}")
+    assert type(step(x).grad_fn).__name__ == "_Replayed"
+
+
+def test_outputs_and_gradients_the_user_keeps_are_never_overwritten():
+    rd.manual_seed(0)
+    model = rd.nn.Sequential(rd.nn.Linear(6, 8), rd.nn.ReLU(), rd.nn.Linear(8, 3))
+    f = rd.compile(lambda x, y: F.cross_entropy(model(x), y))
+    kept = []
+    for x, y in _batches(6, (4, 6), 3):
+        model.zero_grad()
+        loss = f(x, y)
+        loss.backward()
+        kept.append((loss, loss.numpy().copy(), [(p.grad, p.grad.numpy().copy()) for p in model.parameters()]))
+    for loss, value, grads in kept:
+        _assert_same(loss.numpy(), value, "a kept loss")
+        for g, g_value in grads:
+            _assert_same(g.numpy(), g_value, "a kept gradient")
+    arrays = [g.array for _, _, grads in kept for g, _ in grads]
+    assert len({id(a) for a in arrays}) == len(arrays)          # every step handed out new arrays
+
+
+def test_two_replays_alive_at_once_and_an_output_used_further():
+    """Each replay keeps its own arrays; a replay's output used by more ops goes through the engine's walk."""
+    rd.manual_seed(0)
+    model = rd.nn.Sequential(rd.nn.Linear(6, 8), rd.nn.ReLU(), rd.nn.Linear(8, 3))
+    f = rd.compile(lambda x, y: F.cross_entropy(model(x), y))
+    (x1, y1), (x2, y2) = _batches(2, (4, 6), 3)
+    for _ in range(3):
+        f(x1, y1)
+    model.zero_grad()
+    (f(x1, y1) * 2.0 + f(x2, y2)).backward()
+    got = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    (F.cross_entropy(model(x1), y1) * 2.0 + F.cross_entropy(model(x2), y2)).backward()
+    for g, p in zip(got, model.parameters()):
+        _assert_same(g, p.grad.numpy(), "grad through two replays")
+
+
+def test_an_argument_made_by_other_ops_gets_its_gradient_through_the_engine():
+    w = rd.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    f = rd.compile(lambda x: (F.linear(x, w).relu() ** 2).sum())
+    a = rd.tensor(np.linspace(-1, 1, 12).reshape(4, 3), requires_grad=True)
+    for _ in range(3):
+        a.grad = w.grad = None
+        f(a * 3.0).backward()
+    got = a.grad.numpy().copy(), w.grad.numpy().copy()
+    a.grad = w.grad = None
+    (F.linear(a * 3.0, w).relu() ** 2).sum().backward()
+    _assert_same(got[0], a.grad.numpy(), "grad of the argument's source")
+    _assert_same(got[1], w.grad.numpy(), "grad of the weight")
+
+
+def test_unused_ops_are_dropped_but_random_draws_are_kept():
+    """An op nobody reads is not replayed, except one that draws random numbers (the stream must move as eagerly)."""
+    rd.manual_seed(0)
+    lin = rd.nn.Linear(4, 4)
+
+    def fn(x):
+        h = lin(x)
+        h.exp().sum()                                           # unused: dropped
+        F.dropout(h, 0.5)                                       # unused, but it draws: kept
+        return F.dropout(h, 0.5).sum()
+
+    f = rd.compile(fn)
+    x = rd.tensor(np.ones((3, 4), np.float32))
+    for i in range(4):
+        rd.manual_seed(i)
+        got = f(x).item()
+        state = rd.random.get_rng_state()
+        rd.manual_seed(i)
+        assert got == fn(x).item()
+        assert state == rd.random.get_rng_state()
+    ops = [name for name, _ in _plan(f).steps]
+    assert "exp" not in ops and ops.count("dropout") == 2
+
+
+def test_batch_norm_in_eval_mode_replays():
+    rd.manual_seed(0)
+    model = rd.nn.Sequential(rd.nn.Linear(4, 6), rd.nn.BatchNorm1d(6), rd.nn.ReLU(), rd.nn.Linear(6, 2))
+    for x, _ in _batches(3, (8, 4), 2):
+        model(x)                                    # running statistics move eagerly
+    model.eval()
+    f = rd.compile(lambda x: model(x).sum())
+    for x, _ in _batches(4, (8, 4), 2, seed=1):
+        model.zero_grad()
+        y = f(x)
+        y.backward()
+        got = [y.item()] + [p.grad.numpy().copy() for p in model.parameters()]
+        model.zero_grad()
+        y = model(x).sum()
+        y.backward()
+        assert got[0] == y.item()
+        for g, p in zip(got[1:], model.parameters()):
+            _assert_same(g, p.grad.numpy(), "batch norm (eval) grad")
+    assert f.eager_reason is None and type(f(x).grad_fn).__name__ == "_Replayed"
+
+
+def test_a_forward_hook_that_changes_the_output_is_replayed():
+    rd.manual_seed(0)
+    model = rd.nn.Sequential(rd.nn.Linear(4, 6), rd.nn.ReLU(), rd.nn.Linear(6, 2))
+    calls = []
+
+    def hook(module, inputs, output):
+        calls.append(1)                             # a Python side effect: only on the calls that run eagerly
+        return output * 0.5
+    model[0].register_forward_hook(hook)
+    f = rd.compile(lambda x: model(x).sum())
+    x = rd.tensor(np.ones((3, 4), np.float32))
+    values = [f(x).item() for _ in range(4)]
+    assert values == [model(x).sum().item()] * 4
+    assert len(calls) == 3                          # recording, the check (eager half), and the eager call above
