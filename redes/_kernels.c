@@ -40,7 +40,7 @@ static void release(Bufs *b) {
     b->held = 0;
 }
 
-/* The data of obj (C-contiguous, of format fmt: 'f' float32, 'h' int16), its element count in *n.
+/* The data of obj (C-contiguous, of format fmt: 'f' float32, 'd' float64, 'h' int16), its element count in *n.
  * None gives NULL when optional. Sets a Python error naming the kernel and the argument on failure. */
 static void *take(Bufs *b, PyObject *obj, char fmt, int writable, int optional, const char *name, Py_ssize_t *n) {
     if (obj == Py_None && optional) {
@@ -56,10 +56,10 @@ static void *take(Bufs *b, PyObject *obj, char fmt, int writable, int optional, 
         return NULL;
     }
     b->held++;
-    Py_ssize_t size = fmt == 'f' ? 4 : 2;
+    Py_ssize_t size = fmt == 'f' ? 4 : fmt == 'd' ? 8 : 2;
     if (v->itemsize != size || v->format == NULL || v->format[0] != fmt || v->format[1] != '\0') {
         PyErr_Format(PyExc_TypeError, "%s: %s must be %s, got format '%s'", b->kernel, name,
-                     fmt == 'f' ? "float32" : "int16", v->format ? v->format : "B");
+                     fmt == 'f' ? "float32" : fmt == 'd' ? "float64" : "int16", v->format ? v->format : "B");
         return NULL;
     }
     if (n) *n = v->len / size;
@@ -287,6 +287,232 @@ static PyObject *k_layer_norm_backward(PyObject *self, PyObject *const *args, Py
     }
     Py_END_ALLOW_THREADS
     free(acc);
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* ----------------------------------------------------------------------------------------- BatchNorm */
+/* x is seen as (outer, C, inner) in C order: (N, C, H*W) for NCHW memory, (N*H*W, C, 1) for the channels-last
+ * memory of a redes conv's output. Per channel c, over its M = outer * inner values:
+ *   statistics in one pass, in double, of the values shifted by the channel's first one (sums of x - K and of
+ *   (x - K)^2: K near the data keeps the variance free of cancellation; a constant channel gives exactly 0);
+ *   stats = [mean, biased var] (2, C) in double;
+ *   the deviation d = (x - mean_hi) - mean_lo, with mean split into two floats (mean_hi + mean_lo): exact to a
+ *   float's rounding even far from 0, where x - (float)mean would be off by half an ulp of the values.
+ * Forward writes y = d invstd w + b; backward recomputes d from x (xhat is never stored). */
+typedef struct {
+    Py_ssize_t outer, c, inner;
+} Chan;
+
+/* s1[c] = sum (x - K), s2[c] = sum (x - K)^2, K[c] = x[0, c, 0] */
+HOT static void bn_sums(const float *x, Chan g, double *s1, double *s2) {
+    if (g.inner == 1) {                                         /* channels-last: rows of C, vectorised over C */
+        for (Py_ssize_t r = 0; r < g.outer; r++) {
+            const float *xr = x + r * g.c;
+            SIMD for (Py_ssize_t c = 0; c < g.c; c++) {
+                double d = (double)xr[c] - (double)x[c];
+                s1[c] += d;
+                s2[c] += d * d;
+            }
+        }
+        return;
+    }
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        double k = x[c * g.inner], a = 0.0, q = 0.0;
+        for (Py_ssize_t n = 0; n < g.outer; n++) {
+            const float *xr = x + (n * g.c + c) * g.inner;
+            SIMD_SUM(a, q) for (Py_ssize_t l = 0; l < g.inner; l++) {
+                double d = (double)xr[l] - k;
+                a += d;
+                q += d * d;
+            }
+        }
+        s1[c] = a;
+        s2[c] = q;
+    }
+}
+
+/* Per channel: f[0..C) scale on d, f[C..2C) bias, hi[C], lo[C] (the two-float mean) from stats; invstd out. */
+static void bn_consts(const double *stats, const float *w, const float *bias, float *invstd, float *hi, float *lo,
+                      float *scale, float *shift, Py_ssize_t c, float eps) {
+    for (Py_ssize_t j = 0; j < c; j++) {
+        hi[j] = (float)stats[j];
+        lo[j] = (float)(stats[j] - (double)hi[j]);
+        invstd[j] = (float)(1.0 / sqrt(stats[c + j] + (double)eps));
+        scale[j] = w ? invstd[j] * w[j] : invstd[j];
+        shift[j] = bias ? bias[j] : 0.0f;
+    }
+}
+
+/* y = d * scale + shift over the (outer, C, inner) layout */
+HOT static void bn_apply(const float *x, float *y, Chan g, const float *hi, const float *lo, const float *scale,
+                         const float *shift) {
+    if (g.inner == 1) {
+        for (Py_ssize_t r = 0; r < g.outer; r++) {
+            const float *xr = x + r * g.c;
+            float *yr = y + r * g.c;
+            SIMD for (Py_ssize_t c = 0; c < g.c; c++) yr[c] = ((xr[c] - hi[c]) - lo[c]) * scale[c] + shift[c];
+        }
+        return;
+    }
+    for (Py_ssize_t n = 0; n < g.outer; n++)
+        for (Py_ssize_t c = 0; c < g.c; c++) {
+            const float *xr = x + (n * g.c + c) * g.inner;
+            float *yr = y + (n * g.c + c) * g.inner;
+            float h = hi[c], l = lo[c], s = scale[c], t = shift[c];
+            SIMD for (Py_ssize_t i = 0; i < g.inner; i++) yr[i] = ((xr[i] - h) - l) * s + t;
+        }
+}
+
+static int bn_geom(const char *kernel, PyObject *const *args, Chan *g) {
+    Py_ssize_t v[3];
+    if (ints(kernel, args, 3, v, 1) < 0) return -1;
+    g->outer = v[0], g->c = v[1], g->inner = v[2];
+    return 0;
+}
+
+/* batch_norm_forward(x, w|None, b|None, y, stats (2, C) float64 out, invstd (C) out, outer, C, inner, eps) */
+static PyObject *k_batch_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "batch_norm_forward"};
+    Chan g;
+    Py_ssize_t n, nw, nb, ny, ns, ni;
+    if (check_nargs(b.kernel, nargs, 10) < 0 || bn_geom(b.kernel, args + 6, &g) < 0) return NULL;
+    double eps = PyFloat_AsDouble(args[9]);
+    if (eps == -1.0 && PyErr_Occurred()) return NULL;
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &n);
+    const float *w = x ? take(&b, args[1], 'f', 0, 1, "weight", &nw) : NULL;
+    const float *bias = !PyErr_Occurred() ? take(&b, args[2], 'f', 0, 1, "bias", &nb) : NULL;
+    float *y = !PyErr_Occurred() ? take(&b, args[3], 'f', 1, 0, "y", &ny) : NULL;
+    double *stats = y ? take(&b, args[4], 'd', 1, 0, "stats", &ns) : NULL;
+    float *is = stats ? take(&b, args[5], 'f', 1, 0, "invstd", &ni) : NULL;
+    if (!is || check_len(&b, "x", n, g.outer * g.c * g.inner) || check_len(&b, "y", ny, n)
+        || check_len(&b, "stats", ns, 2 * g.c) || check_len(&b, "invstd", ni, g.c)
+        || (w && check_len(&b, "weight", nw, g.c)) || (bias && check_len(&b, "bias", nb, g.c)))
+        return fail(&b);
+    float *tmp = malloc(4 * (size_t)g.c * sizeof(float));
+    double *sums = calloc(2 * (size_t)g.c, sizeof(double));
+    if (!tmp || !sums) {
+        free(tmp);
+        free(sums);
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    double m = (double)(g.outer * g.inner);
+    bn_sums(x, g, sums, sums + g.c);
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        double k = x[g.inner == 1 ? c : c * g.inner], mk = sums[c] / m, var = sums[g.c + c] / m - mk * mk;
+        stats[c] = k + mk;
+        stats[g.c + c] = var < 0.0 ? 0.0 : var;                 /* rounding below 0 is clamped; NaN stays NaN */
+    }
+    bn_consts(stats, w, bias, is, tmp, tmp + g.c, tmp + 2 * g.c, tmp + 3 * g.c, g.c, (float)eps);
+    bn_apply(x, y, g, tmp, tmp + g.c, tmp + 2 * g.c, tmp + 3 * g.c);
+    Py_END_ALLOW_THREADS
+    free(tmp);
+    free(sums);
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* sdy[c] = sum dy, sdd[c] = sum dy d (in double) */
+HOT static void bn_grad_sums(const float *dy, const float *x, Chan g, const float *hi, const float *lo, double *sdy,
+                             double *sdd) {
+    if (g.inner == 1) {
+        for (Py_ssize_t r = 0; r < g.outer; r++) {
+            const float *xr = x + r * g.c, *gr = dy + r * g.c;
+            SIMD for (Py_ssize_t c = 0; c < g.c; c++) {
+                float d = (xr[c] - hi[c]) - lo[c];
+                sdy[c] += (double)gr[c];
+                sdd[c] += (double)(gr[c] * d);
+            }
+        }
+        return;
+    }
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        double a = 0.0, q = 0.0;
+        float h = hi[c], l = lo[c];
+        for (Py_ssize_t n = 0; n < g.outer; n++) {
+            const float *xr = x + (n * g.c + c) * g.inner, *gr = dy + (n * g.c + c) * g.inner;
+            SIMD_SUM(a, q) for (Py_ssize_t i = 0; i < g.inner; i++) {
+                float d = (xr[i] - h) - l;
+                a += (double)gr[i];
+                q += (double)(gr[i] * d);
+            }
+        }
+        sdy[c] = a;
+        sdd[c] = q;
+    }
+}
+
+/* dx = (dy - mdy - d k) * scale, per channel: mdy = mean(dy), k = invstd^2 mean(dy d), scale = invstd w */
+HOT static void bn_dx(const float *dy, const float *x, float *dx, Chan g, const float *hi, const float *lo,
+                      const float *mdy, const float *k, const float *scale) {
+    if (g.inner == 1) {
+        for (Py_ssize_t r = 0; r < g.outer; r++) {
+            const float *xr = x + r * g.c, *gr = dy + r * g.c;
+            float *o = dx + r * g.c;
+            SIMD for (Py_ssize_t c = 0; c < g.c; c++)
+                o[c] = (gr[c] - mdy[c] - ((xr[c] - hi[c]) - lo[c]) * k[c]) * scale[c];
+        }
+        return;
+    }
+    for (Py_ssize_t n = 0; n < g.outer; n++)
+        for (Py_ssize_t c = 0; c < g.c; c++) {
+            Py_ssize_t at = (n * g.c + c) * g.inner;
+            const float *xr = x + at, *gr = dy + at;
+            float *o = dx + at;
+            float h = hi[c], l = lo[c], md = mdy[c], kc = k[c], s = scale[c];
+            SIMD for (Py_ssize_t i = 0; i < g.inner; i++) o[i] = (gr[i] - md - ((xr[i] - h) - l) * kc) * s;
+        }
+}
+
+/* batch_norm_backward(dy, x, stats (2, C) float64, invstd, w|None, dx|None, dw (C) out, db (C) out,
+ * outer, C, inner): dw = sum(dy xhat), db = sum(dy), dx = w invstd (dy - db/M - xhat dw/M) */
+static PyObject *k_batch_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "batch_norm_backward"};
+    Chan g;
+    Py_ssize_t n, nx, ns, ni, nw, ndx, ndw, ndb;
+    if (check_nargs(b.kernel, nargs, 11) < 0 || bn_geom(b.kernel, args + 8, &g) < 0) return NULL;
+    const float *dy = take(&b, args[0], 'f', 0, 0, "dy", &n);
+    const float *x = dy ? take(&b, args[1], 'f', 0, 0, "x", &nx) : NULL;
+    const double *stats = x ? take(&b, args[2], 'd', 0, 0, "stats", &ns) : NULL;
+    const float *is = stats ? take(&b, args[3], 'f', 0, 0, "invstd", &ni) : NULL;
+    const float *w = is ? take(&b, args[4], 'f', 0, 1, "weight", &nw) : NULL;
+    float *dx = !PyErr_Occurred() ? take(&b, args[5], 'f', 1, 1, "dx", &ndx) : NULL;
+    float *dw = !PyErr_Occurred() ? take(&b, args[6], 'f', 1, 0, "dw", &ndw) : NULL;
+    float *db = dw ? take(&b, args[7], 'f', 1, 0, "db", &ndb) : NULL;
+    if (!db || check_len(&b, "dy", n, g.outer * g.c * g.inner) || check_len(&b, "x", nx, n)
+        || check_len(&b, "stats", ns, 2 * g.c) || check_len(&b, "invstd", ni, g.c)
+        || (w && check_len(&b, "weight", nw, g.c)) || (dx && check_len(&b, "dx", ndx, n))
+        || check_len(&b, "dw", ndw, g.c) || check_len(&b, "db", ndb, g.c))
+        return fail(&b);
+    float *tmp = malloc(5 * (size_t)g.c * sizeof(float));
+    double *sums = calloc(2 * (size_t)g.c, sizeof(double));
+    if (!tmp || !sums) {
+        free(tmp);
+        free(sums);
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    float *hi = tmp, *lo = tmp + g.c, *mdy = tmp + 2 * g.c, *k = tmp + 3 * g.c, *scale = tmp + 4 * g.c;
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        hi[c] = (float)stats[c];
+        lo[c] = (float)(stats[c] - (double)hi[c]);
+    }
+    bn_grad_sums(dy, x, g, hi, lo, sums, sums + g.c);
+    double m = (double)(g.outer * g.inner);
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        db[c] = (float)sums[c];
+        dw[c] = (float)(sums[g.c + c] * (double)is[c]);
+        mdy[c] = (float)(sums[c] / m);
+        k[c] = (float)(sums[g.c + c] / m * (double)is[c] * (double)is[c]);
+        scale[c] = w ? is[c] * w[c] : is[c];
+    }
+    if (dx) bn_dx(dy, x, dx, g, hi, lo, mdy, k, scale);
+    Py_END_ALLOW_THREADS
+    free(tmp);
+    free(sums);
     release(&b);
     Py_RETURN_NONE;
 }
@@ -740,6 +966,8 @@ static PyMethodDef methods[] = {
     KERNEL(gelu, "(x, y, slope, c, k)"),
     KERNEL(layer_norm_forward, "(x, w, b, y, xhat, invstd, k, eps)"),
     KERNEL(layer_norm_backward, "(dy, xhat, invstd, w, dx, dw, db, k)"),
+    KERNEL(batch_norm_forward, "(x, w, b, y, stats, invstd, outer, C, inner, eps)"),
+    KERNEL(batch_norm_backward, "(dy, x, stats, invstd, w, dx, dw, db, outer, C, inner)"),
     KERNEL(softmax_rows, "(s, bias, cols)"),
     KERNEL(softmax_backward_rows, "(ds, p, cols)"),
     KERNEL(maxpool2d_forward, "(x, y, arg, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
