@@ -899,6 +899,108 @@ static PyObject *k_lstm_cell_backward(PyObject *self, PyObject *const *args, Py_
     Py_RETURN_NONE;
 }
 
+/* --------------------------------------------------------------------------------------------- GRU */
+/* One forward step: a (N, 3, H) input projections (r and z halved, ops/recurrent.GRULayer) plus rec, the recurrent
+ * GEMM's part (its r, z columns halved too, n unscaled); replaced by the activations r, z, n:
+ * ghn = rec_n + b_hn (kept for backward), n = tanh(a_n + r ghn), h = n + z (h_prev - n). */
+HOT static void gru_fwd_loop(float *a, const float *rec, const float *b_hn, const float *h_prev, float *ghn, float *h,
+                             Py_ssize_t n, Py_ssize_t hid) {
+    for (Py_ssize_t r = 0; r < n; r++) {
+        float *ar = a + r * 3 * hid, *az = ar + hid, *an = az + hid;
+        const float *rr = rec ? rec + r * 3 * hid : NULL, *rz = rr ? rr + hid : NULL, *rn = rz ? rz + hid : NULL;
+        const float *hp = h_prev ? h_prev + r * hid : NULL;
+        float *gr = ghn + r * hid, *hr = h + r * hid;
+        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+            float zr = rr ? ar[j] + rr[j] : ar[j], zz = rz ? az[j] + rz[j] : az[j];
+            float rg = sigmoid_f32(2.0f * zr), zg = sigmoid_f32(2.0f * zz);         /* the z were halved */
+            float gn = (rn ? rn[j] : 0.0f) + (b_hn ? b_hn[j] : 0.0f);
+            float ng = tanh_f32(an[j] + rg * gn);
+            ar[j] = rg;
+            az[j] = zg;
+            an[j] = ng;
+            gr[j] = gn;
+            hr[j] = hp ? ng + zg * (hp[j] - ng) : ng * (1.0f - zg);
+        }
+    }
+}
+
+/* gru_cell_forward(a (N, 3H), rec (N, 3H)|None, b_hn (H)|None, h_prev (N, H)|None, ghn, h (N, H), H) */
+static PyObject *k_gru_cell_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "gru_cell_forward"};
+    Py_ssize_t na, nr, nb, np_, ng, nh, hid;
+    if (check_nargs(b.kernel, nargs, 7) < 0 || ints(b.kernel, args + 6, 1, &hid, 1) < 0) return NULL;
+    float *a = take(&b, args[0], 'f', 1, 0, "a", &na);
+    const float *rec = a ? take(&b, args[1], 'f', 0, 1, "rec", &nr) : NULL;
+    const float *bhn = !PyErr_Occurred() ? take(&b, args[2], 'f', 0, 1, "b_hn", &nb) : NULL;
+    const float *hp = !PyErr_Occurred() ? take(&b, args[3], 'f', 0, 1, "h_prev", &np_) : NULL;
+    float *ghn = !PyErr_Occurred() ? take(&b, args[4], 'f', 1, 0, "ghn", &ng) : NULL;
+    float *h = ghn ? take(&b, args[5], 'f', 1, 0, "h", &nh) : NULL;
+    Py_ssize_t n = na / (3 * hid);
+    if (!h || na % (3 * hid) || (rec && check_len(&b, "rec", nr, na)) || (bhn && check_len(&b, "b_hn", nb, hid))
+        || (hp && check_len(&b, "h_prev", np_, n * hid)) || check_len(&b, "ghn", ng, n * hid)
+        || check_len(&b, "h", nh, n * hid)) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: a has %zd elements, not rows of 3 * %zd", b.kernel, na, hid);
+        return fail(&b);
+    }
+    RUN(b, gru_fwd_loop(a, rec, bhn, hp, ghn, h, n, hid));
+    Py_RETURN_NONE;
+}
+
+/* One backward step: dh = dh_out + rec + carry (rec: the previous step's GEMM [dr~, dz~, dn~ r] W_hh, carry: its
+ * dh z); dn~ = dh (1 - z)(1 - n^2), dz~ = dh (h_prev - n) z (1 - z), dr~ = dn~ ghn r (1 - r); dx_gates = [dr~, dz~,
+ * dn~] (the input-side pre-activations), dh_gates = [dr~, dz~, dn~ r] (the hidden side); carry = dh z. */
+HOT static void gru_bwd_loop(const float *dh_out, const float *rec, float *carry, const float *act, const float *ghn,
+                             const float *h_prev, float *dxg, float *dhg, Py_ssize_t n, Py_ssize_t hid) {
+    for (Py_ssize_t r = 0; r < n; r++) {
+        const float *ar = act + r * 3 * hid, *az = ar + hid, *an = az + hid, *gn = ghn + r * hid;
+        const float *ho = dh_out + r * hid, *rr = rec ? rec + r * hid : NULL;
+        const float *hp = h_prev ? h_prev + r * hid : NULL;
+        float *cr = carry + r * hid;
+        float *xr = dxg + r * 3 * hid, *xz = xr + hid, *xn = xz + hid;
+        float *er = dhg + r * 3 * hid, *ez = er + hid, *en = ez + hid;
+        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+            float rg = ar[j], zg = az[j], ng = an[j];
+            float dh = (rr ? ho[j] + rr[j] : ho[j]) + cr[j];
+            float dn = dh * ((1.0f - zg) * (1.0f - ng * ng));
+            float dz = dh * (((hp ? hp[j] : 0.0f) - ng) * zg * (1.0f - zg));
+            float dr = dn * (gn[j] * rg * (1.0f - rg));
+            xr[j] = dr;
+            xz[j] = dz;
+            xn[j] = dn;
+            er[j] = dr;
+            ez[j] = dz;
+            en[j] = dn * rg;
+            cr[j] = dh * zg;
+        }
+    }
+}
+
+/* gru_cell_backward(dh_out (N, H), rec (N, H)|None, carry (N, H) in/out, act (N, 3H), ghn (N, H),
+ * h_prev (N, H)|None, dx_gates (N, 3H) out, dh_gates (N, 3H) out, H) */
+static PyObject *k_gru_cell_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "gru_cell_backward"};
+    Py_ssize_t nho, nr, nc, nact, ng, np_, nx, ne, hid;
+    if (check_nargs(b.kernel, nargs, 9) < 0 || ints(b.kernel, args + 8, 1, &hid, 1) < 0) return NULL;
+    const float *ho = take(&b, args[0], 'f', 0, 0, "dh_out", &nho);
+    const float *rec = ho ? take(&b, args[1], 'f', 0, 1, "rec", &nr) : NULL;
+    float *carry = !PyErr_Occurred() ? take(&b, args[2], 'f', 1, 0, "carry", &nc) : NULL;
+    const float *act = carry ? take(&b, args[3], 'f', 0, 0, "act", &nact) : NULL;
+    const float *ghn = act ? take(&b, args[4], 'f', 0, 0, "ghn", &ng) : NULL;
+    const float *hp = ghn ? take(&b, args[5], 'f', 0, 1, "h_prev", &np_) : NULL;
+    float *dxg = !PyErr_Occurred() ? take(&b, args[6], 'f', 1, 0, "dx_gates", &nx) : NULL;
+    float *dhg = dxg ? take(&b, args[7], 'f', 1, 0, "dh_gates", &ne) : NULL;
+    if (!dhg || (rec && check_len(&b, "rec", nr, nho)) || check_len(&b, "carry", nc, nho)
+        || check_len(&b, "act", nact, 3 * nho) || check_len(&b, "ghn", ng, nho) || (hp && check_len(&b, "h_prev", np_, nho))
+        || check_len(&b, "dx_gates", nx, 3 * nho) || check_len(&b, "dh_gates", ne, 3 * nho) || nho % hid) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: dh_out has %zd elements, not rows of %zd", b.kernel, nho, hid);
+        return fail(&b);
+    }
+    RUN(b, gru_bwd_loop(ho, rec, carry, act, ghn, hp, dxg, dhg, nho / hid, hid));
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------------------------------ optimizers */
 /* The optimizers' updates in one pass, with the same operations in the same order as their NumPy code
  * (redes/optim/), so the results match it value for value (ISO C: no fused multiply-adds). */
@@ -977,6 +1079,8 @@ static PyMethodDef methods[] = {
     KERNEL(relu_backward, "(dy, y, dx)"),
     KERNEL(lstm_cell_forward, "(a, rec, c_prev, c, tc, h, H)"),
     KERNEL(lstm_cell_backward, "(dh_out, dh_rec, dc, act, c_prev, tc, dz, H)"),
+    KERNEL(gru_cell_forward, "(a, rec, b_hn, h_prev, ghn, h, H)"),
+    KERNEL(gru_cell_backward, "(dh_out, rec, carry, act, ghn, h_prev, dx_gates, dh_gates, H)"),
     KERNEL(sgd_momentum, "(param, d, buf, lr, momentum, keep)"),
     KERNEL(adam, "(param, d, exp_avg, exp_avg_sq, w1, beta2, w2, c2, eps, step)"),
     {NULL, NULL, 0, NULL},

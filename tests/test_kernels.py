@@ -128,6 +128,11 @@ def _lstm_out(x):
     return rd.nn.LSTM(3, 4)(x)[0]
 
 
+def _gru_out(x, h0):
+    rd.manual_seed(3)
+    return rd.nn.GRU(3, 4)(x, h0)[0]
+
+
 _W = np.random.default_rng(15).standard_normal((2, 4, 3, 3)).astype(F32)
 
 
@@ -148,6 +153,7 @@ FD_CASES = [
     ("conv_relu_pool", ["im2col", "col2im", "relu_backward", "maxpool2d_backward"], _conv_relu_pool,
      [(2, 4, 30, 35)]),
     ("lstm", ["lstm_cell_forward", "lstm_cell_backward"], _lstm_out, [(3, 2, 3)]),
+    ("gru", ["gru_cell_forward", "gru_cell_backward"], _gru_out, [(3, 2, 3), (1, 2, 4)]),
     ("batch_norm", ["batch_norm_forward", "batch_norm_backward"],
      lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(3, 4, 2, 5), (4,), (4,)]),
 ]
@@ -502,6 +508,45 @@ def test_lstm_with_projection_uses_the_numpy_backward(spy):
     assert spy.calls["lstm_cell_forward"] == 5 and "lstm_cell_backward" not in spy.calls
 
 
+# ------------------------------------------------------------------------------------------------- GRU
+class _Flat:
+    """An RNN module with its state as flat inputs and outputs, for compare_with_torch."""
+
+    def __init__(self, m):
+        self.m = m
+
+    def __getattr__(self, name):
+        return getattr(self.m, name)
+
+    def __call__(self, x, *state):
+        out, h = self.m(x, state[0] if state else None)
+        return out, h
+
+
+@pytest.mark.parametrize("kwargs, with_state", [(dict(), False), (dict(), True), (dict(bidirectional=True), True),
+                                                (dict(num_layers=2, batch_first=True), False), (dict(bias=False), True)])
+def test_gru_float32_matches_torch(spy, kwargs, with_state):
+    ours, ref = rd.nn.GRU(5, 7, **kwargs), torch.nn.GRU(5, 7, **kwargs)
+    d = 2 if kwargs.get("bidirectional") else 1
+    layers = kwargs.get("num_layers", 1)
+    steps = 3 if kwargs.get("batch_first") else 4
+    rng = np.random.default_rng(12)
+    inputs = [rng.standard_normal((4, 3, 5)) * 2] + ([rng.standard_normal((d * layers, 3, 7))] if with_state else [])
+    compare_with_torch(_Flat(ours), _Flat(ref), inputs=inputs, dtype=F32)
+    assert spy.calls["gru_cell_forward"] == spy.calls["gru_cell_backward"] == steps * d * layers
+
+
+def test_gru_kernel_saturated_gates_match_the_numpy_path():
+    """Large pre-activations (saturated sigmoid and tanh), tiny ones, and a gradient at every step and the state."""
+    rng = np.random.default_rng(16)
+    m = rd.nn.GRU(3, 4)
+    x = np.concatenate([rng.standard_normal((3, 2, 3)) * 40, rng.standard_normal((3, 2, 3)) * 1e-3]).astype(F32)
+    h0 = rng.standard_normal((1, 2, 4)).astype(F32)
+    on, off = _both_paths(lambda: _grads(lambda t, h: m(t, h)[0], x, h0))
+    for a, b in zip(on, off):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
 # ---------------------------------------------------------------------------------------- bad arguments
 def test_kernels_name_the_kernel_and_argument_on_bad_input():
     K = B._compiled
@@ -531,6 +576,11 @@ def test_kernels_name_the_kernel_and_argument_on_bad_input():
     with pytest.raises(TypeError, match=r"batch_norm_backward: stats must be float64, got format 'f'"):
         K.batch_norm_backward(x, x, np.zeros(4, F32), np.zeros(2, F32), None, None, np.zeros(2, F32),
                               np.zeros(2, F32), 2, 2, 2)
+    with pytest.raises(ValueError, match=r"gru_cell_forward: a has 8 elements, not rows of 3 \* 2"):
+        K.gru_cell_forward(x, None, None, None, np.zeros(2, F32), np.zeros(2, F32), 2)
+    with pytest.raises(ValueError, match=r"gru_cell_backward: act has 8 elements, expected 6"):
+        K.gru_cell_backward(np.zeros(2, F32), None, np.zeros(2, F32), x, np.zeros(2, F32), None, np.zeros(6, F32),
+                            np.zeros(6, F32), 2)
     with pytest.raises(TypeError, match=r"maxpool2d_forward: arg must be int16"):
         K.maxpool2d_forward(np.zeros(4, F32), np.zeros(1, F32), np.zeros(1, np.int32), 1, 2, 2, 1, 1, 1, 2, 2, 1, 1,
                             1, 1)

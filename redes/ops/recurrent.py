@@ -271,6 +271,15 @@ class GRULayer(_RecurrentLayer):
         ghn = xp.empty((T, N, H), dt)                              # W_hn h + b_hn, kept for backward
         hs = xp.empty((T, N, H), dt)
         h = h0
+        kern = B.fused(act, h0, b_hn)              # the compiled cell: gates, ghn and h in one pass
+        self.kern, self.act, self.ghn, self.reverse = kern, act, ghn, reverse
+        if kern is not None:
+            rec = xp.empty((N, 3 * H), dt)                          # the recurrent GEMM's output, every step
+            for t in (range(T - 1, -1, -1) if reverse else range(T)):
+                kern.gru_cell_forward(act[t].reshape(N, 3 * H), None if h is None else xp.matmul(h, w_hh_t, out=rec),
+                                      b_hn, h, ghn[t], hs[t], H)
+                h = hs[t]
+            return hs
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             a, gn = act[t], ghn[t]
             if h is None:
@@ -297,24 +306,37 @@ class GRULayer(_RecurrentLayer):
                 ht *= a[:, 1]
                 ht += n
             h = ht
-        self.act, self.ghn, self.reverse = act, ghn, reverse
         return hs
 
     def backward(self, m, dy, y, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None):
         xp = B.xp
         act, ghn, reverse = self.act, self.ghn, self.reverse
         T, N, _, H = act.shape
-        r, z, n = act[:, :, 0], act[:, :, 1], act[:, :, 2]
         prev = self._shifted(y, h0, reverse)
+        need_h0 = h0 is not None and self.need[5]
+        order = range(T) if reverse else range(T - 1, -1, -1)
+        first = order[-1]
+        dx_gates = xp.empty_like(act)                               # [dr~, dz~, dn~]: input-side pre-activations
+        dh_gates = xp.empty_like(act)                               # [dr~, dz~, dn~ r]: hidden-side
+        kern = self.kern if B.fused(dy) is not None else None
+        if kern is not None:
+            carry = xp.zeros((N, H), dy.dtype)                      # dh_t z_t, carried to step t-1
+            rec = xp.empty((N, H), dy.dtype)                        # [dr~, dz~, dn~ r]_t W_hh, likewise
+            dh_rec = None
+            for t in order:
+                kern.gru_cell_backward(dy[t], dh_rec, carry, act[t].reshape(N, 3 * H), ghn[t],
+                                       None if t == first and h0 is None else prev[t], dx_gates[t].reshape(N, 3 * H),
+                                       dh_gates[t].reshape(N, 3 * H), H)
+                if t != first or need_h0:
+                    dh_rec = xp.matmul(dh_gates[t].reshape(N, 3 * H), w_hh, out=rec)
+            if need_h0:
+                dh_rec += carry
+            return self._gru_grads(dx_gates, dh_gates, prev, x, w_ih, dh_rec if need_h0 else None)
+        r, z, n = act[:, :, 0], act[:, :, 1], act[:, :, 2]
         dn_dh = (1 - z) * (1 - n * n)                               # d n~ / dh
         dz_dh = (prev - n) * z * (1 - z)                            # d z~ / dh
         dr_dn = ghn * r * (1 - r)                                   # d r~ / d n~
-        dx_gates = xp.empty_like(act)                               # [dr~, dz~, dn~]: input-side pre-activations
-        dh_gates = xp.empty_like(act)                               # [dr~, dz~, dn~ r]: hidden-side
-        need_h0 = h0 is not None and self.need[5]
         dh_rec = None
-        order = range(T) if reverse else range(T - 1, -1, -1)
-        first = order[-1]
         for t in order:
             dh = dy[t] if dh_rec is None else dy[t] + dh_rec
             d, e = dx_gates[t], dh_gates[t]
@@ -326,12 +348,17 @@ class GRULayer(_RecurrentLayer):
             if t != first or need_h0:
                 dh_rec = xp.matmul(e.reshape(N, 3 * H), w_hh)
                 dh_rec += dh * z[t]
+        return self._gru_grads(dx_gates, dh_gates, prev, x, w_ih, dh_rec if need_h0 else None)
+
+    def _gru_grads(self, dx_gates, dh_gates, prev, x, w_ih, dh0):
+        """The gradients of every input from both sides' pre-activation gradients of all steps: one GEMM each."""
+        T, N, _, H = dx_gates.shape
         dx, dw_ih, db_ih = self._input_grads(dx_gates.reshape(T * N, 3 * H), x, w_ih)
         need = self.need
         dh2 = dh_gates.reshape(T * N, 3 * H)
-        dw_hh = xp.matmul(dh2.T, prev.reshape(T * N, H)) if need[2] else None
-        db_hh = xp.add.reduce(dh2, 0) if need[4] else None
-        return dx, dw_ih, dw_hh, db_ih if need[3] else None, db_hh, dh_rec if need_h0 else None
+        dw_hh = B.xp.matmul(dh2.T, prev.reshape(T * N, H)) if need[2] else None
+        db_hh = B.xp.matmul(B.ones(T * N, dh2.dtype), dh2) if need[4] else None       # GEMV: 3x add.reduce
+        return dx, dw_ih, dw_hh, db_ih if need[3] else None, db_hh, dh0
 
 
 class RNNLayer(_RecurrentLayer):
