@@ -536,6 +536,29 @@ def test_gru_float32_matches_torch(spy, kwargs, with_state):
     assert spy.calls["gru_cell_forward"] == spy.calls["gru_cell_backward"] == steps * d * layers
 
 
+@pytest.mark.parametrize("make", [lambda nn: nn.GRUCell(5, 6), lambda nn: nn.LSTMCell(5, 6),
+                                  lambda nn: nn.GRUCell(5, 6, bias=False)])
+def test_cells_float32_match_torch(spy, make):
+    """A cell is a sequence of one step: the feature-major loop with T = 1, state given."""
+    rng = np.random.default_rng(17)
+    ours, ref = make(rd.nn), make(torch.nn)
+    lstm = isinstance(ours, rd.nn.LSTMCell)
+    state = [rng.standard_normal((3, 6))] * (2 if lstm else 1)
+
+    class Flat:
+        def __init__(self, m):
+            self.m = m
+
+        def __getattr__(self, name):
+            return getattr(self.m, name)
+
+        def __call__(self, x, *s):
+            return self.m(x, tuple(s) if lstm else s[0])
+    compare_with_torch(Flat(ours), Flat(ref), inputs=[rng.standard_normal((3, 5))] + state, dtype=F32)
+    kind = "lstm" if lstm else "gru"
+    assert spy.calls[f"{kind}_cell_forward"] == spy.calls[f"{kind}_cell_backward"] == 1
+
+
 def test_gru_kernel_saturated_gates_match_the_numpy_path():
     """Large pre-activations (saturated sigmoid and tanh), tiny ones, and a gradient at every step and the state."""
     rng = np.random.default_rng(16)
