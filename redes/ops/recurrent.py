@@ -446,17 +446,17 @@ class GRULayer(_RecurrentLayer):
             return self._backward_fm(dy, y, x, w_ih, w_hh, h0)
         act, ghn, reverse = self.act, self.ghn, self.reverse
         T, N, _, H = act.shape
-        prev = self._shifted(y, h0, reverse)
-        need_h0 = h0 is not None and self.need[5]
-        order = range(T) if reverse else range(T - 1, -1, -1)
-        first = order[-1]
-        dx_gates = xp.empty_like(act)                               # [dr~, dz~, dn~]: input-side pre-activations
-        dh_gates = xp.empty_like(act)                               # [dr~, dz~, dn~ r]: hidden-side
         r, z, n = act[:, :, 0], act[:, :, 1], act[:, :, 2]
+        prev = self._shifted(y, h0, reverse)
         dn_dh = (1 - z) * (1 - n * n)                               # d n~ / dh
         dz_dh = (prev - n) * z * (1 - z)                            # d z~ / dh
         dr_dn = ghn * r * (1 - r)                                   # d r~ / d n~
+        dx_gates = xp.empty_like(act)                               # [dr~, dz~, dn~]: input-side pre-activations
+        dh_gates = xp.empty_like(act)                               # [dr~, dz~, dn~ r]: hidden-side
+        need_h0 = h0 is not None and self.need[5]
         dh_rec = None
+        order = range(T) if reverse else range(T - 1, -1, -1)
+        first = order[-1]
         for t in order:
             dh = dy[t] if dh_rec is None else dy[t] + dh_rec
             d, e = dx_gates[t], dh_gates[t]
