@@ -991,7 +991,8 @@ static PyObject *k_gru_cell_backward(PyObject *self, PyObject *const *args, Py_s
     float *dxg = !PyErr_Occurred() ? take(&b, args[6], 'f', 1, 0, "dx_gates", &nx) : NULL;
     float *dhg = dxg ? take(&b, args[7], 'f', 1, 0, "dh_gates", &ne) : NULL;
     if (!dhg || (rec && check_len(&b, "rec", nr, nho)) || check_len(&b, "carry", nc, nho)
-        || check_len(&b, "act", nact, 3 * nho) || check_len(&b, "ghn", ng, nho) || (hp && check_len(&b, "h_prev", np_, nho))
+        || check_len(&b, "act", nact, 3 * nho) || check_len(&b, "ghn", ng, nho)
+        || (hp && check_len(&b, "h_prev", np_, nho))
         || check_len(&b, "dx_gates", nx, 3 * nho) || check_len(&b, "dh_gates", ne, 3 * nho) || nho % hid) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: dh_out has %zd elements, not rows of %zd", b.kernel, nho, hid);

@@ -524,7 +524,8 @@ class _Flat:
 
 
 @pytest.mark.parametrize("kwargs, with_state", [(dict(), False), (dict(), True), (dict(bidirectional=True), True),
-                                                (dict(num_layers=2, batch_first=True), False), (dict(bias=False), True)])
+                                                (dict(num_layers=2, batch_first=True), False),
+                                                (dict(bias=False), True)])
 def test_gru_float32_matches_torch(spy, kwargs, with_state):
     ours, ref = rd.nn.GRU(5, 7, **kwargs), torch.nn.GRU(5, 7, **kwargs)
     d = 2 if kwargs.get("bidirectional") else 1
