@@ -40,7 +40,7 @@ static void release(Bufs *b) {
     b->held = 0;
 }
 
-/* The data of obj (C-contiguous, of format fmt: 'f' float32, 'h' int16), its element count in *n.
+/* The data of obj (C-contiguous, of format fmt: 'f' float32, 'd' float64, 'h' int16), its element count in *n.
  * None gives NULL when optional. Sets a Python error naming the kernel and the argument on failure. */
 static void *take(Bufs *b, PyObject *obj, char fmt, int writable, int optional, const char *name, Py_ssize_t *n) {
     if (obj == Py_None && optional) {
@@ -56,10 +56,10 @@ static void *take(Bufs *b, PyObject *obj, char fmt, int writable, int optional, 
         return NULL;
     }
     b->held++;
-    Py_ssize_t size = fmt == 'f' ? 4 : 2;
+    Py_ssize_t size = fmt == 'f' ? 4 : fmt == 'd' ? 8 : 2;
     if (v->itemsize != size || v->format == NULL || v->format[0] != fmt || v->format[1] != '\0') {
         PyErr_Format(PyExc_TypeError, "%s: %s must be %s, got format '%s'", b->kernel, name,
-                     fmt == 'f' ? "float32" : "int16", v->format ? v->format : "B");
+                     fmt == 'f' ? "float32" : fmt == 'd' ? "float64" : "int16", v->format ? v->format : "B");
         return NULL;
     }
     if (n) *n = v->len / size;
@@ -287,6 +287,232 @@ static PyObject *k_layer_norm_backward(PyObject *self, PyObject *const *args, Py
     }
     Py_END_ALLOW_THREADS
     free(acc);
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* ----------------------------------------------------------------------------------------- BatchNorm */
+/* x is seen as (outer, C, inner) in C order: (N, C, H*W) for NCHW memory, (N*H*W, C, 1) for the channels-last
+ * memory of a redes conv's output. Per channel c, over its M = outer * inner values:
+ *   statistics in one pass, in double, of the values shifted by the channel's first one (sums of x - K and of
+ *   (x - K)^2: K near the data keeps the variance free of cancellation; a constant channel gives exactly 0);
+ *   stats = [mean, biased var] (2, C) in double;
+ *   the deviation d = (x - mean_hi) - mean_lo, with mean split into two floats (mean_hi + mean_lo): exact to a
+ *   float's rounding even far from 0, where x - (float)mean would be off by half an ulp of the values.
+ * Forward writes y = d invstd w + b; backward recomputes d from x (xhat is never stored). */
+typedef struct {
+    Py_ssize_t outer, c, inner;
+} Chan;
+
+/* s1[c] = sum (x - K), s2[c] = sum (x - K)^2, K[c] = x[0, c, 0] */
+HOT static void bn_sums(const float *x, Chan g, double *s1, double *s2) {
+    if (g.inner == 1) {                                         /* channels-last: rows of C, vectorised over C */
+        for (Py_ssize_t r = 0; r < g.outer; r++) {
+            const float *xr = x + r * g.c;
+            SIMD for (Py_ssize_t c = 0; c < g.c; c++) {
+                double d = (double)xr[c] - (double)x[c];
+                s1[c] += d;
+                s2[c] += d * d;
+            }
+        }
+        return;
+    }
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        double k = x[c * g.inner], a = 0.0, q = 0.0;
+        for (Py_ssize_t n = 0; n < g.outer; n++) {
+            const float *xr = x + (n * g.c + c) * g.inner;
+            SIMD_SUM(a, q) for (Py_ssize_t l = 0; l < g.inner; l++) {
+                double d = (double)xr[l] - k;
+                a += d;
+                q += d * d;
+            }
+        }
+        s1[c] = a;
+        s2[c] = q;
+    }
+}
+
+/* Per channel: f[0..C) scale on d, f[C..2C) bias, hi[C], lo[C] (the two-float mean) from stats; invstd out. */
+static void bn_consts(const double *stats, const float *w, const float *bias, float *invstd, float *hi, float *lo,
+                      float *scale, float *shift, Py_ssize_t c, float eps) {
+    for (Py_ssize_t j = 0; j < c; j++) {
+        hi[j] = (float)stats[j];
+        lo[j] = (float)(stats[j] - (double)hi[j]);
+        invstd[j] = (float)(1.0 / sqrt(stats[c + j] + (double)eps));
+        scale[j] = w ? invstd[j] * w[j] : invstd[j];
+        shift[j] = bias ? bias[j] : 0.0f;
+    }
+}
+
+/* y = d * scale + shift over the (outer, C, inner) layout */
+HOT static void bn_apply(const float *x, float *y, Chan g, const float *hi, const float *lo, const float *scale,
+                         const float *shift) {
+    if (g.inner == 1) {
+        for (Py_ssize_t r = 0; r < g.outer; r++) {
+            const float *xr = x + r * g.c;
+            float *yr = y + r * g.c;
+            SIMD for (Py_ssize_t c = 0; c < g.c; c++) yr[c] = ((xr[c] - hi[c]) - lo[c]) * scale[c] + shift[c];
+        }
+        return;
+    }
+    for (Py_ssize_t n = 0; n < g.outer; n++)
+        for (Py_ssize_t c = 0; c < g.c; c++) {
+            const float *xr = x + (n * g.c + c) * g.inner;
+            float *yr = y + (n * g.c + c) * g.inner;
+            float h = hi[c], l = lo[c], s = scale[c], t = shift[c];
+            SIMD for (Py_ssize_t i = 0; i < g.inner; i++) yr[i] = ((xr[i] - h) - l) * s + t;
+        }
+}
+
+static int bn_geom(const char *kernel, PyObject *const *args, Chan *g) {
+    Py_ssize_t v[3];
+    if (ints(kernel, args, 3, v, 1) < 0) return -1;
+    g->outer = v[0], g->c = v[1], g->inner = v[2];
+    return 0;
+}
+
+/* batch_norm_forward(x, w|None, b|None, y, stats (2, C) float64 out, invstd (C) out, outer, C, inner, eps) */
+static PyObject *k_batch_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "batch_norm_forward"};
+    Chan g;
+    Py_ssize_t n, nw, nb, ny, ns, ni;
+    if (check_nargs(b.kernel, nargs, 10) < 0 || bn_geom(b.kernel, args + 6, &g) < 0) return NULL;
+    double eps = PyFloat_AsDouble(args[9]);
+    if (eps == -1.0 && PyErr_Occurred()) return NULL;
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &n);
+    const float *w = x ? take(&b, args[1], 'f', 0, 1, "weight", &nw) : NULL;
+    const float *bias = !PyErr_Occurred() ? take(&b, args[2], 'f', 0, 1, "bias", &nb) : NULL;
+    float *y = !PyErr_Occurred() ? take(&b, args[3], 'f', 1, 0, "y", &ny) : NULL;
+    double *stats = y ? take(&b, args[4], 'd', 1, 0, "stats", &ns) : NULL;
+    float *is = stats ? take(&b, args[5], 'f', 1, 0, "invstd", &ni) : NULL;
+    if (!is || check_len(&b, "x", n, g.outer * g.c * g.inner) || check_len(&b, "y", ny, n)
+        || check_len(&b, "stats", ns, 2 * g.c) || check_len(&b, "invstd", ni, g.c)
+        || (w && check_len(&b, "weight", nw, g.c)) || (bias && check_len(&b, "bias", nb, g.c)))
+        return fail(&b);
+    float *tmp = malloc(4 * (size_t)g.c * sizeof(float));
+    double *sums = calloc(2 * (size_t)g.c, sizeof(double));
+    if (!tmp || !sums) {
+        free(tmp);
+        free(sums);
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    double m = (double)(g.outer * g.inner);
+    bn_sums(x, g, sums, sums + g.c);
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        double k = x[g.inner == 1 ? c : c * g.inner], mk = sums[c] / m, var = sums[g.c + c] / m - mk * mk;
+        stats[c] = k + mk;
+        stats[g.c + c] = var < 0.0 ? 0.0 : var;                 /* rounding below 0 is clamped; NaN stays NaN */
+    }
+    bn_consts(stats, w, bias, is, tmp, tmp + g.c, tmp + 2 * g.c, tmp + 3 * g.c, g.c, (float)eps);
+    bn_apply(x, y, g, tmp, tmp + g.c, tmp + 2 * g.c, tmp + 3 * g.c);
+    Py_END_ALLOW_THREADS
+    free(tmp);
+    free(sums);
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* sdy[c] = sum dy, sdd[c] = sum dy d (in double) */
+HOT static void bn_grad_sums(const float *dy, const float *x, Chan g, const float *hi, const float *lo, double *sdy,
+                             double *sdd) {
+    if (g.inner == 1) {
+        for (Py_ssize_t r = 0; r < g.outer; r++) {
+            const float *xr = x + r * g.c, *gr = dy + r * g.c;
+            SIMD for (Py_ssize_t c = 0; c < g.c; c++) {
+                float d = (xr[c] - hi[c]) - lo[c];
+                sdy[c] += (double)gr[c];
+                sdd[c] += (double)(gr[c] * d);
+            }
+        }
+        return;
+    }
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        double a = 0.0, q = 0.0;
+        float h = hi[c], l = lo[c];
+        for (Py_ssize_t n = 0; n < g.outer; n++) {
+            const float *xr = x + (n * g.c + c) * g.inner, *gr = dy + (n * g.c + c) * g.inner;
+            SIMD_SUM(a, q) for (Py_ssize_t i = 0; i < g.inner; i++) {
+                float d = (xr[i] - h) - l;
+                a += (double)gr[i];
+                q += (double)(gr[i] * d);
+            }
+        }
+        sdy[c] = a;
+        sdd[c] = q;
+    }
+}
+
+/* dx = (dy - mdy - d k) * scale, per channel: mdy = mean(dy), k = invstd^2 mean(dy d), scale = invstd w */
+HOT static void bn_dx(const float *dy, const float *x, float *dx, Chan g, const float *hi, const float *lo,
+                      const float *mdy, const float *k, const float *scale) {
+    if (g.inner == 1) {
+        for (Py_ssize_t r = 0; r < g.outer; r++) {
+            const float *xr = x + r * g.c, *gr = dy + r * g.c;
+            float *o = dx + r * g.c;
+            SIMD for (Py_ssize_t c = 0; c < g.c; c++)
+                o[c] = (gr[c] - mdy[c] - ((xr[c] - hi[c]) - lo[c]) * k[c]) * scale[c];
+        }
+        return;
+    }
+    for (Py_ssize_t n = 0; n < g.outer; n++)
+        for (Py_ssize_t c = 0; c < g.c; c++) {
+            Py_ssize_t at = (n * g.c + c) * g.inner;
+            const float *xr = x + at, *gr = dy + at;
+            float *o = dx + at;
+            float h = hi[c], l = lo[c], md = mdy[c], kc = k[c], s = scale[c];
+            SIMD for (Py_ssize_t i = 0; i < g.inner; i++) o[i] = (gr[i] - md - ((xr[i] - h) - l) * kc) * s;
+        }
+}
+
+/* batch_norm_backward(dy, x, stats (2, C) float64, invstd, w|None, dx|None, dw (C) out, db (C) out,
+ * outer, C, inner): dw = sum(dy xhat), db = sum(dy), dx = w invstd (dy - db/M - xhat dw/M) */
+static PyObject *k_batch_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "batch_norm_backward"};
+    Chan g;
+    Py_ssize_t n, nx, ns, ni, nw, ndx, ndw, ndb;
+    if (check_nargs(b.kernel, nargs, 11) < 0 || bn_geom(b.kernel, args + 8, &g) < 0) return NULL;
+    const float *dy = take(&b, args[0], 'f', 0, 0, "dy", &n);
+    const float *x = dy ? take(&b, args[1], 'f', 0, 0, "x", &nx) : NULL;
+    const double *stats = x ? take(&b, args[2], 'd', 0, 0, "stats", &ns) : NULL;
+    const float *is = stats ? take(&b, args[3], 'f', 0, 0, "invstd", &ni) : NULL;
+    const float *w = is ? take(&b, args[4], 'f', 0, 1, "weight", &nw) : NULL;
+    float *dx = !PyErr_Occurred() ? take(&b, args[5], 'f', 1, 1, "dx", &ndx) : NULL;
+    float *dw = !PyErr_Occurred() ? take(&b, args[6], 'f', 1, 0, "dw", &ndw) : NULL;
+    float *db = dw ? take(&b, args[7], 'f', 1, 0, "db", &ndb) : NULL;
+    if (!db || check_len(&b, "dy", n, g.outer * g.c * g.inner) || check_len(&b, "x", nx, n)
+        || check_len(&b, "stats", ns, 2 * g.c) || check_len(&b, "invstd", ni, g.c)
+        || (w && check_len(&b, "weight", nw, g.c)) || (dx && check_len(&b, "dx", ndx, n))
+        || check_len(&b, "dw", ndw, g.c) || check_len(&b, "db", ndb, g.c))
+        return fail(&b);
+    float *tmp = malloc(5 * (size_t)g.c * sizeof(float));
+    double *sums = calloc(2 * (size_t)g.c, sizeof(double));
+    if (!tmp || !sums) {
+        free(tmp);
+        free(sums);
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    float *hi = tmp, *lo = tmp + g.c, *mdy = tmp + 2 * g.c, *k = tmp + 3 * g.c, *scale = tmp + 4 * g.c;
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        hi[c] = (float)stats[c];
+        lo[c] = (float)(stats[c] - (double)hi[c]);
+    }
+    bn_grad_sums(dy, x, g, hi, lo, sums, sums + g.c);
+    double m = (double)(g.outer * g.inner);
+    for (Py_ssize_t c = 0; c < g.c; c++) {
+        db[c] = (float)sums[c];
+        dw[c] = (float)(sums[g.c + c] * (double)is[c]);
+        mdy[c] = (float)(sums[c] / m);
+        k[c] = (float)(sums[g.c + c] / m * (double)is[c] * (double)is[c]);
+        scale[c] = w ? is[c] * w[c] : is[c];
+    }
+    if (dx) bn_dx(dy, x, dx, g, hi, lo, mdy, k, scale);
+    Py_END_ALLOW_THREADS
+    free(tmp);
+    free(sums);
     release(&b);
     Py_RETURN_NONE;
 }
@@ -673,6 +899,109 @@ static PyObject *k_lstm_cell_backward(PyObject *self, PyObject *const *args, Py_
     Py_RETURN_NONE;
 }
 
+/* --------------------------------------------------------------------------------------------- GRU */
+/* One forward step: a (N, 3, H) input projections (r and z halved, ops/recurrent.GRULayer) plus rec, the recurrent
+ * GEMM's part (its r, z columns halved too, n unscaled); replaced by the activations r, z, n:
+ * ghn = rec_n + b_hn (kept for backward), n = tanh(a_n + r ghn), h = n + z (h_prev - n). */
+HOT static void gru_fwd_loop(float *a, const float *rec, const float *b_hn, const float *h_prev, float *ghn, float *h,
+                             Py_ssize_t n, Py_ssize_t hid) {
+    for (Py_ssize_t r = 0; r < n; r++) {
+        float *ar = a + r * 3 * hid, *az = ar + hid, *an = az + hid;
+        const float *rr = rec ? rec + r * 3 * hid : NULL, *rz = rr ? rr + hid : NULL, *rn = rz ? rz + hid : NULL;
+        const float *hp = h_prev ? h_prev + r * hid : NULL;
+        float *gr = ghn + r * hid, *hr = h + r * hid;
+        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+            float zr = rr ? ar[j] + rr[j] : ar[j], zz = rz ? az[j] + rz[j] : az[j];
+            float rg = sigmoid_f32(2.0f * zr), zg = sigmoid_f32(2.0f * zz);         /* the z were halved */
+            float gn = (rn ? rn[j] : 0.0f) + (b_hn ? b_hn[j] : 0.0f);
+            float ng = tanh_f32(an[j] + rg * gn);
+            ar[j] = rg;
+            az[j] = zg;
+            an[j] = ng;
+            gr[j] = gn;
+            hr[j] = hp ? ng + zg * (hp[j] - ng) : ng * (1.0f - zg);
+        }
+    }
+}
+
+/* gru_cell_forward(a (N, 3H), rec (N, 3H)|None, b_hn (H)|None, h_prev (N, H)|None, ghn, h (N, H), H) */
+static PyObject *k_gru_cell_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "gru_cell_forward"};
+    Py_ssize_t na, nr, nb, np_, ng, nh, hid;
+    if (check_nargs(b.kernel, nargs, 7) < 0 || ints(b.kernel, args + 6, 1, &hid, 1) < 0) return NULL;
+    float *a = take(&b, args[0], 'f', 1, 0, "a", &na);
+    const float *rec = a ? take(&b, args[1], 'f', 0, 1, "rec", &nr) : NULL;
+    const float *bhn = !PyErr_Occurred() ? take(&b, args[2], 'f', 0, 1, "b_hn", &nb) : NULL;
+    const float *hp = !PyErr_Occurred() ? take(&b, args[3], 'f', 0, 1, "h_prev", &np_) : NULL;
+    float *ghn = !PyErr_Occurred() ? take(&b, args[4], 'f', 1, 0, "ghn", &ng) : NULL;
+    float *h = ghn ? take(&b, args[5], 'f', 1, 0, "h", &nh) : NULL;
+    Py_ssize_t n = na / (3 * hid);
+    if (!h || na % (3 * hid) || (rec && check_len(&b, "rec", nr, na)) || (bhn && check_len(&b, "b_hn", nb, hid))
+        || (hp && check_len(&b, "h_prev", np_, n * hid)) || check_len(&b, "ghn", ng, n * hid)
+        || check_len(&b, "h", nh, n * hid)) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: a has %zd elements, not rows of 3 * %zd", b.kernel, na, hid);
+        return fail(&b);
+    }
+    RUN(b, gru_fwd_loop(a, rec, bhn, hp, ghn, h, n, hid));
+    Py_RETURN_NONE;
+}
+
+/* One backward step: dh = dh_out + rec + carry (rec: the previous step's GEMM [dr~, dz~, dn~ r] W_hh, carry: its
+ * dh z); dn~ = dh (1 - z)(1 - n^2), dz~ = dh (h_prev - n) z (1 - z), dr~ = dn~ ghn r (1 - r); dx_gates = [dr~, dz~,
+ * dn~] (the input-side pre-activations), dh_gates = [dr~, dz~, dn~ r] (the hidden side); carry = dh z. */
+HOT static void gru_bwd_loop(const float *dh_out, const float *rec, float *carry, const float *act, const float *ghn,
+                             const float *h_prev, float *dxg, float *dhg, Py_ssize_t n, Py_ssize_t hid) {
+    for (Py_ssize_t r = 0; r < n; r++) {
+        const float *ar = act + r * 3 * hid, *az = ar + hid, *an = az + hid, *gn = ghn + r * hid;
+        const float *ho = dh_out + r * hid, *rr = rec ? rec + r * hid : NULL;
+        const float *hp = h_prev ? h_prev + r * hid : NULL;
+        float *cr = carry + r * hid;
+        float *xr = dxg + r * 3 * hid, *xz = xr + hid, *xn = xz + hid;
+        float *er = dhg + r * 3 * hid, *ez = er + hid, *en = ez + hid;
+        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+            float rg = ar[j], zg = az[j], ng = an[j];
+            float dh = (rr ? ho[j] + rr[j] : ho[j]) + cr[j];
+            float dn = dh * ((1.0f - zg) * (1.0f - ng * ng));
+            float dz = dh * (((hp ? hp[j] : 0.0f) - ng) * zg * (1.0f - zg));
+            float dr = dn * (gn[j] * rg * (1.0f - rg));
+            xr[j] = dr;
+            xz[j] = dz;
+            xn[j] = dn;
+            er[j] = dr;
+            ez[j] = dz;
+            en[j] = dn * rg;
+            cr[j] = dh * zg;
+        }
+    }
+}
+
+/* gru_cell_backward(dh_out (N, H), rec (N, H)|None, carry (N, H) in/out, act (N, 3H), ghn (N, H),
+ * h_prev (N, H)|None, dx_gates (N, 3H) out, dh_gates (N, 3H) out, H) */
+static PyObject *k_gru_cell_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "gru_cell_backward"};
+    Py_ssize_t nho, nr, nc, nact, ng, np_, nx, ne, hid;
+    if (check_nargs(b.kernel, nargs, 9) < 0 || ints(b.kernel, args + 8, 1, &hid, 1) < 0) return NULL;
+    const float *ho = take(&b, args[0], 'f', 0, 0, "dh_out", &nho);
+    const float *rec = ho ? take(&b, args[1], 'f', 0, 1, "rec", &nr) : NULL;
+    float *carry = !PyErr_Occurred() ? take(&b, args[2], 'f', 1, 0, "carry", &nc) : NULL;
+    const float *act = carry ? take(&b, args[3], 'f', 0, 0, "act", &nact) : NULL;
+    const float *ghn = act ? take(&b, args[4], 'f', 0, 0, "ghn", &ng) : NULL;
+    const float *hp = ghn ? take(&b, args[5], 'f', 0, 1, "h_prev", &np_) : NULL;
+    float *dxg = !PyErr_Occurred() ? take(&b, args[6], 'f', 1, 0, "dx_gates", &nx) : NULL;
+    float *dhg = dxg ? take(&b, args[7], 'f', 1, 0, "dh_gates", &ne) : NULL;
+    if (!dhg || (rec && check_len(&b, "rec", nr, nho)) || check_len(&b, "carry", nc, nho)
+        || check_len(&b, "act", nact, 3 * nho) || check_len(&b, "ghn", ng, nho)
+        || (hp && check_len(&b, "h_prev", np_, nho))
+        || check_len(&b, "dx_gates", nx, 3 * nho) || check_len(&b, "dh_gates", ne, 3 * nho) || nho % hid) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: dh_out has %zd elements, not rows of %zd", b.kernel, nho, hid);
+        return fail(&b);
+    }
+    RUN(b, gru_bwd_loop(ho, rec, carry, act, ghn, hp, dxg, dhg, nho / hid, hid));
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------------------------------ optimizers */
 /* The optimizers' updates in one pass, with the same operations in the same order as their NumPy code
  * (redes/optim/), so the results match it value for value (ISO C: no fused multiply-adds). */
@@ -740,6 +1069,8 @@ static PyMethodDef methods[] = {
     KERNEL(gelu, "(x, y, slope, c, k)"),
     KERNEL(layer_norm_forward, "(x, w, b, y, xhat, invstd, k, eps)"),
     KERNEL(layer_norm_backward, "(dy, xhat, invstd, w, dx, dw, db, k)"),
+    KERNEL(batch_norm_forward, "(x, w, b, y, stats, invstd, outer, C, inner, eps)"),
+    KERNEL(batch_norm_backward, "(dy, x, stats, invstd, w, dx, dw, db, outer, C, inner)"),
     KERNEL(softmax_rows, "(s, bias, cols)"),
     KERNEL(softmax_backward_rows, "(ds, p, cols)"),
     KERNEL(maxpool2d_forward, "(x, y, arg, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
@@ -749,6 +1080,8 @@ static PyMethodDef methods[] = {
     KERNEL(relu_backward, "(dy, y, dx)"),
     KERNEL(lstm_cell_forward, "(a, rec, c_prev, c, tc, h, H)"),
     KERNEL(lstm_cell_backward, "(dh_out, dh_rec, dc, act, c_prev, tc, dz, H)"),
+    KERNEL(gru_cell_forward, "(a, rec, b_hn, h_prev, ghn, h, H)"),
+    KERNEL(gru_cell_backward, "(dh_out, rec, carry, act, ghn, h_prev, dx_gates, dh_gates, H)"),
     KERNEL(sgd_momentum, "(param, d, buf, lr, momentum, keep)"),
     KERNEL(adam, "(param, d, exp_avg, exp_avg_sq, w1, beta2, w2, c2, eps, step)"),
     {NULL, NULL, 0, NULL},

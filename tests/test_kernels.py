@@ -128,6 +128,11 @@ def _lstm_out(x):
     return rd.nn.LSTM(3, 4)(x)[0]
 
 
+def _gru_out(x, h0):
+    rd.manual_seed(3)
+    return rd.nn.GRU(3, 4)(x, h0)[0]
+
+
 _W = np.random.default_rng(15).standard_normal((2, 4, 3, 3)).astype(F32)
 
 
@@ -148,6 +153,9 @@ FD_CASES = [
     ("conv_relu_pool", ["im2col", "col2im", "relu_backward", "maxpool2d_backward"], _conv_relu_pool,
      [(2, 4, 30, 35)]),
     ("lstm", ["lstm_cell_forward", "lstm_cell_backward"], _lstm_out, [(3, 2, 3)]),
+    ("gru", ["gru_cell_forward", "gru_cell_backward"], _gru_out, [(3, 2, 3), (1, 2, 4)]),
+    ("batch_norm", ["batch_norm_forward", "batch_norm_backward"],
+     lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(3, 4, 2, 5), (4,), (4,)]),
 ]
 
 
@@ -192,6 +200,88 @@ def test_layer_norm_weight_grad_only(spy):
     np.testing.assert_allclose(ln.weight.grad.numpy(), ref.weight.grad.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(ln.bias.grad.numpy(), ref.bias.grad.numpy(), rtol=1e-5, atol=1e-5)
     assert spy.calls["layer_norm_backward"] == 1
+
+
+# ------------------------------------------------------------------------------------------- BatchNorm
+class _ChannelsLast:
+    """Feeds the wrapped norm its input in channels-last memory under the NCHW shape, as a redes conv's output."""
+
+    def __init__(self, m):
+        self.m = m
+
+    def __getattr__(self, name):
+        return getattr(self.m, name)
+
+    def __call__(self, x):
+        if isinstance(x, rd.Tensor):
+            x = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+            assert not x.array.flags.c_contiguous
+        return self.m(x)
+
+
+BN_CASES = [("2d", lambda nn: nn.BatchNorm2d(5), (3, 5, 7, 9), False),
+            ("2d_channels_last", lambda nn: nn.BatchNorm2d(5), (3, 5, 7, 9), True),
+            ("2d_channels_last_wide", lambda nn: nn.BatchNorm2d(37, momentum=0.3), (2, 37, 5, 3), True),
+            ("1d_rows", lambda nn: nn.BatchNorm1d(6), (11, 6), False),
+            ("1d_sequence", lambda nn: nn.BatchNorm1d(4, eps=1e-3), (3, 4, 13), False),
+            ("3d", lambda nn: nn.BatchNorm3d(3), (2, 3, 4, 5, 3), False),
+            ("no_affine", lambda nn: nn.BatchNorm2d(4, affine=False), (2, 4, 5, 5), True),
+            ("cumulative_average", lambda nn: nn.BatchNorm2d(4, momentum=None), (2, 4, 6, 5), False),
+            ("no_running_stats", lambda nn: nn.BatchNorm2d(3, track_running_stats=False), (4, 3, 3, 3), True)]
+
+
+@pytest.mark.parametrize("make, shape, channels_last", [c[1:] for c in BN_CASES], ids=[c[0] for c in BN_CASES])
+def test_batch_norm_kernel_matches_torch(spy, make, shape, channels_last):
+    """Both memory layouts, running statistics over 3 steps (compare_with_torch checks the buffers), then eval."""
+    ours, ref = make(rd.nn), make(torch.nn)
+    wrap = _ChannelsLast if channels_last else (lambda m: m)
+    compare_with_torch(wrap(ours), wrap(ref), shape, F32, steps=3, low=-1.0, high=3.0)
+    assert spy.calls["batch_norm_forward"] == 3 and spy.calls["batch_norm_backward"] == 3
+    compare_with_torch(wrap(ours), wrap(ref), shape, F32, train=False)       # eval: the running statistics
+
+
+def test_batch_norm_float64_and_other_layouts_use_numpy(spy):
+    compare_with_torch(rd.nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3), (2, 3, 4, 4), np.float64)
+    x = rd.tensor(np.random.default_rng(3).standard_normal((4, 6, 3, 5)).astype(F32))[:, ::2]     # strided
+    assert x.array.base is not None and not x.array.flags.c_contiguous
+    np.testing.assert_allclose(F.batch_norm(x, None, None, training=True).numpy(),
+                               tF.batch_norm(torch.tensor(x.numpy()), None, None, training=True).numpy(), atol=1e-5)
+    assert "batch_norm_forward" not in spy.calls
+
+
+def test_batch_norm_kernel_with_dy_in_another_layout(spy):
+    """x channels-last, dy channels-first (a consumer that made its gradient contiguous): dy is copied over."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 8, 5, 6)).astype(F32)
+    g = rng.standard_normal(x.shape).astype(F32)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(rng.standard_normal(8).astype(F32), requires_grad=True)
+    (tF.batch_norm(xt, None, None, wt, None, training=True) * torch.tensor(g)).sum().backward()
+    xr = rd.tensor(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2), requires_grad=True)
+    wr = rd.tensor(wt.detach().numpy(), requires_grad=True)
+    y = F.batch_norm(xr, None, None, wr, None, training=True)
+    assert y.array.strides == xr.array.strides                         # the output keeps x's layout
+    (y.contiguous() * rd.tensor(g)).sum().backward()
+    np.testing.assert_allclose(xr.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(wr.grad.numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    assert spy.calls["batch_norm_backward"] == 1
+
+
+def test_batch_norm_kernel_equals_the_numpy_path_at_edge_values():
+    """A channel far from 0 (mean 1e4: the two-float mean), a constant one (var 0), a tiny one and a NaN one."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 5, 4, 7))
+    x[:, 0] = x[:, 0] * 0.5 + 1e4
+    x[:, 1] = 2.5
+    x[:, 2] *= 1e-20
+    x[2, 3, 1, 1] = np.nan
+    w, b = rng.standard_normal(5), rng.standard_normal(5)
+    for layout in (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):
+        on, off = _both_paths(lambda: _grads(lambda t, w, b: F.batch_norm(t, None, None, w, b, training=True),
+                                             layout.astype(F32), w.astype(F32), b.astype(F32)))
+        for what, a, ref in zip(("y", "dx", "dw", "db"), on, off):
+            assert np.array_equal(np.isnan(a), np.isnan(ref)), what
+            np.testing.assert_allclose(a, ref, rtol=2e-4, atol=2e-4, equal_nan=True, err_msg=what)
+        assert np.all(on[0][:, 1] == b[1].astype(F32))                     # a constant channel gives b exactly
 
 
 # ------------------------------------------------------------------------------------ attention softmax
@@ -418,6 +508,69 @@ def test_lstm_with_projection_uses_the_numpy_backward(spy):
     assert spy.calls["lstm_cell_forward"] == 5 and "lstm_cell_backward" not in spy.calls
 
 
+# ------------------------------------------------------------------------------------------------- GRU
+class _Flat:
+    """An RNN module with its state as flat inputs and outputs, for compare_with_torch."""
+
+    def __init__(self, m):
+        self.m = m
+
+    def __getattr__(self, name):
+        return getattr(self.m, name)
+
+    def __call__(self, x, *state):
+        out, h = self.m(x, state[0] if state else None)
+        return out, h
+
+
+@pytest.mark.parametrize("kwargs, with_state", [(dict(), False), (dict(), True), (dict(bidirectional=True), True),
+                                                (dict(num_layers=2, batch_first=True), False),
+                                                (dict(bias=False), True)])
+def test_gru_float32_matches_torch(spy, kwargs, with_state):
+    ours, ref = rd.nn.GRU(5, 7, **kwargs), torch.nn.GRU(5, 7, **kwargs)
+    d = 2 if kwargs.get("bidirectional") else 1
+    layers = kwargs.get("num_layers", 1)
+    steps = 3 if kwargs.get("batch_first") else 4
+    rng = np.random.default_rng(12)
+    inputs = [rng.standard_normal((4, 3, 5)) * 2] + ([rng.standard_normal((d * layers, 3, 7))] if with_state else [])
+    compare_with_torch(_Flat(ours), _Flat(ref), inputs=inputs, dtype=F32)
+    assert spy.calls["gru_cell_forward"] == spy.calls["gru_cell_backward"] == steps * d * layers
+
+
+@pytest.mark.parametrize("make", [lambda nn: nn.GRUCell(5, 6), lambda nn: nn.LSTMCell(5, 6),
+                                  lambda nn: nn.GRUCell(5, 6, bias=False)])
+def test_cells_float32_match_torch(spy, make):
+    """A cell is a sequence of one step: the feature-major loop with T = 1, state given."""
+    rng = np.random.default_rng(17)
+    ours, ref = make(rd.nn), make(torch.nn)
+    lstm = isinstance(ours, rd.nn.LSTMCell)
+    state = [rng.standard_normal((3, 6))] * (2 if lstm else 1)
+
+    class Flat:
+        def __init__(self, m):
+            self.m = m
+
+        def __getattr__(self, name):
+            return getattr(self.m, name)
+
+        def __call__(self, x, *s):
+            return self.m(x, tuple(s) if lstm else s[0])
+    compare_with_torch(Flat(ours), Flat(ref), inputs=[rng.standard_normal((3, 5))] + state, dtype=F32)
+    kind = "lstm" if lstm else "gru"
+    assert spy.calls[f"{kind}_cell_forward"] == spy.calls[f"{kind}_cell_backward"] == 1
+
+
+def test_gru_kernel_saturated_gates_match_the_numpy_path():
+    """Large pre-activations (saturated sigmoid and tanh), tiny ones, and a gradient at every step and the state."""
+    rng = np.random.default_rng(16)
+    m = rd.nn.GRU(3, 4)
+    x = np.concatenate([rng.standard_normal((3, 2, 3)) * 40, rng.standard_normal((3, 2, 3)) * 1e-3]).astype(F32)
+    h0 = rng.standard_normal((1, 2, 4)).astype(F32)
+    on, off = _both_paths(lambda: _grads(lambda t, h: m(t, h)[0], x, h0))
+    for a, b in zip(on, off):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
 # ---------------------------------------------------------------------------------------- bad arguments
 def test_kernels_name_the_kernel_and_argument_on_bad_input():
     K = B._compiled
@@ -441,6 +594,17 @@ def test_kernels_name_the_kernel_and_argument_on_bad_input():
                              1, 1, 1, 1)
     with pytest.raises(ValueError, match=r"im2col: windows reach outside the \(3, 3\) input"):
         K.im2col(np.zeros(9, F32), np.zeros(36, F32), 1, 3, 3, 1, 2, 2, 3, 3, 1, 1, 1, 1)
+    with pytest.raises(ValueError, match=r"batch_norm_forward: stats has 4 elements, expected 6"):
+        K.batch_norm_forward(np.zeros(6, F32), None, None, np.zeros(6, F32), np.zeros(4),
+                             np.zeros(3, F32), 2, 3, 1, 1e-5)
+    with pytest.raises(TypeError, match=r"batch_norm_backward: stats must be float64, got format 'f'"):
+        K.batch_norm_backward(x, x, np.zeros(4, F32), np.zeros(2, F32), None, None, np.zeros(2, F32),
+                              np.zeros(2, F32), 2, 2, 2)
+    with pytest.raises(ValueError, match=r"gru_cell_forward: a has 8 elements, not rows of 3 \* 2"):
+        K.gru_cell_forward(x, None, None, None, np.zeros(2, F32), np.zeros(2, F32), 2)
+    with pytest.raises(ValueError, match=r"gru_cell_backward: act has 8 elements, expected 6"):
+        K.gru_cell_backward(np.zeros(2, F32), None, np.zeros(2, F32), x, np.zeros(2, F32), None, np.zeros(6, F32),
+                            np.zeros(6, F32), 2)
     with pytest.raises(TypeError, match=r"maxpool2d_forward: arg must be int16"):
         K.maxpool2d_forward(np.zeros(4, F32), np.zeros(1, F32), np.zeros(1, np.int32), 1, 2, 2, 1, 1, 1, 2, 2, 1, 1,
                             1, 1)
