@@ -619,6 +619,17 @@ def _node_backward(fn, m, g, t, create_graph):
     return fn.backward(m, g, t.array, *fn.arrays)
 
 
+def _direct(fn, out, retain_graph):
+    """fn.direct_backward(out, retain_graph), on out's device when several devices are in use."""
+    if not B.multi:
+        return fn.direct_backward(out, retain_graph)
+    token = B._current.set(B.backend_of(out.array))
+    try:
+        return fn.direct_backward(out, retain_graph)
+    finally:
+        B._current.reset(token)
+
+
 def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=False,
                  targets=None, caller="backward"):
     """Backpropagate from `outputs`.
@@ -628,7 +639,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     """
     if targets is None and grad_outputs is None and not create_graph and len(outputs) == 1:
         fn = getattr(outputs[0], "grad_fn", None)
-        if fn is not None and fn.direct_backward is not None and fn.direct_backward(outputs[0], retain_graph):
+        if fn is not None and fn.direct_backward is not None and _direct(fn, outputs[0], retain_graph):
             return                              # a node that ran the whole backward itself (rd.compile's replay)
     seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
     m = modes()

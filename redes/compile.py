@@ -499,6 +499,15 @@ class compile:  # noqa: A001  (named as torch.compile)
         m = modes()
         if self.eager_reason is not None or m.anomaly or m.recorder is not None:
             return self.fn(*args)
+        if B.multi:                 # a replay runs ops' code outside Function.run: it runs in the arguments' device
+            token = B._current.set(_ag._device_of("compile", args, None))
+            try:
+                return self._call(args)
+            finally:
+                B._current.reset(token)
+        return self._call(args)
+
+    def _call(self, args):
         key = _signature(args)
         plan = self.plans.get(key)
         if plan is not None and plan.fresh():

@@ -22,12 +22,21 @@ _TRANSFERS = frozenset({"asarray", "array", "asanyarray"})     # the functions t
 
 class TwinArray:
     """An array of the twin device: a NumPy array inside, NumPy's array API outside, no implicit way back."""
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "_base")
     __array_ufunc__ = None          # np.exp(twin), ndarray + twin: NumPy hands over or raises TypeError
     __hash__ = None
 
-    def __init__(self, a):
-        self._a = a
+    def __init__(self, a, base=None):
+        self._a, self._base = a, base
+
+    def _result(self, r):
+        """A method's result: self when NumPy gave back self's own array (astype(copy=False), asarray); a view
+        knows the TwinArray that owns its memory (`.base`, as CuPy's views do); anything else is wrapped."""
+        if r is self._a:
+            return self
+        if isinstance(r, _NDARRAY) and r.base is not None and (r.base is self._a or r.base is self._a.base):
+            return TwinArray(r, self if self._a.base is None else self._base)
+        return _wrap(r)
 
     def __array_function__(self, func, types, args, kwargs):
         return NotImplemented       # np.concatenate([twin]) and friends: TypeError from NumPy
@@ -49,14 +58,14 @@ class TwinArray:
     itemsize = property(lambda self: self._a.itemsize)
     nbytes = property(lambda self: self._a.nbytes)
     flags = property(lambda self: self._a.flags)
-    T = property(lambda self: TwinArray(self._a.T))
-    mT = property(lambda self: TwinArray(self._a.swapaxes(-1, -2)))
-    real = property(lambda self: TwinArray(self._a.real))
-    imag = property(lambda self: TwinArray(self._a.imag))
+    T = property(lambda self: self._result(self._a.T))
+    mT = property(lambda self: self._result(self._a.swapaxes(-1, -2)))
+    real = property(lambda self: self._result(self._a.real))
+    imag = property(lambda self: self._result(self._a.imag))
 
     @property
     def base(self):
-        return None if self._a.base is None else TwinArray(self._a.base)
+        return self._base if self._a.base is not None else None
 
     @property
     def device(self):
@@ -67,12 +76,12 @@ class TwinArray:
         raise AttributeError("twin device: a TwinArray has no host pointer (.ctypes), as CuPy's arrays")
 
     def __getattr__(self, attr):        # the other ndarray methods: unwrap the arguments, wrap the results
-        if attr == "_a" or attr.startswith("__"):     # __array_interface__ & co: no silent way to NumPy
+        if attr in ("_a", "_base") or attr.startswith("__"):     # __array_interface__ & co: no silent way to NumPy
             raise AttributeError(attr)
         value = getattr(self._a, attr)
         if not callable(value):
-            return _wrap(value)
-        return lambda *args, **kwargs: _wrap(value(*_unwrap(args), **_unwrap(kwargs)))
+            return self._result(value)
+        return lambda *args, **kwargs: self._result(value(*_unwrap(args), **_unwrap(kwargs)))
 
     def item(self, *args):
         return self._a.item(*args)
@@ -117,7 +126,7 @@ class TwinArray:
         return TwinArray(self._a.copy())
 
     def __getitem__(self, index):
-        return _wrap(self._a[_unwrap(index)])
+        return self._result(self._a[_unwrap(index)])
 
     def __setitem__(self, index, value):
         self._a[_unwrap(index)] = _operand(value)

@@ -226,3 +226,26 @@ def test_journeys_with_a_model_on_twin(tmp_path):
     out = onnxruntime.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"x": x.cpu().numpy()})[0]
     np.testing.assert_allclose(out, model(x).detach().cpu().numpy(), rtol=1e-6, atol=1e-6)
     assert model[0].weight.device == "twin"
+
+
+def test_compile_replays_on_twin_as_eager():
+    """rd.compile's replay runs ops' code outside Function.run: it runs in the arguments' device, and its
+    backward in the output's; the compiled steps give the eager steps' parameters bit for bit."""
+    results = []
+    for compiled in (False, True):
+        rd.manual_seed(2)
+        model = rd.nn.Sequential(rd.nn.Linear(6, 8), rd.nn.ReLU(), rd.nn.Linear(8, 3)).to("twin")
+        opt = rd.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        step = lambda x, y: F.cross_entropy(model(x), y)        # noqa: E731
+        loss_fn = rd.compile(step) if compiled else step
+        for i in range(4):
+            rng = np.random.default_rng(i)
+            x, y = rd.tensor(rng.normal(size=(5, 6)), device="twin"), rd.tensor(rng.integers(0, 3, 5), device="twin")
+            opt.zero_grad()
+            loss_fn(x, y).backward()
+            opt.step()
+        if compiled:
+            assert loss_fn.eager_reason is None and loss_fn.plans
+        results.append([p.cpu().numpy() for p in model.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
