@@ -240,7 +240,8 @@ def test_compile_replays_on_twin_as_eager():
         loss_fn = rd.compile(step) if compiled else step
         for i in range(4):
             rng = np.random.default_rng(i)
-            x, y = rd.tensor(rng.normal(size=(5, 6)), device="twin"), rd.tensor(rng.integers(0, 3, 5), device="twin")
+            x = rd.tensor(rng.normal(size=(5, 6)).astype(np.float32), device="twin")
+            y = rd.tensor(rng.integers(0, 3, 5), device="twin")
             opt.zero_grad()
             loss_fn(x, y).backward()
             opt.step()
