@@ -538,17 +538,12 @@ class _Walk:
                 _anomaly_backward(fn, dxs)
             check = anomaly or fn._check_shapes
             made = False                        # does an input come from another node (kept as that node below)?
-            kept = []                           # the inputs as the freed node keeps them (see below)
             for x, need, dx in zip(fn.inputs, fn.needs, dxs):
                 if not need:
-                    kept.append(x)
                     continue
                 fx = x.grad_fn
                 if fx is not None:
                     made = True
-                    kept.append(fx)
-                else:
-                    kept.append(x)
                 if dx is None:
                     continue
                 if check and dx.shape != x.array.shape:
@@ -572,11 +567,10 @@ class _Walk:
                 # unless someone else holds it), a leaf stays, and `out` refers weakly to the output when someone
                 # still holds it (only this walk's `t` and getrefcount's argument otherwise), so rd.viz.graph can
                 # draw the graph with the values that are alive. `made` spares the rewrite when no input came from
-                # a node. The edge loop above built that tuple's list (`kept`), so the rewrite walks no input again.
+                # a node.
                 if made:
-                    ins = fn.inputs
-                    fn.inputs = tuple(kept) if len(kept) == len(ins) else tuple(   # (fewer gradients than inputs)
-                        [x.grad_fn if isinstance(x, Tensor) and x.grad_fn is not None else x for x in ins])
+                    fn.inputs = tuple([x.grad_fn if isinstance(x, Tensor) and x.grad_fn is not None else x
+                                       for x in fn.inputs])
                 fn.arrays = None
                 if _refcount(t) > 2:            # held outside this walk (by the user): drawable later
                     fn.out = _ref(t)
