@@ -339,6 +339,21 @@ def test_relu_backward_kernel_keeps_nan_and_layout(spy):
     assert spy.calls["relu_backward"] == 2
 
 
+def test_relu_backward_kernel_on_small_contiguous_arrays(spy):
+    """Below the layout path's size threshold, C-contiguous float32 arrays still take the kernel: an MLP's
+    (8, 16) activation matches torch, and zeros, NaN and -0.0 in y pass or stop the gradient as dy * (y > 0)."""
+    rng = np.random.default_rng(9)
+    compare_functional_with_torch(F.relu, tF.relu, [rng.standard_normal((8, 16)).astype(F32)], dtype=F32,
+                                  rtol=0, atol=0)
+    assert spy.calls["relu_backward"] == 1
+    from redes.autograd import ArrayMath
+    from redes.ops.elementwise import ReLUOp
+    y = np.array([[0.0, -0.0, 1.0, np.nan], [2.0, 0.0, 3.0, 1e-45]], F32)
+    dy = np.array([[1.0, 2.0, np.nan, 4.0], [np.inf, 6.0, -7.0, 8.0]], F32)
+    np.testing.assert_array_equal(ReLUOp.backward(None, ArrayMath, dy, y, y)[0], dy * (y > 0))
+    assert spy.calls["relu_backward"] == 2
+
+
 # ------------------------------------------------------------------------------------------------ LSTM
 @pytest.mark.parametrize("kwargs, with_state", [(dict(), False), (dict(), True), (dict(bidirectional=True), True),
                                                 (dict(num_layers=2, batch_first=True), False)])
