@@ -40,7 +40,8 @@ static void release(Bufs *b) {
     b->held = 0;
 }
 
-/* The data of obj (C-contiguous, of format fmt: 'f' float32, 'd' float64, 'h' int16), its element count in *n.
+/* The data of obj (C-contiguous, of format fmt: 'f' float32, 'd' float64, 'h' int16, 'q' int64), its element
+ * count in *n.
  * None gives NULL when optional. Sets a Python error naming the kernel and the argument on failure. */
 static void *take(Bufs *b, PyObject *obj, char fmt, int writable, int optional, const char *name, Py_ssize_t *n) {
     if (obj == Py_None && optional) {
@@ -56,10 +57,14 @@ static void *take(Bufs *b, PyObject *obj, char fmt, int writable, int optional, 
         return NULL;
     }
     b->held++;
-    Py_ssize_t size = fmt == 'f' ? 4 : fmt == 'd' ? 8 : 2;
-    if (v->itemsize != size || v->format == NULL || v->format[0] != fmt || v->format[1] != '\0') {
+    Py_ssize_t size = fmt == 'f' ? 4 : fmt == 'h' ? 2 : 8;
+    /* 'q' is any 8-byte integer: NumPy's int64 is 'l' on Linux and macOS, 'q' on Windows */
+    int same = v->format != NULL && v->format[1] == '\0' &&
+               (v->format[0] == fmt || (fmt == 'q' && v->format[0] == 'l'));
+    if (v->itemsize != size || !same) {
         PyErr_Format(PyExc_TypeError, "%s: %s must be %s, got format '%s'", b->kernel, name,
-                     fmt == 'f' ? "float32" : fmt == 'd' ? "float64" : "int16", v->format ? v->format : "B");
+                     fmt == 'f' ? "float32" : fmt == 'd' ? "float64" : fmt == 'h' ? "int16" : "int64",
+                     v->format ? v->format : "B");
         return NULL;
     }
     if (n) *n = v->len / size;
@@ -592,6 +597,88 @@ static PyObject *k_softmax_backward_rows(PyObject *self, PyObject *const *args, 
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------------------------- cross-entropy */
+/* Per row r of x (rows, cols): p_r = softmax(x_r), and loss_r = log sum exp(x_r - max_r) - (x_r[t_r] - max_r).
+ * Returns 0 with the sum of the row losses (in double) in *total, or -1 as soon as a target lies outside
+ * [0, cols): the op then takes its NumPy path, which handles ignore_index and raises the error. */
+HOT static int ce_fwd_loop(const float *x, const int64_t *t, float *p, Py_ssize_t rows, Py_ssize_t cols,
+                           double *total) {
+    double sum = 0.0;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        int64_t k = t[r];
+        if (k < 0 || k >= cols) return -1;
+        const float *xr = x + r * cols;
+        float *pr = p + r * cols;
+        float mx = xr[0];
+        for (Py_ssize_t j = 1; j < cols; j++)
+            mx = xr[j] > mx ? xr[j] : mx;
+        float se = 0.0f;
+        SIMD_SUM(se) for (Py_ssize_t j = 0; j < cols; j++) {
+            float e = exp_f32(xr[j] - mx);
+            pr[j] = e;
+            se += e;
+        }
+        float inv = 1.0f / se;
+        SIMD for (Py_ssize_t j = 0; j < cols; j++) pr[j] = pr[j] * inv;
+        sum += (double)logf(se) - (double)(xr[k] - mx);
+    }
+    *total = sum;
+    return 0;
+}
+
+/* cross_entropy_forward(x, target, p, cols) -> the sum of the rows' losses (float), or None when a target is
+ * outside [0, cols) (p is then partly written). target: int64, one per row. */
+static PyObject *k_cross_entropy_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "cross_entropy_forward"};
+    Py_ssize_t n, nt, np_, cols;
+    if (check_nargs(b.kernel, nargs, 4) < 0 || ints(b.kernel, args + 3, 1, &cols, 1) < 0) return NULL;
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &n);
+    const int64_t *t = x ? take(&b, args[1], 'q', 0, 0, "target", &nt) : NULL;
+    float *p = t ? take(&b, args[2], 'f', 1, 0, "p", &np_) : NULL;
+    if (!p || check_len(&b, "p", np_, n) || check_len(&b, "target", nt, n / cols) || n % cols) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: %zd elements are not whole rows of %zd", b.kernel, n, cols);
+        return fail(&b);
+    }
+    double total = 0.0;
+    int status;
+    RUN(b, status = ce_fwd_loop(x, t, p, n / cols, cols, &total));
+    if (status < 0) Py_RETURN_NONE;
+    return PyFloat_FromDouble(total);
+}
+
+HOT static void ce_bwd_loop(const float *p, const int64_t *t, float *dx, Py_ssize_t rows, Py_ssize_t cols, float g) {
+    SIMD for (Py_ssize_t i = 0; i < rows * cols; i++) dx[i] = p[i] * g;
+    for (Py_ssize_t r = 0; r < rows; r++)
+        dx[r * cols + t[r]] -= g;
+}
+
+/* cross_entropy_backward(p, target, dx, g, cols): dx = g (p - one_hot(target)), every target in [0, cols). */
+static PyObject *k_cross_entropy_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "cross_entropy_backward"};
+    Py_ssize_t n, nt, nd, cols;
+    if (check_nargs(b.kernel, nargs, 5) < 0 || ints(b.kernel, args + 4, 1, &cols, 1) < 0) return NULL;
+    double g = PyFloat_AsDouble(args[3]);
+    if (PyErr_Occurred()) return NULL;
+    const float *p = take(&b, args[0], 'f', 0, 0, "p", &n);
+    const int64_t *t = p ? take(&b, args[1], 'q', 0, 0, "target", &nt) : NULL;
+    float *dx = t ? take(&b, args[2], 'f', 1, 0, "dx", &nd) : NULL;
+    if (!dx || check_len(&b, "dx", nd, n) || check_len(&b, "target", nt, n / cols) || n % cols) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s: %zd elements are not whole rows of %zd", b.kernel, n, cols);
+        return fail(&b);
+    }
+    for (Py_ssize_t r = 0; r < nt; r++) {
+        if (t[r] < 0 || t[r] >= cols) {
+            PyErr_Format(PyExc_IndexError, "%s: target[%zd] = %lld is outside [0, %zd)", b.kernel, r, (long long)t[r],
+                         cols);
+            return fail(&b);
+        }
+    }
+    RUN(b, ce_bwd_loop(p, t, dx, n / cols, cols, (float)g));
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------------------------- pooling, NHWC */
 typedef struct {
     Py_ssize_t n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw;
@@ -1062,6 +1149,126 @@ static PyObject *k_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* The optimizers over many parameters in one call (torch's foreach): lists of parameter and gradient arrays, and
+ * flat state buffers whose consecutive slices belong to the parameters in order. Every array is checked before
+ * any is written: when one is not a C-contiguous (writable, for the parameters) float32 array, the call returns
+ * False and changes nothing, and the optimizer takes its gathering path. Returns True once all are updated. */
+typedef struct {
+    Py_buffer *views;
+    Py_ssize_t held, total;
+} ManyViews;
+
+static void many_release(ManyViews *m) {
+    for (Py_ssize_t i = 0; i < m->held; i++)
+        PyBuffer_Release(&m->views[i]);
+    PyMem_Free(m->views);
+    m->views = NULL;
+}
+
+/* Views of params[i] (writable) and grads[i], stored pairwise. 1: all qualify; 0: one does not; -1: an error. */
+static int many_take(const char *kernel, PyObject *params, PyObject *grads, ManyViews *m) {
+    m->held = m->total = 0;
+    m->views = NULL;
+    if (!PyList_Check(params) || !PyList_Check(grads) || PyList_GET_SIZE(params) != PyList_GET_SIZE(grads)) {
+        PyErr_Format(PyExc_TypeError, "%s: params and grads must be lists of the same length", kernel);
+        return -1;
+    }
+    Py_ssize_t k = PyList_GET_SIZE(params);
+    m->views = PyMem_Calloc(2 * k + 1, sizeof(Py_buffer));
+    if (!m->views) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < 2 * k; i++) {
+        PyObject *obj = PyList_GET_ITEM(i % 2 ? grads : params, i / 2);
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (i % 2 ? 0 : PyBUF_WRITABLE);
+        if (PyObject_GetBuffer(obj, &m->views[i], flags) < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+        m->held++;
+        Py_buffer *v = &m->views[i];
+        if (v->itemsize != 4 || v->format == NULL || v->format[0] != 'f' || v->format[1] != '\0') return 0;
+        if (i % 2 && v->len != m->views[i - 1].len) {
+            PyErr_Format(PyExc_ValueError, "%s: grads[%zd] has %zd elements, its parameter %zd", kernel, i / 2,
+                         v->len / 4, m->views[i - 1].len / 4);
+            return -1;
+        }
+        if (i % 2 == 0) m->total += v->len / 4;
+    }
+    return 1;
+}
+
+/* sgd_momentum_many(params, grads, buf, lr, momentum, keep): sgd_momentum on each parameter and its slice of buf */
+static PyObject *k_sgd_momentum_many(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "sgd_momentum_many"};
+    Py_ssize_t nb;
+    if (check_nargs(b.kernel, nargs, 6) < 0) return NULL;
+    double lr = PyFloat_AsDouble(args[3]), mom = PyFloat_AsDouble(args[4]), keep = PyFloat_AsDouble(args[5]);
+    if (PyErr_Occurred()) return NULL;
+    float *buf = take(&b, args[2], 'f', 1, 0, "buf", &nb);
+    if (!buf) return fail(&b);
+    ManyViews m;
+    int ok = many_take(b.kernel, args[0], args[1], &m);
+    if (ok == 1 && m.total != nb) {
+        PyErr_Format(PyExc_ValueError, "%s: buf has %zd elements, the parameters %zd", b.kernel, nb, m.total);
+        ok = -1;
+    }
+    if (ok == 1) {
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0, at = 0; i < m.held; i += 2) {
+            Py_ssize_t n = m.views[i].len / 4;
+            sgd_momentum_loop(m.views[i].buf, m.views[i + 1].buf, buf + at, n, (float)lr, (float)mom, (float)keep);
+            at += n;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    many_release(&m);
+    release(&b);
+    if (ok < 0) return NULL;
+    return PyBool_FromLong(ok);
+}
+
+HOT static void scale_loop(float *p, Py_ssize_t n, float c) {
+    SIMD for (Py_ssize_t i = 0; i < n; i++) p[i] = p[i] * c;
+}
+
+/* adam_many(params, grads, exp_avg, exp_avg_sq, decay, w1, beta2, w2, c2, eps, step): each parameter times decay
+ * (AdamW's decoupled weight decay, skipped when decay is 1), then adam on it with its slices of the moments */
+static PyObject *k_adam_many(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "adam_many"};
+    Py_ssize_t nm, nv;
+    double c[7];
+    if (check_nargs(b.kernel, nargs, 11) < 0) return NULL;
+    for (int i = 0; i < 7; i++)
+        c[i] = PyFloat_AsDouble(args[4 + i]);
+    if (PyErr_Occurred()) return NULL;
+    float *mbuf = take(&b, args[2], 'f', 1, 0, "exp_avg", &nm);
+    float *vbuf = mbuf ? take(&b, args[3], 'f', 1, 0, "exp_avg_sq", &nv) : NULL;
+    if (!vbuf || check_len(&b, "exp_avg_sq", nv, nm)) return fail(&b);
+    ManyViews m;
+    int ok = many_take(b.kernel, args[0], args[1], &m);
+    if (ok == 1 && m.total != nm) {
+        PyErr_Format(PyExc_ValueError, "%s: exp_avg has %zd elements, the parameters %zd", b.kernel, nm, m.total);
+        ok = -1;
+    }
+    if (ok == 1) {
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0, at = 0; i < m.held; i += 2) {
+            Py_ssize_t n = m.views[i].len / 4;
+            if (c[0] != 1.0) scale_loop(m.views[i].buf, n, (float)c[0]);
+            adam_loop(m.views[i].buf, m.views[i + 1].buf, mbuf + at, vbuf + at, n, (float)c[1], c[1] < 0.5,
+                      (float)c[2], (float)c[3], (float)c[4], (float)c[5], (float)c[6]);
+            at += n;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    many_release(&m);
+    release(&b);
+    if (ok < 0) return NULL;
+    return PyBool_FromLong(ok);
+}
+
 /* ------------------------------------------------------------------------------------------ module */
 /* k_NAME is exported as NAME; arguments are positional (METH_FASTCALL), in the order its docstring gives */
 #define KERNEL(fn, signature) {#fn, (PyCFunction)(void (*)(void))k_##fn, METH_FASTCALL, #fn signature}
@@ -1084,6 +1291,10 @@ static PyMethodDef methods[] = {
     KERNEL(gru_cell_backward, "(dh_out, rec, carry, act, ghn, h_prev, dx_gates, dh_gates, H)"),
     KERNEL(sgd_momentum, "(param, d, buf, lr, momentum, keep)"),
     KERNEL(adam, "(param, d, exp_avg, exp_avg_sq, w1, beta2, w2, c2, eps, step)"),
+    KERNEL(sgd_momentum_many, "(params, grads, buf, lr, momentum, keep)"),
+    KERNEL(adam_many, "(params, grads, exp_avg, exp_avg_sq, decay, w1, beta2, w2, c2, eps, step)"),
+    KERNEL(cross_entropy_forward, "(x, target, p, cols)"),
+    KERNEL(cross_entropy_backward, "(p, target, dx, g, cols)"),
     {NULL, NULL, 0, NULL},
 };
 

@@ -429,6 +429,21 @@ def test_relu_backward_kernel_keeps_nan_and_layout(spy):
     assert spy.calls["relu_backward"] == 2
 
 
+def test_relu_backward_kernel_on_small_contiguous_arrays(spy):
+    """Below the layout path's size threshold, C-contiguous float32 arrays still take the kernel: an MLP's
+    (8, 16) activation matches torch, and zeros, NaN and -0.0 in y pass or stop the gradient as dy * (y > 0)."""
+    rng = np.random.default_rng(9)
+    compare_functional_with_torch(F.relu, tF.relu, [rng.standard_normal((8, 16)).astype(F32)], dtype=F32,
+                                  rtol=0, atol=0)
+    assert spy.calls["relu_backward"] == 1
+    from redes.autograd import ArrayMath
+    from redes.ops.elementwise import ReLUOp
+    y = np.array([[0.0, -0.0, 1.0, np.nan], [2.0, 0.0, 3.0, 1e-45]], F32)
+    dy = np.array([[1.0, 2.0, np.nan, 4.0], [np.inf, 6.0, -7.0, 8.0]], F32)
+    np.testing.assert_array_equal(ReLUOp.backward(None, ArrayMath, dy, y, y)[0], dy * (y > 0))
+    assert spy.calls["relu_backward"] == 2
+
+
 # ------------------------------------------------------------------------------------------------ LSTM
 @pytest.mark.parametrize("kwargs, with_state", [(dict(), False), (dict(), True), (dict(bidirectional=True), True),
                                                 (dict(num_layers=2, batch_first=True), False)])
@@ -626,7 +641,12 @@ def test_optimizer_kernels_match_torch_float32(spy, name, kw):
     twin.run(grads)
     twin.check(f"{name} {kw} float32 with kernels", rtol=1e-5, atol=1e-6)
     kernel = "sgd_momentum" if name == "SGD" else "adam"
-    assert spy.calls[kernel] >= len(grads) * 2 - 2        # every step of both groups but SGD's first (buf = d)
+    many = spy.calls.get(kernel + "_many", 0)
+    # every step of both groups but SGD's first (buf = d), one call per group: the foreach kernel (the groups' arrays
+    # in their own storage) unless maximize or a coupled weight decay sends them to the gathering path
+    assert spy.calls.get(kernel, 0) + many >= len(grads) * 2 - 2
+    gathers = kw.get("maximize") or (kw.get("weight_decay") and name != "AdamW")
+    assert many == 0 if gathers else many >= len(grads) * 2 - 2
 
 
 @pytest.mark.parametrize("name, kw", [("Adam", dict(lr=0.01)), ("AdamW", dict(lr=0.02, betas=(0.3, 0.8))),
@@ -648,3 +668,133 @@ def test_optimizer_kernels_equal_their_numpy_code(name, kw):
             np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7)
         else:
             np.testing.assert_array_equal(a, b)
+
+
+def test_foreach_kernels_change_nothing_when_an_array_does_not_qualify():
+    """sgd_momentum_many / adam_many check every array first: a float64 gradient, a non-contiguous or read-only
+    parameter returns False with every array untouched (the optimizer then gathers); a size mismatch raises."""
+    K = B._compiled
+    rng = np.random.default_rng(3)
+    ps = [rng.standard_normal(6).astype(F32), rng.standard_normal((2, 3)).astype(F32)]
+    gs = [rng.standard_normal(6).astype(F32), rng.standard_normal((2, 3)).astype(F32)]
+    readonly = ps[1].copy()
+    readonly.flags.writeable = False
+    for bad_ps, bad_gs in [(ps, [gs[0], gs[1].astype(np.float64)]), ([ps[0], np.zeros((3, 2), F32).T], gs),
+                           ([ps[0], readonly], gs)]:
+        before = [p.copy() for p in bad_ps]
+        buf, m, v = (rng.standard_normal(12).astype(F32) for _ in range(3))
+        state = [buf.copy(), m.copy(), v.copy()]
+        assert K.sgd_momentum_many(bad_ps, bad_gs, buf, 0.1, 0.9, 1.0) is False
+        assert K.adam_many(bad_ps, bad_gs, m, v, 0.99, 0.1, 0.999, 0.001, 0.5, 1e-8, 0.1) is False
+        for a, b in zip(before + state, bad_ps + [buf, m, v]):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"sgd_momentum_many: buf has 11 elements, the parameters 12"):
+        K.sgd_momentum_many(ps, gs, np.zeros(11, F32), 0.1, 0.9, 1.0)
+    with pytest.raises(ValueError, match=r"adam_many: grads\[1\] has 5 elements, its parameter 6"):
+        K.adam_many(ps, [gs[0], np.zeros(5, F32)], np.zeros(12, F32), np.zeros(12, F32), 1.0, 0.1, 0.999, 0.001,
+                    0.5, 1e-8, 0.1)
+    with pytest.raises(TypeError, match=r"sgd_momentum_many: params and grads must be lists of the same length"):
+        K.sgd_momentum_many(ps, gs[:1], np.zeros(12, F32), 0.1, 0.9, 1.0)
+
+
+def test_foreach_kernel_equals_per_array_updates():
+    """One sgd_momentum_many call updates each parameter in its own storage exactly as sgd_momentum on it
+    with its slice of the flat buffer."""
+    K = B._compiled
+    rng = np.random.default_rng(4)
+    shapes = [(4, 3), (3,), (2, 5)]
+    ps = [rng.standard_normal(s).astype(F32) for s in shapes]
+    gs = [rng.standard_normal(s).astype(F32) for s in shapes]
+    buf = rng.standard_normal(sum(p.size for p in ps)).astype(F32)
+    ref_ps, ref_buf = [p.copy() for p in ps], buf.copy()
+    storage = [p.__array_interface__["data"][0] for p in ps]
+    assert K.sgd_momentum_many(ps, gs, buf, 0.05, 0.9, 0.7) is True
+    at = 0
+    for p, g in zip(ref_ps, gs):
+        K.sgd_momentum(p.reshape(-1), g.reshape(-1), ref_buf[at:at + p.size], 0.05, 0.9, 0.7)
+        at += p.size
+    for a, b in zip(ps + [buf], ref_ps + [ref_buf]):
+        np.testing.assert_array_equal(a, b)
+    assert [p.__array_interface__["data"][0] for p in ps] == storage
+
+
+def test_optimizer_with_a_float64_gradient_on_float32_parameters_gathers():
+    """A gradient of another dtype makes the foreach kernel decline: the gathering path casts it, as before."""
+    rng = np.random.default_rng(5)
+    init = [rng.standard_normal(s).astype(F32) for s in [(3, 2), (2,)]]
+    grads = [rng.standard_normal(a.shape) for a in init]
+    results = []
+    for cast in (False, True):
+        ps = [rd.nn.Parameter(rd.tensor(a.copy())) for a in init]
+        opt = rd.optim.SGD(ps, lr=0.1, momentum=0.9)
+        for _ in range(3):
+            for p, g in zip(ps, grads):
+                p.grad = rd.tensor(g.astype(F32) if cast else g)
+            opt.step()
+        results.append([p.numpy() for p in ps])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------------------------------ cross-entropy
+CE_CASES = [((8, 10), {}), ((64, 10), dict(reduction="sum")), ((5, 3), dict(ignore_index=7)),
+            ((33, 65), dict(reduction="mean"))]
+
+
+@pytest.mark.parametrize("shape, kw", CE_CASES, ids=[f"{s}-{kw}" for s, kw in CE_CASES])
+def test_cross_entropy_kernel_matches_torch(spy, shape, kw):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(F32) * 3
+    t = rng.integers(0, shape[1], size=shape[0])
+    compare_functional_with_torch(lambda a, b: F.cross_entropy(a, b, **kw), lambda a, b: tF.cross_entropy(a, b, **kw),
+                                  [x, t], dtype=F32, rtol=1e-5, atol=1e-6)
+    assert spy.calls["cross_entropy_forward"] == 1 and spy.calls["cross_entropy_backward"] == 1
+
+
+@pytest.mark.parametrize("kw", [dict(ignore_index=2), dict(label_smoothing=0.1), dict(reduction="none"),
+                                dict(weight=np.linspace(0.5, 2, 4).astype(F32))], ids=str)
+def test_cross_entropy_options_the_kernel_does_not_cover_take_the_numpy_path(spy, kw):
+    """Class weights, label smoothing, no reduction and an ignore_index inside [0, C) run the NumPy code."""
+    rng = np.random.default_rng(7)
+    x, t = rng.standard_normal((6, 4)).astype(F32), rng.integers(0, 4, size=6)
+    t[1] = 2
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    rkw = {k: rd.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    compare_functional_with_torch(lambda a, b: F.cross_entropy(a, b, **rkw), lambda a, b: tF.cross_entropy(a, b, **tkw),
+                                  [x, t], dtype=F32, rtol=1e-5, atol=1e-6)
+    assert "cross_entropy_forward" not in spy.calls
+
+
+def test_cross_entropy_kernel_hands_ignored_and_bad_targets_to_the_numpy_path(spy):
+    """A target equal to the default ignore_index (-100) counts as ignored; one outside [0, C) raises as before."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 4)).astype(F32)
+    t = np.array([0, -100, 3, 1, -100])
+    compare_functional_with_torch(F.cross_entropy, tF.cross_entropy, [x, t], dtype=F32, rtol=1e-5, atol=1e-6)
+    assert spy.calls["cross_entropy_forward"] == 1 and "cross_entropy_backward" not in spy.calls
+    with pytest.raises(IndexError, match="cross_entropy: target value 4 is out of range for 4 classes"):
+        F.cross_entropy(rd.tensor(x), rd.tensor(np.array([0, 4, 1, 1, 2])))
+
+
+def test_cross_entropy_kernel_equals_the_numpy_path_at_extremes():
+    """Huge logits, -inf logits and a NaN row: the kernel and the NumPy code give the same loss and gradient."""
+    x = np.array([[1e30, -1e30, 0.0], [-np.inf, 0.0, 1.0], [np.nan, 1.0, 2.0], [88.0, -88.0, 0.5]], F32)
+    t = np.array([0, 2, 1, 1])
+    for reduction in ("mean", "sum"):
+        x2 = x[[0, 1, 3]]
+        for xs, ts in ((x, t), (x2, t[[0, 1, 3]])):
+            on, off = _both_paths(lambda: _grads(lambda a: F.cross_entropy(a, rd.tensor(ts), reduction=reduction), xs))
+            for a, b in zip(on, off):
+                np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_cross_entropy_kernel_errors():
+    K = B._compiled
+    x, t = np.zeros(6, F32), np.zeros(2, np.int64)
+    with pytest.raises(TypeError, match=r"cross_entropy_forward: target must be int64, got format 'i'"):
+        K.cross_entropy_forward(x, t.astype(np.int32), x.copy(), 3)
+    with pytest.raises(ValueError, match=r"cross_entropy_forward: target has 3 elements, expected 2"):
+        K.cross_entropy_forward(x, np.zeros(3, np.int64), x.copy(), 3)
+    with pytest.raises(IndexError, match=r"cross_entropy_backward: target\[1\] = 3 is outside \[0, 3\)"):
+        K.cross_entropy_backward(x, np.array([0, 3]), x.copy(), 1.0, 3)
+    assert K.cross_entropy_forward(x, np.array([0, -1]), x.copy(), 3) is None

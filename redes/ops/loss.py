@@ -11,6 +11,7 @@ from .. import backend as B
 from ..autograd import ArrayMath, Function, unbroadcast
 
 _EPS_BCE = 1e-12        # torch's EPSILON in binary_cross_entropy_backward: keeps x(1-x) away from 0
+_INT64 = np.dtype(np.int64)
 _ARANGE = {}            # n -> arange(n): row indices for picking each row's target class, reused across calls
 
 
@@ -121,6 +122,16 @@ class CrossEntropy(Function):
     def forward(self, x, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
         xp = B.xp
         n, c = x.shape
+        self.p = None
+        if (weight is None and not label_smoothing and reduction != "none" and n and not 0 <= ignore_index < c
+                and target.dtype == _INT64 and target.flags.c_contiguous):
+            k = B.fused(x)
+            if k is not None:                   # float32: softmax, pick and sum in one pass (a NumPy step is ~12 calls)
+                p = xp.empty_like(x)
+                total = k.cross_entropy_forward(x, target, p, c)
+                if total is not None:           # None: a target outside [0, c), for the checks below
+                    self.p, self.kernel, self.t, self.denom, self.reduction = p, k, target, n, reduction
+                    return xp.asarray(total / n if reduction == "mean" else total, dtype=x.dtype)
         valid, t = _check_targets("cross_entropy", target, c, ignore_index)
         rows = _arange(n)
         s = x - xp.maximum.reduce(x, axis=1, keepdims=True) if n else x
@@ -145,6 +156,11 @@ class CrossEntropy(Function):
     def backward(self, m, dy, y, x, target, *_):
         xp = B.xp
         n, c = x.shape
+        if self.p is not None:                  # the compiled forward's softmax: dx = g (p - one_hot)
+            dx = xp.empty_like(self.p)
+            self.kernel.cross_entropy_backward(self.p, self.t, dx, float(dy) / self.denom if self.reduction == "mean"
+                                               else float(dy), c)
+            return (dx, None)
         # all targets ignored (denom 0): every weight is 0, so the gradient is 0 as in torch, not 0 * inf = nan
         g = dy / self.denom if self.reduction == "mean" and self.denom else dy     # scalar, or (n,) for 'none'
         ls, wt, valid, weight = self.ls, self.wt, self.valid, self.weight

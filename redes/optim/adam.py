@@ -85,6 +85,16 @@ class Adam(Optimizer):
     def _state_names(self, group):
         return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
 
+    def _update_many(self, group, params, grads, bufs, step, first):
+        k = B.fused(bufs["exp_avg"], bufs["exp_avg_sq"])     # a float32 group (the kernel checks each array)
+        wd, lr = group["weight_decay"], group["lr"]
+        if k is None or group["amsgrad"] or group["maximize"] or (wd != 0 and not group["decoupled_weight_decay"]):
+            return False
+        beta1, beta2 = group["betas"]
+        decay = 1 - lr * wd if wd != 0 else 1.0         # AdamW's decoupled decay, as adam_update applies it
+        return k.adam_many(params, grads, bufs["exp_avg"], bufs["exp_avg_sq"], decay, 1 - beta1, beta2, 1 - beta2,
+                           math.sqrt(1 - beta2 ** step), group["eps"], lr / (1 - beta1 ** step))
+
     def _update(self, group, param, grad, bufs, step, first):
         beta1, beta2 = group["betas"]
         adam_update(param, grad, bufs["exp_avg"], bufs["exp_avg_sq"], bufs.get("max_exp_avg_sq"), step=step,

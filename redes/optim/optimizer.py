@@ -8,7 +8,9 @@ Fast path (torch's `foreach`). With foreach=None (default) or True, when every p
 gradient and they share one float dtype, the group's state arrays live in one contiguous buffer each (the
 state Tensors hold views of it), and a step is one gather of the parameters and of the gradients, one
 update on the whole flat buffer, and one copy back into each parameter's own array: a handful of NumPy
-calls for the model, instead of a handful per parameter. As in torch, a parameter's storage is never
+calls for the model, instead of a handful per parameter. Where a compiled kernel takes the lists of arrays
+(SGD with momentum, Adam(W) on float32), one call updates every parameter in its own storage with its slice
+of the state buffers, and nothing is gathered. As in torch, a parameter's storage is never
 swapped: a reference to `p.array` (or `p.numpy()`) taken before the first step sees every update. If a
 state Tensor is replaced, or a parameter changes dtype or shape (module.to(dtype), load_state_dict...),
 the state is flattened again from the current values. foreach=False, parameters without a gradient,
@@ -170,6 +172,12 @@ class Optimizer:
     def _update(self, group, param, grad, bufs, step, first):
         """Update one array (a parameter, or a whole flat group) in place; bufs maps state names to arrays."""
         raise NotImplementedError
+
+    def _update_many(self, group, params, grads, bufs, step, first):
+        """The flat update without gathering: params and grads are lists of arrays, bufs the flat state buffers
+        (consecutive slices per parameter). True when done; False (nothing changed) sends the group through
+        the gather path. Optimizers with a compiled multi-array kernel override it."""
+        return False
 
     def _step_group(self, group):
         params = group["params"]
@@ -368,7 +376,8 @@ class _FlatGroup:
             dtype = self.dtype
             for p, g, bufs in zip(params, grads, self.slices):
                 opt._update(group, p.array, g.array.astype(dtype, copy=False), bufs, step, self.fresh)
-        else:
+        elif not opt._update_many(group, [p.array for p in params], [g.array for g in grads], self.bufs, step,
+                                  self.fresh):
             xp = B.xp
             xp.concatenate([p.array.reshape(-1) for p in params], out=self.array)
             xp.concatenate([g.array.reshape(-1) for g in grads], out=self.grad, casting="same_kind")

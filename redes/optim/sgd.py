@@ -84,6 +84,15 @@ class SGD(Optimizer):
     def _new_state(self, p, group):
         return {"momentum_buffer": Tensor._wrap(B.xp.zeros_like(p.array))} if group["momentum"] != 0 else {}
 
+    def _update_many(self, group, params, grads, bufs, step, first):
+        if first or group["momentum"] == 0 or group["nesterov"] or group["weight_decay"] != 0 or group["maximize"]:
+            return False
+        k = B.fused(bufs["momentum_buffer"])      # a float32 group (the kernel checks each parameter and gradient)
+        if k is None:
+            return False
+        return k.sgd_momentum_many(params, grads, bufs["momentum_buffer"], group["lr"], group["momentum"],
+                                   1 - group["dampening"])
+
     def _update(self, group, param, grad, bufs, step, first):
         sgd_update(param, grad, bufs.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"],
                    dampening=group["dampening"], weight_decay=group["weight_decay"], nesterov=group["nesterov"],
