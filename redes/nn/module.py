@@ -53,12 +53,11 @@ class _Handle:
 
 def _on_device(init):
     """__init__(..., device=...) followed by self.to(device): a device the machine lacks is an error, never ignored."""
-    signature = inspect.signature(init)
-
     @functools.wraps(init)
     def wrapper(self, *args, **kwargs):
         init(self, *args, **kwargs)
-        device = kwargs.get("device") if not args else signature.bind(self, *args, **kwargs).arguments.get("device")
+        device = (kwargs.get("device") if not args else
+                  inspect.signature(init).bind(self, *args, **kwargs).arguments.get("device"))
         if device is not None:
             self.to(device)
     return wrapper
@@ -83,7 +82,8 @@ class Module:
         """A layer whose __init__ takes device= (torch's factory argument) is created on that device."""
         super().__init_subclass__(**kw)
         init = cls.__dict__.get("__init__")
-        if init is not None and "device" in inspect.signature(init).parameters:
+        code = getattr(init, "__code__", None)      # the code's names, not inspect.signature: import time counts
+        if code is not None and "device" in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
             cls.__init__ = _on_device(init)
 
     _forward_hooks = _forward_pre_hooks = {}      # instance dicts are made on first registration
