@@ -1302,6 +1302,15 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, .m_name = "redes._kernels", .m_doc = "Fused float32 CPU kernels (see redes/_kernels.c).",
     .m_size = -1, .m_methods = methods};
 
+/* Raised whenever a kernel is added or its arguments change: redes/backend.py loads only the build it expects
+ * (a stale build in a source tree would otherwise fail at the first call of a kernel it lacks). */
+#define KERNELS_API 2
+
 PyMODINIT_FUNC PyInit__kernels(void) {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "API", KERNELS_API) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

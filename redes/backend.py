@@ -25,12 +25,20 @@ def _scipy_special():
     return scipy.special
 
 
+KERNELS_API = 2         # the API number of redes/_kernels.c this code calls (KERNELS_API there)
+
+
 def _load_kernels():
     """The compiled float32 kernels (redes/_kernels.c), or None where the install could not build them (no C
     compiler). Every op that uses one keeps its NumPy code as the fallback. They run on NumPy arrays only."""
     try:
         from . import _kernels
     except ImportError:
+        return None
+    if getattr(_kernels, "API", None) != KERNELS_API:      # built from an older redes/_kernels.c
+        import warnings
+        warnings.warn("redes: the compiled kernels are out of date (rebuild: python setup.py build_ext --inplace, "
+                      "or pip install -e . again); running the NumPy code", RuntimeWarning, stacklevel=2)
         return None
     return _kernels
 

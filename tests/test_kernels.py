@@ -798,3 +798,14 @@ def test_cross_entropy_kernel_errors():
     with pytest.raises(IndexError, match=r"cross_entropy_backward: target\[1\] = 3 is outside \[0, 3\)"):
         K.cross_entropy_backward(x, np.array([0, 3]), x.copy(), 1.0, 3)
     assert K.cross_entropy_forward(x, np.array([0, -1]), x.copy(), 3) is None
+
+
+def test_a_stale_kernel_build_is_not_used(monkeypatch):
+    """A build of an older redes/_kernels.c (its API number differs) is refused with a warning: the ops run their
+    NumPy code instead of failing at the first kernel the old build lacks."""
+    from redes import backend as B
+    kernels = pytest.importorskip("redes._kernels")
+    assert kernels.API == B.KERNELS_API
+    monkeypatch.setattr(kernels, "API", B.KERNELS_API - 1)
+    with pytest.warns(RuntimeWarning, match="compiled kernels are out of date"):
+        assert B._load_kernels() is None
