@@ -611,11 +611,7 @@ def _node_backward(fn, m, g, t, create_graph):
                                "higher-order gradients through it are not supported")
         return fn.backward(m, g, t, *fn.inputs)
     if B.multi:                                 # run it on its output's device
-        token = B._current.set(B.backend_of(t.array))
-        try:
-            return fn.backward(m, g, t.array, *fn.arrays)
-        finally:
-            B._current.reset(token)
+        return B.call_on(B.backend_of(t.array), fn.backward, m, g, t.array, *fn.arrays)
     return fn.backward(m, g, t.array, *fn.arrays)
 
 
@@ -623,11 +619,7 @@ def _direct(fn, out, retain_graph):
     """fn.direct_backward(out, retain_graph), on out's device when several devices are in use."""
     if not B.multi:
         return fn.direct_backward(out, retain_graph)
-    token = B._current.set(B.backend_of(out.array))
-    try:
-        return fn.direct_backward(out, retain_graph)
-    finally:
-        B._current.reset(token)
+    return B.call_on(B.backend_of(out.array), fn.direct_backward, out, retain_graph)
 
 
 def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=False,
@@ -801,18 +793,10 @@ def _devices(on):
     _asarray = B.as_array
 
     def run(self, args, options):
-        token = B._current.set(_device_of(self.op, args, options))
-        try:
-            return _plain_run(self, args, options)
-        finally:
-            B._current.reset(token)
+        return B.call_on(_device_of(self.op, args, options), _plain_run, self, args, options)
 
     def apply2(cls, a, b):
-        token = B._current.set(_device_of(cls.op, (a, b), None))
-        try:
-            return _plain_apply2(cls, a, b)
-        finally:
-            B._current.reset(token)
+        return B.call_on(_device_of(cls.op, (a, b), None), _plain_apply2, cls, a, b)
 
     Function.run, Function.apply2 = run, classmethod(apply2)
 

@@ -87,6 +87,15 @@ def current():
     return _current.get() or default
 
 
+def call_on(backend, f, *args):
+    """f(*args) with `backend` as this thread's current device (the scope ops and backward nodes run in)."""
+    token = _current.set(backend)
+    try:
+        return f(*args)
+    finally:
+        _current.reset(token)
+
+
 def erf(a):
     """erf on the current device's arrays."""
     return current().special.erf(a)

@@ -502,11 +502,7 @@ class compile:  # noqa: A001  (named as torch.compile)
         if self.eager_reason is not None or m.anomaly or m.recorder is not None:
             return self.fn(*args)
         if B.multi:                 # a replay runs ops' code outside Function.run: it runs in the arguments' device
-            token = B._current.set(_ag._device_of("compile", args, None))
-            try:
-                return self._call(args)
-            finally:
-                B._current.reset(token)
+            return B.call_on(_ag._device_of("compile", args, None), self._call, args)
         return self._call(args)
 
     def _call(self, args):

@@ -18,7 +18,7 @@ from .ops import elementwise as _ew
 from .ops import linalg as _la
 from .ops import movement as _mv
 from .ops import reduce as _rd
-from .random import default_rng, device_rng
+from .random import rng_for
 
 _new = object.__new__
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -1553,7 +1553,7 @@ class Tensor:
     def _fill_random(self, name, draw, generator=None):
         """self[...] = draw(rng): the user's generator (drawn on the host), else the global stream of self's device."""
         self._inplace(name)
-        rng = generator or (device_rng(B.backend_of(self.array)) if B.multi else default_rng())
+        rng = rng_for(generator, self.array)
         self.array[...] = B.xp_of(self.array).asarray(draw(rng))
         return self
 

@@ -129,7 +129,7 @@ class TwinArray:
         return self._result(self._a[_unwrap(index)])
 
     def __setitem__(self, index, value):
-        self._a[_unwrap(index)] = _operand(value)
+        self._a[_unwrap(index)] = _unwrap(value)
 
     def __reduce__(self):
         raise TypeError("twin device: a TwinArray is not pickled (move it to the host with .get())")
@@ -137,13 +137,13 @@ class TwinArray:
 
 def _binary(op, reflected=False):
     if reflected:
-        return lambda self, other: _wrap(op(_operand(other), self._a))
-    return lambda self, other: _wrap(op(self._a, _operand(other)))
+        return lambda self, other: _wrap(op(_unwrap(other), self._a))
+    return lambda self, other: _wrap(op(self._a, _unwrap(other)))
 
 
 def _inplace(op):
     def method(self, other):
-        op(self._a, _operand(other))
+        op(self._a, _unwrap(other))
         return self
     return method
 
@@ -162,24 +162,14 @@ for _name in ("neg", "pos", "abs", "invert"):
     setattr(TwinArray, f"__{_name}__", (lambda op: lambda self: TwinArray(op(self._a)))(getattr(operator, _name)))
 
 
-def _operand(x):
-    """The NumPy value behind an operand of a twin computation; a host array is refused (a device mix)."""
+def _unwrap(x):
+    """The NumPy values behind a twin computation's operands and arguments (inside lists, tuples and dicts too);
+    a host array is refused (a device mix)."""
     if type(x) is TwinArray:
         return x._a
     if isinstance(x, _NDARRAY):
         raise TypeError(f"twin device: a NumPy array (shape {x.shape}, {x.dtype}) was given to a twin-device "
                         "computation: move it with .to('twin') (CuPy raises alike for host arrays)")
-    if isinstance(x, (list, tuple)):
-        return type(x)(_operand(v) for v in x)
-    return x
-
-
-def _unwrap(x):
-    """Arguments of a twin function: TwinArrays unwrapped (also inside lists, tuples, dicts); host arrays refused."""
-    if type(x) is TwinArray:
-        return x._a
-    if isinstance(x, _NDARRAY):
-        return _operand(x)
     if type(x) in (list, tuple):
         return type(x)(_unwrap(v) for v in x)
     if type(x) is dict:

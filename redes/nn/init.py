@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .. import backend as B
-from ..random import default_rng, device_rng
+from ..random import default_rng, rng_for
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
            "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
@@ -80,21 +80,14 @@ def _rng(generator):
     return generator if generator is not None else default_rng()
 
 
-def _device_rng(tensor, generator):
-    """The generator uniform_ and normal_ (and kaiming/xavier through them) draw with: on the tensor's device."""
-    if generator is not None or not B.multi:
-        return _rng(generator)
-    return device_rng(B.backend_of(tensor.array))
-
-
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
-    return _fill(tensor, _device_rng(tensor, generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, rng_for(generator, tensor.array).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
-    return _fill(tensor, _device_rng(tensor, generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, rng_for(generator, tensor.array).normal(mean, std, tensor.shape))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):

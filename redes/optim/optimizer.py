@@ -152,11 +152,7 @@ class Optimizer:
             raise RuntimeError(f"{type(self).__name__}.step: the parameters of one group are on several devices "
                                f"({', '.join(sorted(b.type for b in found))}); move the model with "
                                "model.to(device) before making the optimizer")
-        token = B._current.set(found.pop() if found else B.default)
-        try:
-            self._step_group(group)
-        finally:
-            B._current.reset(token)
+        B.call_on(found.pop() if found else B.default, self._step_group, group)
 
     def _new_state(self, p, group):
         """The state of a parameter on its first step: {'step': 0} and zeros for each of _state_names."""

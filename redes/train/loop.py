@@ -317,10 +317,11 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size=256):
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
+    device = _model_device(model)
     try:
         with no_grad():
             for batch in loader:
-                inputs, target = _split_batch(batch, _model_device(model))
+                inputs, target = _split_batch(batch, device)
                 out = model(*inputs)
                 if loss_fn is not None:
                     total += loss_fn(out, target).item() * len(target)
