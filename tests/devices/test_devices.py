@@ -261,3 +261,9 @@ def test_compile_replays_on_twin_as_eager():
         results.append([p.cpu().numpy() for p in model.parameters()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def test_to_device_passes_central_differences():
+    """to_device's gradient, there and back, against rd.gradcheck's central differences (float64)."""
+    x = np.random.default_rng(4).normal(size=(3, 4))
+    assert rd.gradcheck(lambda t: (t.to("twin").tanh() * 3.0).cpu(), [x])
