@@ -4,6 +4,7 @@
 """
 from .. import backend as B
 from .. import dtypes as _dt
+from ..ops.elementwise import ReLUOp as _ReLUOp
 from ..tensor import Tensor
 from . import _checks
 from . import functional as F
@@ -30,7 +31,8 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.relu(input)
+        # the op directly for a Tensor (F.relu's check and Tensor.relu are two calls more per layer)
+        return _ReLUOp.apply(input) if isinstance(input, Tensor) else F.relu(input)
 
     def extra_repr(self):
         return _inplace(self.inplace)

@@ -3,6 +3,7 @@ import math
 
 from .. import backend as B
 from .. import dtypes as _dt
+from ..ops.linalg import LinearOp as _LinearOp
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -51,10 +52,18 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator=rng)
 
     def forward(self, input):
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
+        x = input.array if isinstance(input, Tensor) else None
+        if x is None or x.ndim == 0 or x.shape[-1] != self.in_features:
+            if x is None:
+                return F.linear(input, self.weight, self.bias)      # its TypeError names what was given
             raise RuntimeError(f"Linear: expected input with last dim in_features={self.in_features} "
                                f"(shape (*, {self.in_features})), got {tuple(input.shape)}")
-        return F.linear(input, self.weight, self.bias)
+        w, b = self.weight, self.bias
+        # F.linear's checks, on the arrays in one test (a layer call per step on small models): the op directly
+        if isinstance(w, Tensor) and w.array.ndim == 2 and (b is None or (isinstance(b, Tensor) and b.array.ndim == 1
+                                                                         and b.array.shape[0] == w.array.shape[0])):
+            return _LinearOp.apply(input, w) if b is None else _LinearOp.apply(input, w, b)
+        return F.linear(input, w, b)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

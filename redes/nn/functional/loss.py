@@ -288,6 +288,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         >>> round(F.cross_entropy(logits, rd.tensor([0, 2])).item(), 4)
         0.1755
     """
+    if (weight is None and reduction == "mean" and size_average is None and reduce is None and ignore_index == -100
+            and label_smoothing == 0.0 and isinstance(input, Tensor) and isinstance(target, Tensor)):
+        x, t = input.array, target.array        # the common case, (N, C) logits and (N,) indices, checked in one test
+        if x.ndim == 2 and x.dtype.kind == "f" and t.dtype.kind in "iu" and t.shape == x.shape[:1]:
+            return _L.CrossEntropy.apply(input, t)      # the op's defaults are these options
     name = "cross_entropy"
     reduction = _reduction(name, reduction, size_average, reduce)
     _float_input(name, input)
