@@ -30,6 +30,7 @@ import itertools
 import sys
 import weakref
 
+from numpy import array as _np_array
 from numpy import asarray as _np_asarray
 from numpy import ndarray as _ndarray    # the hot path tests `type(a) is _ndarray` (CuPy has no scalars)
 
@@ -455,7 +456,8 @@ def _seed_grads(outputs, grad_outputs, create_graph, caller):
                 raise RuntimeError(f"{caller}: grad can be implicitly created only for scalar outputs, but "
                                    f"outputs[{i}] has shape {tuple(t.shape)}; pass gradient= (or grad_outputs=) "
                                    "of that shape, or reduce it first (e.g. .sum())")
-            g = B.xp_of(t.array).ones(t.array.shape, dtype=t.array.dtype)
+            a = t.array         # a 0-d NumPy output (a loss): np.array is one C call, np.ones a Python function
+            g = _np_array(1, a.dtype) if type(a) is _ndarray and not a.ndim else B.xp_of(a).ones(a.shape, dtype=a.dtype)
         else:
             g = g.array if isinstance(g, Tensor) else B.xp_of(t.array).asarray(g, dtype=t.array.dtype)
             if g.shape != t.array.shape:
@@ -514,7 +516,7 @@ class _Walk:
     def run(self, retain_graph, anomaly):
         """Pop nodes in decreasing _seq, run each backward and pass the gradients on to its inputs."""
         heap, waiting, heappop, heappush, to_leaf = self.heap, self.waiting, heapq.heappop, heapq.heappush, self.to_leaf
-        collect, create_graph, plain, stop = self.collect, self.create_graph, self.plain, self.stop
+        collect, create_graph, plain, stop, given = self.collect, self.create_graph, self.plain, self.stop, self.given
         slow = create_graph or B.multi          # _node_backward: create_graph, or the device scope of each node
         m = TensorMath if create_graph else ArrayMath
         while heap:
@@ -557,8 +559,14 @@ class _Walk:
                         heappush(heap, k)
                     else:
                         fx.pending = fx.pending + dx
-                elif plain and x.grad is None and type(dx) is not _ndarray and dx.dtype is x.array.dtype:
-                    x.grad = wrap(dx)           # to_leaf's first visit with a NumPy scalar, without its tests
+                elif plain and x.grad is None and dx.dtype is x.array.dtype:
+                    # to_leaf's first visit, inlined (leaf_grad without the cast): an array that is a view or
+                    # reached another place already is copied; a NumPy scalar becomes a 0-d array in wrap
+                    if type(dx) is _ndarray:
+                        if dx.base is not None or id(dx) in given:
+                            dx = dx.copy()
+                        given.add(id(dx))
+                    x.grad = wrap(dx)
                 else:
                     to_leaf(x, dx)
             if not retain_graph:
@@ -634,7 +642,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=False, create_graph=Fa
         if fn is not None and fn.direct_backward is not None and _direct(fn, outputs[0], retain_graph):
             return                              # a node that ran the whole backward itself (rd.compile's replay)
     seeds = _seed_grads(outputs, grad_outputs, create_graph, caller)
-    m = modes()
+    m = _modes_get(None) or modes()
     prev_mode, m.grad_enabled = m.grad_enabled, create_graph
     walk = None
     try:
