@@ -81,6 +81,37 @@ def test_errors():
         rd.nn.Bilinear(3, 4, 5)(rd.zeros(2, 3), rd.zeros(2, 3))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("layout", ["contiguous", "row_view", "column_step"])
+def test_linear_products_are_matmuls_bit_for_bit(dtype, layout):
+    """The 2-D fast path (np.dot where BLAS takes the operands as they are) gives matmul's numbers exactly."""
+    rng = np.random.default_rng(0)
+    big = rng.normal(size=(20, 40)).astype(dtype)
+    x = {"contiguous": big[:8, :12].copy(), "row_view": big[2:10, 5:17], "column_step": big[:8, ::3][:, :12]}[layout]
+    layer = rd.nn.Linear(12, 5, dtype=dtype)
+    w, b = layer.weight.array, layer.bias.array
+    xt = rd.tensor(x, requires_grad=True)
+    y = layer(xt)
+    assert np.array_equal(y.array, np.matmul(x, w.T) + b)
+    dy = rng.normal(size=(8, 5)).astype(dtype)
+    y.backward(rd.tensor(dy))
+    assert np.array_equal(xt.grad.array, np.matmul(dy, w))
+    assert np.array_equal(layer.weight.grad.array, np.matmul(dy.T, x))
+    assert np.array_equal(layer.bias.grad.array, np.add.reduce(dy, axis=0))
+
+
+def test_layer_fast_paths_keep_the_functional_errors():
+    """nn.Linear / nn.ReLU call their op directly only after the checks F.linear / F.relu would make."""
+    layer = rd.nn.Linear(3, 4)
+    with pytest.raises(TypeError, match="linear: input and weight must be Tensors, got ndarray"):
+        layer(np.zeros((2, 3)))
+    layer.bias = rd.nn.Parameter(rd.zeros(5))
+    with pytest.raises(RuntimeError, match=r"linear: bias must have shape \(4,\)"):
+        layer(rd.zeros(2, 3))
+    with pytest.raises(TypeError, match="relu: input must be a Tensor, got list"):
+        rd.nn.ReLU()([1.0, -1.0])
+
+
 def test_docstring_examples_run():
     """The Example blocks of every feed-forward module and F file run as doctests."""
     import doctest

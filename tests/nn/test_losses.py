@@ -232,6 +232,29 @@ def test_cross_entropy_extreme_logits_finite(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("target_dtype", [np.int64, np.int32, np.uint8])
+def test_cross_entropy_common_case_matches_the_general_path(dtype, target_dtype):
+    """F.cross_entropy's one-test common case (defaults, (N, C) logits, (N,) indices) gives the numbers of the
+    general path (reached here by an ignore_index that is no class: the same math) and of torch."""
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(7, 5)).astype(dtype), rng.integers(0, 5, 7).astype(target_dtype)
+    results = []
+    for kw in ({}, {"ignore_index": -1}):
+        xr = rd.tensor(x, requires_grad=True)
+        loss = F.cross_entropy(xr, rd.tensor(t), **kw)
+        loss.backward()
+        results.append((loss.array, xr.grad.array))
+    assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+    xt = torch.tensor(x, requires_grad=True)
+    ref = TF.cross_entropy(xt, torch.tensor(t.astype(np.int64)))
+    ref.backward()
+    assert_close(rd.tensor(results[0][0]), ref, dtype, "cross_entropy common case")
+    assert_close(rd.tensor(results[0][1]), xt.grad, dtype, "cross_entropy common case grad")
+    with pytest.raises(IndexError):      # a class index out of range is still caught on the common path
+        F.cross_entropy(rd.tensor(x), rd.tensor(np.full(7, 5, target_dtype)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_bce_with_logits_extreme_logits_finite(dtype):
     x = np.array([1e4, -1e4, 50.0, -50.0, 0.0], dtype)
     t = np.array([0.0, 1.0, 0.3, 0.7, 1.0], dtype)
