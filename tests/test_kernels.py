@@ -174,11 +174,73 @@ def test_gelu_matches_torch(spy, shape):
 
 def test_gelu_kernel_equals_the_numpy_formula_with_edge_values():
     x = np.concatenate([np.linspace(-14, 14, 10001), [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30]]).astype(F32)
+    def y_and_slope():                                          # dy = 1: the gradient is the slope itself
+        t = rd.tensor(x, requires_grad=True)
+        y = t.gelu()
+        y.backward(rd.ones_like(y))
+        return [y.numpy(), t.grad.numpy()]
     with np.errstate(invalid="ignore"):                         # inf * 0 in the slope, on both paths
-        on, off = _both_paths(lambda: _grads(lambda t: t.gelu(), x))
+        on, off = _both_paths(y_and_slope)
     for a, b in zip(on, off):
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7, equal_nan=True)
     assert np.signbit(on[0][10002]) and np.isnan(on[0][-3])          # gelu(-0) = -0; NaN stays NaN
+
+
+def test_gelu_kernel_forward_and_backward_against_float64_torch(spy):
+    """The kernel's y (forward) and dx (backward, recomputed from x) against torch in float64. Bound: A&S 7.1.26's
+    7.5e-8 in Phi, times |x|, plus float32 rounding: |y - y64| <= 2.5e-7 (1 + |x|), |dx - dx64| <= 5e-7 |dy| (1 + |x|)."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.linspace(-12, 12, 20001), rng.standard_normal(5000) * 3]).astype(F32)
+    dy = rng.standard_normal(x.shape).astype(F32)
+    t = rd.tensor(x, requires_grad=True)
+    y = F.gelu(t)
+    y.backward(rd.tensor(dy))
+    assert spy.calls["gelu"] == 2
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    ty = tF.gelu(tx)
+    ty.backward(torch.tensor(dy.astype(np.float64)))
+    assert np.all(np.abs(y.numpy() - ty.detach().numpy()) <= 2.5e-7 * (1 + np.abs(x)))
+    assert np.all(np.abs(t.grad.numpy() - tx.grad.numpy()) <= 5e-7 * np.abs(dy) * (1 + np.abs(x)))
+
+
+def test_gelu_backward_with_a_non_contiguous_gradient_uses_the_numpy_slope(spy):
+    """dy that the kernel cannot take (a transposed view): the slope is recomputed by the NumPy formula."""
+    x = np.random.default_rng(5).standard_normal((6, 7)).astype(F32)
+    dy = np.random.default_rng(6).standard_normal((7, 6)).astype(F32).T
+    t = rd.tensor(x, requires_grad=True)
+    F.gelu(t).backward(rd.tensor(dy))
+    tx = torch.tensor(x, requires_grad=True)
+    tF.gelu(tx).backward(torch.tensor(dy))
+    np.testing.assert_allclose(t.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=2e-6)
+
+
+# ------------------------------------------------------------------------------------------- Embedding
+@pytest.mark.parametrize("idx_shape, padding_idx", [((32, 64), None), ((50,), 3), ((4, 5, 6), None)])
+def test_embedding_backward_kernel_against_float64_torch_and_numpy(spy, idx_shape, padding_idx):
+    """The scatter-add sums each index's rows in float32, in row order: within 1e-6 (relative, of the sum of |dy|
+    over the row's uses) of torch's float64 gradient; the NumPy path (sort, reduceat) agrees to float32 rounding."""
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((11, 16)).astype(F32)
+    idx = rng.integers(0, 11, idx_shape)
+    dy = rng.standard_normal(idx_shape + (16,)).astype(F32)
+
+    def grad():
+        wt = rd.tensor(w, requires_grad=True)
+        F.embedding(rd.tensor(idx), wt, padding_idx=padding_idx).backward(rd.tensor(dy))
+        return wt.grad.numpy()
+    on = grad()
+    assert spy.calls["embedding_backward"] == 1
+    was = B.set_kernels(False)
+    try:
+        off = grad()
+    finally:
+        B.set_kernels(was)
+    wt = torch.tensor(w.astype(np.float64), requires_grad=True)
+    tF.embedding(torch.tensor(idx), wt, padding_idx=padding_idx).backward(torch.tensor(dy.astype(np.float64)))
+    scale = np.zeros_like(w, dtype=np.float64)
+    np.add.at(scale, idx.reshape(-1), np.abs(dy.reshape(-1, 16)))
+    assert np.all(np.abs(on - wt.grad.numpy()) <= 1e-6 * (scale + 1e-30))
+    np.testing.assert_allclose(on, off, rtol=1e-5, atol=1e-5)
 
 
 # ------------------------------------------------------------------------------------------- LayerNorm
@@ -592,10 +654,18 @@ def test_kernels_name_the_kernel_and_argument_on_bad_input():
     x = np.zeros(8, F32)
     with pytest.raises(TypeError, match=r"gelu: x must be float32, got format 'd'"):
         K.gelu(np.zeros(8), x, x, np.zeros(5, F32), 1.0)
-    with pytest.raises(ValueError, match=r"gelu: slope has 7 elements, expected 8"):
-        K.gelu(x, x.copy(), np.zeros(7, F32), np.zeros(5, F32), 1.0)
-    with pytest.raises(ValueError, match=r"gelu: y must be a C-contiguous writable array"):
-        K.gelu(x, np.zeros((4, 4), F32)[:, 0], x, np.zeros(5, F32), 1.0)
+    with pytest.raises(ValueError, match=r"gelu: out has 7 elements, expected 8"):
+        K.gelu(x, None, np.zeros(7, F32), np.zeros(5, F32), 1.0)
+    with pytest.raises(ValueError, match=r"gelu: dy has 7 elements, expected 8"):
+        K.gelu(x, np.zeros(7, F32), x.copy(), np.zeros(5, F32), 1.0)
+    with pytest.raises(ValueError, match=r"gelu: out must be a C-contiguous writable array"):
+        K.gelu(x, None, np.zeros((4, 4), F32)[:, 0], np.zeros(5, F32), 1.0)
+    with pytest.raises(IndexError, match=r"embedding_backward: index 3 is outside \[0, 3\)"):
+        K.embedding_backward(np.array([0, 3]), np.zeros(4, F32), np.zeros(6, F32))
+    with pytest.raises(ValueError, match=r"embedding_backward: dy has 5 elements and dw 6, not rows of one width"):
+        K.embedding_backward(np.array([0, 1]), np.zeros(5, F32), np.zeros(6, F32))
+    with pytest.raises(TypeError, match=r"embedding_backward: idx must be int64, got format 'i'"):
+        K.embedding_backward(np.array([0, 1], np.int32), np.zeros(4, F32), np.zeros(6, F32))
     with pytest.raises(TypeError, match=r"gelu takes 5 arguments, got 2"):
         K.gelu(x, x)
     with pytest.raises(ValueError, match=r"layer_norm_forward: x has 8 elements, not a multiple of k = 3"):
