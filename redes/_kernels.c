@@ -570,15 +570,19 @@ static PyObject *k_batch_norm_backward(PyObject *self, PyObject *const *args, Py
 }
 
 /* ------------------------------------------------------------------------------------------- softmax */
-/* Rows of s in place: s += bias row (r mod bias rows), then softmax shifted by the row's max. As the exact
+/* Rows of s in place: s = s * scale + bias row (r mod bias rows), then softmax shifted by the row's max (the
+ * attention's scale applied here saves a pass over q, and one over dq in backward). As the exact
  * NumPy path (ops/attention._softmax_exact): a non-finite max shifts by 0, a row summing to 0 (fully masked)
  * gives zeros. */
-HOT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t brows) {
+HOT __attribute__((optimize("fp-contract=fast"))) static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t brows,
+                                                                    float scale) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         float *sr = s + r * cols;
         if (bias) {
             const float *br = bias + (r % brows) * cols;
-            SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] += br[j];
+            SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] = sr[j] * scale + br[j];
+        } else if (scale != 1.0f) {
+            SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] *= scale;
         }
         float mx = -INFINITY;
         int nan = 0;
@@ -600,11 +604,13 @@ HOT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ss
     }
 }
 
-/* softmax_rows(s, bias|None, cols) */
+/* softmax_rows(s, bias|None, cols, scale) */
 static PyObject *k_softmax_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "softmax_rows"};
     Py_ssize_t n, nb, cols;
-    if (check_nargs(b.kernel, nargs, 3) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    if (check_nargs(b.kernel, nargs, 4) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    double scale = PyFloat_AsDouble(args[3]);
+    if (scale == -1.0 && PyErr_Occurred()) return NULL;
     float *s = take(&b, args[0], 'f', 1, 0, "s", &n);
     const float *bias = s ? take(&b, args[1], 'f', 0, 1, "bias", &nb) : NULL;
     if (PyErr_Occurred())
@@ -614,25 +620,28 @@ static PyObject *k_softmax_rows(PyObject *self, PyObject *const *args, Py_ssize_
                      bias ? nb : 0, cols);
         return fail(&b);
     }
-    RUN(b, softmax_loop(s, bias, n / cols, cols, bias ? nb / cols : 1));
+    RUN(b, softmax_loop(s, bias, n / cols, cols, bias ? nb / cols : 1, (float)scale));
     Py_RETURN_NONE;
 }
 
-HOT static void softmax_bwd_loop(float *ds, const float *p, Py_ssize_t rows, Py_ssize_t cols) {
+HOT static void softmax_bwd_loop(float *ds, const float *p, Py_ssize_t rows, Py_ssize_t cols, float scale) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         float *d = ds + r * cols;
         const float *pr = p + r * cols;
         float dot = 0.0f;
         SIMD_SUM(dot) for (Py_ssize_t j = 0; j < cols; j++) dot += d[j] * pr[j];
-        SIMD for (Py_ssize_t j = 0; j < cols; j++) d[j] = pr[j] * (d[j] - dot);
+        SIMD for (Py_ssize_t j = 0; j < cols; j++) d[j] = pr[j] * (d[j] - dot) * scale;
     }
 }
 
-/* softmax_backward_rows(ds, p, cols): ds = p * (ds - rowsum(ds * p)), in place. */
+/* softmax_backward_rows(ds, p, cols, scale): ds = p * (ds - rowsum(ds * p)) * scale, in place (scale: the forward's,
+ * so that ds is the gradient of the unscaled scores q k^T). */
 static PyObject *k_softmax_backward_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "softmax_backward_rows"};
     Py_ssize_t n, np_, cols;
-    if (check_nargs(b.kernel, nargs, 3) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    if (check_nargs(b.kernel, nargs, 4) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    double scale = PyFloat_AsDouble(args[3]);
+    if (scale == -1.0 && PyErr_Occurred()) return NULL;
     float *ds = take(&b, args[0], 'f', 1, 0, "ds", &n);
     const float *p = ds ? take(&b, args[1], 'f', 0, 0, "p", &np_) : NULL;
     if (!p || check_len(&b, "p", np_, n) || n % cols) {
@@ -640,7 +649,7 @@ static PyObject *k_softmax_backward_rows(PyObject *self, PyObject *const *args, 
             PyErr_Format(PyExc_ValueError, "%s: %zd elements are not whole rows of %zd", b.kernel, n, cols);
         return fail(&b);
     }
-    RUN(b, softmax_bwd_loop(ds, p, n / cols, cols));
+    RUN(b, softmax_bwd_loop(ds, p, n / cols, cols, (float)scale));
     Py_RETURN_NONE;
 }
 
@@ -1326,8 +1335,8 @@ static PyMethodDef methods[] = {
     KERNEL(layer_norm_backward, "(dy, xhat, invstd, w, dx, dw, db, k)"),
     KERNEL(batch_norm_forward, "(x, w, b, y, stats, invstd, outer, C, inner, eps)"),
     KERNEL(batch_norm_backward, "(dy, x, stats, invstd, w, dx, dw, db, outer, C, inner)"),
-    KERNEL(softmax_rows, "(s, bias, cols)"),
-    KERNEL(softmax_backward_rows, "(ds, p, cols)"),
+    KERNEL(softmax_rows, "(s, bias, cols, scale)"),
+    KERNEL(softmax_backward_rows, "(ds, p, cols, scale)"),
     KERNEL(maxpool2d_forward, "(x, y, arg, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(maxpool2d_backward, "(dy, arg, dx, overwrite, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(im2col, "(x, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),

@@ -390,7 +390,7 @@ def test_softmax_kernel_masked_rows_and_extremes():
     s = np.array([[-np.inf, -np.inf, -np.inf], [1e30, 0.0, -1e30], [np.inf, 1.0, 0.0], [np.nan, 0.0, 1.0],
                   [88.0, 87.0, -100.0]], F32)
     ours = s.copy()
-    B._compiled.softmax_rows(ours, None, 3)
+    B._compiled.softmax_rows(ours, None, 3, 1.0)
     ref = torch.softmax(torch.tensor(s), -1).numpy()
     ref[0] = 0.0                                          # torch's SDPA, like redes, gives a masked row zeros
     ref[2] = [np.nan, 0.0, 0.0]                           # as the exact NumPy path: exp(inf - 0) / inf
@@ -400,9 +400,29 @@ def test_softmax_kernel_masked_rows_and_extremes():
 def test_softmax_kernel_accuracy_against_float64():
     s = (np.random.default_rng(4).standard_normal((300, 64)) * 20).astype(F32)
     ours = s.copy()
-    B._compiled.softmax_rows(ours, None, 64)
+    B._compiled.softmax_rows(ours, None, 64, 1.0)
     e = np.exp(s.astype(np.float64) - s.max(1, keepdims=True))
     np.testing.assert_allclose(ours, e / e.sum(1, keepdims=True), rtol=3e-6, atol=1e-12)
+
+
+def test_softmax_kernels_scale_the_scores_against_float64():
+    """softmax_rows(s, bias, cols, scale) = softmax(s * scale + bias); softmax_backward_rows(ds, p, cols, scale) is
+    the gradient of the unscaled s: scale * p (ds - rowsum(ds p)). Both against float64 within float32 rounding."""
+    rng = np.random.default_rng(8)
+    s = (rng.standard_normal((6, 40, 40)) * 10).astype(F32)
+    bias = np.triu(np.full((40, 40), -np.inf, F32), 1)
+    ours = s.copy()
+    B._compiled.softmax_rows(ours, bias, 40, 0.125)
+    z = s.astype(np.float64) * 0.125 + bias
+    e = np.exp(z - z.max(-1, keepdims=True))
+    p64 = e / e.sum(-1, keepdims=True)
+    np.testing.assert_allclose(ours, p64, rtol=3e-6, atol=1e-12)
+    dp = rng.standard_normal(s.shape).astype(F32)
+    ds = dp.copy()
+    B._compiled.softmax_backward_rows(ds, ours, 40, 0.125)
+    p = ours.astype(np.float64)
+    ref = 0.125 * p * (dp - (dp * p).sum(-1, keepdims=True))
+    np.testing.assert_allclose(ds, ref, rtol=1e-5, atol=1e-7)
 
 
 def test_transformer_layer_float32_matches_torch(spy):
@@ -671,7 +691,9 @@ def test_kernels_name_the_kernel_and_argument_on_bad_input():
     with pytest.raises(ValueError, match=r"layer_norm_forward: x has 8 elements, not a multiple of k = 3"):
         K.layer_norm_forward(x, None, None, x.copy(), x.copy(), np.zeros(2, F32), 3, 1e-5)
     with pytest.raises(ValueError, match=r"softmax_rows: integer argument 0 must be >= 1, got 0"):
-        K.softmax_rows(x, None, 0)
+        K.softmax_rows(x, None, 0, 1.0)
+    with pytest.raises(TypeError, match=r"softmax_rows takes 4 arguments, got 3"):
+        K.softmax_rows(x, None, 8)
     with pytest.raises(ValueError, match=r"maxpool2d_backward: overwrite needs windows that tile"):
         K.maxpool2d_backward(x, np.zeros(8, np.int16), x.copy(), 1, 1, 3, 3, 1, 1, 1, 2, 2, 1, 1, 1, 1)
     with pytest.raises(ValueError, match=r"maxpool2d_backward: arg holds tap 9, outside 0..3"):

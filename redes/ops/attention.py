@@ -71,25 +71,25 @@ def _softmax_fast(s):
     return True
 
 
-def _compiled_softmax(qs, k, bias):
-    """softmax(qs k^T + bias) by the compiled kernel (bias added and each row shifted by its own max, in one
-    pass), or None where it does not apply: not float32 NumPy, or a bias that is not a contiguous block
-    repeating over s's leading rows (e.g. the (L, S) causal mask)."""
+def _compiled_softmax(q, k, bias, scale):
+    """softmax(q k^T * scale + bias) by the compiled kernel (scaled, bias added and each row shifted by its own
+    max, in one pass), or None where it does not apply: not float32 NumPy, or a bias that is not a contiguous
+    block repeating over s's leading rows (e.g. the (L, S) causal mask)."""
     kern = B.fused(bias)                  # q and k may be any layout: the kernel reads only s = q k^T, a new array
-    if (kern is None or type(qs) is not np.ndarray or qs.dtype != np.float32 or k.dtype != qs.dtype or qs.ndim < 2
-            or k.ndim < 2 or 0 in qs.shape[-2:] or 0 in k.shape[-2:]):
+    if (kern is None or type(q) is not np.ndarray or q.dtype != np.float32 or k.dtype != q.dtype or q.ndim < 2
+            or k.ndim < 2 or 0 in q.shape[-2:] or 0 in k.shape[-2:]):
         return None
-    shape = np.broadcast_shapes(qs.shape[:-2], k.shape[:-2]) + (qs.shape[-2], k.shape[-2])     # host-side
+    shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])     # host-side
     if bias is not None:
         lead = 0
         while lead < bias.ndim - 2 and bias.shape[lead] == 1:
             lead += 1
         if bias.ndim - lead > len(shape) or bias.shape[lead:] != shape[len(shape) - bias.ndim + lead:]:
             return None
-    s = B.xp.matmul(qs, k.swapaxes(-1, -2))
+    s = B.xp.matmul(q, k.swapaxes(-1, -2))
     if not s.flags.c_contiguous:            # NumPy may lay a product of transposed operands out otherwise
         s = B.xp.ascontiguousarray(s)
-    kern.softmax_rows(s, bias, shape[-1])
+    kern.softmax_rows(s, bias, shape[-1], scale)
     return s
 
 
@@ -120,8 +120,9 @@ def _low(dtype):
 def _attend(self, q, k, v, bias, scale, dropout_p, out=None):
     """Forward math on arrays (q (..., L, E), k (..., S, E), v (..., S, Ev)); keeps what backward needs on self."""
     xp = B.xp
-    qs = q * scale if scale != 1.0 else q                 # scale the (L, E) side, not the (L, S) scores
-    s = _compiled_softmax(qs, k, bias)
+    s = _compiled_softmax(q, k, bias, scale)              # the kernel scales the scores: no pass over q
+    folded = s is not None
+    qs = q if folded or scale == 1.0 else q * scale       # NumPy: scale the (L, E) side, not the (L, S) scores
     if s is None:
         s = _scores(qs, k, bias)
         if s.size and not _softmax_fast(s):
@@ -134,7 +135,7 @@ def _attend(self, q, k, v, bias, scale, dropout_p, out=None):
         pd = s * drop
     else:
         pd = s
-    self.qs, self.scale, self.p, self.drop, self.pd = qs, scale, s, drop, pd
+    self.qs, self.scale, self.folded, self.p, self.drop, self.pd = qs, scale, folded, s, drop, pd
     return xp.matmul(pd, v, out=out)
 
 
@@ -151,8 +152,11 @@ def _attend_backward(self, dy, k, v, bias_shape, want_q, want_k, want_v, want_bi
         ds *= self.drop
     p = self.p
     kern = B.fused(ds, p) if ds.shape == p.shape and ds.size else None
+    # With the scale folded into the forward's kernel (qs is q), the backward kernel scales dS too: dq = dS k and
+    # dk = dS^T q then need no pass of their own. Not when dS is also the bias gradient (that one is unscaled).
+    fold = self.folded and kern is not None and not want_bias
     if kern is not None:
-        kern.softmax_backward_rows(ds, p, ds.shape[-1])
+        kern.softmax_backward_rows(ds, p, ds.shape[-1], self.scale if fold else 1.0)
     else:
         ds -= xp.einsum("...j,...j->...", ds, p)[..., None]   # rowsum(dP * P): einsum needs no (L, S) temporary
         ds *= p                                               # dS = P * (dP - rowsum(dP * P))
@@ -160,10 +164,12 @@ def _attend_backward(self, dy, k, v, bias_shape, want_q, want_k, want_v, want_bi
         gb = unbroadcast(ArrayMath, ds, bias_shape)
     if want_q:
         gq = xp.matmul(ds, k, out=dq)
-        if self.scale != 1.0:
+        if self.scale != 1.0 and not fold:
             gq *= self.scale
     if want_k:
         gk = xp.matmul(ds.swapaxes(-1, -2), self.qs, out=dk)
+        if self.scale != 1.0 and self.folded and not fold:
+            gk *= self.scale                                  # qs is the unscaled q here
     return gq, gk, gv, gb
 
 
