@@ -8,6 +8,7 @@ import pytest
 import redes as rd
 import redes.nn.functional as F
 from redes import backend as B
+from redes.ops.attention import _in_two_halves as _real_halves
 from tests.nn.helpers import compare_functional_with_torch, compare_with_torch
 
 torch = pytest.importorskip("torch")
@@ -369,6 +370,61 @@ def test_attention_softmax_matches_torch(spy, mask_shape, causal):
     tiles = mask_shape is None or mask_shape[0] == 1 or len(mask_shape) < 4
     assert spy.calls.get("softmax_rows", 0) == (1 if tiles else 0)
     assert spy.calls.get("softmax_backward_rows", 0) == 1
+
+
+_ONE_CPU = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 if hasattr(os, "sched_getaffinity") else
+                              (os.cpu_count() or 1) < 2, reason="attention splits its batch only with 2+ CPUs")
+
+
+@_ONE_CPU
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_attention_in_two_halves_matches_torch(spy, with_mask):
+    """A batch large enough for two threads (8 x 4 x 64 x 64 x 32 multiply-adds): each half runs the softmax
+    kernels once. A mask that requires grad sends backward to the one-thread path."""
+    rng = np.random.default_rng(21)
+    arrays = [rng.standard_normal((8, 4, 64, 32)).astype(F32) for _ in range(3)]
+    if with_mask:
+        arrays.append(rng.standard_normal((64, 64)).astype(F32))
+    compare_functional_with_torch(*_sdpa((64, 64) if with_mask else None, not with_mask), arrays, F32)
+    assert spy.calls["softmax_rows"] == 2
+    assert spy.calls["softmax_backward_rows"] == (1 if with_mask else 2)
+
+
+@_ONE_CPU
+def test_multihead_attention_in_two_halves_equals_one_thread(monkeypatch):
+    """The benchmark's attention shape, split over two threads or not: the same products per head, the same bits."""
+    from redes.ops import attention
+    rd.manual_seed(4)
+    mha = rd.nn.MultiheadAttention(128, 4, batch_first=True)
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((16, 64, 128)).astype(F32)
+    g = rng.standard_normal((16, 64, 128)).astype(F32)
+    mask = rd.tensor(np.triu(np.full((64, 64), -np.inf, F32), 1))
+
+    def run():
+        t = rd.tensor(x, requires_grad=True)
+        y, _ = mha(t, t, t, attn_mask=mask, need_weights=False)
+        y.backward(rd.tensor(g))
+        grads = [t.grad.numpy()] + [p.grad.numpy().copy() for p in mha.parameters()]
+        mha.zero_grad()
+        return [y.numpy()] + grads
+    calls = []
+    monkeypatch.setattr(attention, "_in_two_halves", lambda fn, n: calls.append(n) or _real_halves(fn, n))
+    split = run()
+    assert calls == [16, 16]                                   # forward and backward each ran in two halves
+    monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 62)
+    whole = run()
+    assert calls == [16, 16]
+    for a, b in zip(split, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_attention_halves_raise_the_worker_threads_error():
+    def fn(a, b):
+        if a == 0:
+            raise ValueError("first half failed")
+    with pytest.raises(ValueError, match="first half failed"):
+        _real_halves(fn, 4)
 
 
 def test_attention_with_dropout_equals_the_numpy_path():

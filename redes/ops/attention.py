@@ -16,6 +16,8 @@ Backward (P = softmax, D = dropout mask scaled by 1/(1-p), Pd = P * D, dY the ou
 Rows whose every score is masked (-inf) give zeros (and zero gradients), as torch's SDPA does.
 """
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -117,9 +119,99 @@ def _low(dtype):
     return low
 
 
+# The attention core is 4-6 batched products of small matrices (e.g. 64 x 64 x 32 per head): each is below
+# OpenBLAS's threading threshold, so one core runs all of them while the second core idles. Large enough
+# float32 batches are therefore cut in two along their first axis, and one half runs on a worker thread
+# (NumPy's matmul and the kernels release the GIL). Only here: elementwise kernels are memory-bound on the
+# 2-vCPU machines, where a second thread was measured to gain nothing.
+_SPLIT_MIN_WORK = 1 << 22           # multiply-adds of one product (batch x L x S x E): below, one thread
+_POOL = [None, None]                # [pid, executor]: made on first use, again in a forked child
+
+
+def _split_ok(work, batch):
+    if work < _SPLIT_MIN_WORK or batch < 2:
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except AttributeError:                      # not Linux
+        return (os.cpu_count() or 1) >= 2
+
+
+def _in_two_halves(fn, n):
+    """fn(0, n // 2) on the worker thread while this thread runs fn(n // 2, n); the worker's exception is raised."""
+    if _POOL[0] != os.getpid():                 # a forked child inherits the executor but not its thread
+        _POOL[:] = os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="redes-attention")
+    half = _POOL[1].submit(fn, 0, n // 2)
+    try:
+        fn(n // 2, n)
+    finally:
+        half.result()
+
+
+def _attend_split(self, q, k, v, bias, scale, out):
+    """The kernel path of `_attend` (no dropout) in two halves of the batch, or None where it does not apply."""
+    kern = B.fused(bias)
+    if (kern is None or q.ndim < 3 or any(type(a) is not np.ndarray or a.dtype != np.float32 for a in (q, k, v))
+            or not q.shape[:-2] == k.shape[:-2] == v.shape[:-2] or k.shape[-2] != v.shape[-2]
+            or k.shape[-1] != q.shape[-1] or 0 in q.shape or 0 in k.shape or 0 in v.shape[-1:]):
+        return None
+    L, S, n = q.shape[-2], k.shape[-2], q.shape[0]
+    if not _split_ok(math.prod(q.shape[:-1]) * S * max(q.shape[-1], v.shape[-1]), n):
+        return None
+    if bias is not None:                        # a block repeating over the rows of each half: not along axis 0
+        lead = 0
+        while lead < bias.ndim - 2 and bias.shape[lead] == 1:
+            lead += 1
+        if bias.ndim - lead >= q.ndim or bias.shape[lead:] != (q.shape[:-2] + (L, S))[q.ndim - bias.ndim + lead:]:
+            return None
+    xp = B.xp
+    y_shape = q.shape[:-1] + v.shape[-1:]
+    if out is None:
+        out = xp.empty(y_shape, q.dtype)
+    elif out.shape != y_shape or out.dtype != q.dtype:
+        return None
+    s = xp.empty(q.shape[:-2] + (L, S), q.dtype)
+
+    def half(a, b):
+        xp.matmul(q[a:b], k[a:b].swapaxes(-1, -2), out=s[a:b])
+        kern.softmax_rows(s[a:b], bias, S, scale)
+        xp.matmul(s[a:b], v[a:b], out=out[a:b])
+    _in_two_halves(half, n)
+    self.qs, self.scale, self.folded, self.split, self.p, self.drop, self.pd = q, scale, True, True, s, None, s
+    return out
+
+
+def _attend_backward_split(self, dy, k, v, want_q, want_k, want_v, dq, dk, dv):
+    """`_attend_backward` after `_attend_split` (no bias gradient): each half of the batch on its own thread."""
+    xp, p, q, kern = B.xp, self.p, self.qs, B.kernels
+    S, scale = p.shape[-1], self.scale
+    dq = dq if dq is not None or not want_q else xp.empty(q.shape, q.dtype)
+    dk = dk if dk is not None or not want_k else xp.empty(k.shape, k.dtype)
+    dv = dv if dv is not None or not want_v else xp.empty(v.shape, v.dtype)
+    ds = xp.empty(p.shape, p.dtype) if want_q or want_k else None
+
+    def half(a, b):
+        if want_v:
+            xp.matmul(p[a:b].swapaxes(-1, -2), dy[a:b], out=dv[a:b])
+        if ds is not None:
+            xp.matmul(dy[a:b], v[a:b].swapaxes(-1, -2), out=ds[a:b])
+            kern.softmax_backward_rows(ds[a:b], p[a:b], S, scale)          # dS times the scale: see below
+            if want_q:
+                xp.matmul(ds[a:b], k[a:b], out=dq[a:b])
+            if want_k:
+                xp.matmul(ds[a:b].swapaxes(-1, -2), q[a:b], out=dk[a:b])
+    _in_two_halves(half, p.shape[0])
+    return dq, dk, dv, None
+
+
 def _attend(self, q, k, v, bias, scale, dropout_p, out=None):
     """Forward math on arrays (q (..., L, E), k (..., S, E), v (..., S, Ev)); keeps what backward needs on self."""
     xp = B.xp
+    self.split = False
+    if dropout_p == 0.0:
+        y = _attend_split(self, q, k, v, bias, scale, out)
+        if y is not None:
+            return y
     s = _compiled_softmax(q, k, bias, scale)              # the kernel scales the scores: no pass over q
     folded = s is not None
     qs = q if folded or scale == 1.0 else q * scale       # NumPy: scale the (L, E) side, not the (L, S) scores
@@ -142,6 +234,8 @@ def _attend(self, q, k, v, bias, scale, dropout_p, out=None):
 def _attend_backward(self, dy, k, v, bias_shape, want_q, want_k, want_v, want_bias, dq=None, dk=None, dv=None):
     """Gradients of `_attend` on arrays. dq/dk/dv: optional output arrays (views) to write into."""
     xp = B.xp
+    if self.split and not want_bias and type(dy) is np.ndarray and dy.dtype == np.float32 and B.kernels is not None:
+        return _attend_backward_split(self, dy, k, v, want_q, want_k, want_v, dq, dk, dv)
     gq = gk = gv = gb = None
     if want_v:
         gv = xp.matmul(self.pd.swapaxes(-1, -2), dy, out=dv)
