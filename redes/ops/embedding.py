@@ -25,7 +25,7 @@ class EmbeddingOp(Function):
         flat = self.idx.reshape(-1)
         k = B.fused(dy) if not self.scale and flat.dtype == np.int64 else None
         if k is not None and flat.size and w.ndim == 2 and dy.size == flat.size * w.shape[1]:
-            k.embedding_backward(np.ascontiguousarray(flat), dy, dw)     # a compiled scatter-add, row by row
+            k.embedding_backward(flat, dy, dw)        # a compiled scatter-add, row by row (flat: C-contiguous)
         elif flat.size:
             rows = dy.reshape(flat.size, -1)
             order = xp.argsort(flat, kind="stable")
