@@ -378,9 +378,11 @@ _ONE_CPU = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 if hasattr(os, "s
 
 @_ONE_CPU
 @pytest.mark.parametrize("with_mask", [False, True])
-def test_attention_in_two_halves_matches_torch(spy, with_mask):
+def test_attention_in_two_halves_matches_torch(spy, with_mask, monkeypatch):
     """A batch large enough for two threads (8 x 4 x 64 x 64 x 32 multiply-adds): each half runs the softmax
     kernels once. A mask that requires grad sends backward to the one-thread path."""
+    from redes.ops import attention
+    monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 22)     # the default (REDES_ATTENTION_THREADS=0 may be set)
     rng = np.random.default_rng(21)
     arrays = [rng.standard_normal((8, 4, 64, 32)).astype(F32) for _ in range(3)]
     if with_mask:
@@ -394,6 +396,7 @@ def test_attention_in_two_halves_matches_torch(spy, with_mask):
 def test_multihead_attention_in_two_halves_equals_one_thread(monkeypatch):
     """The benchmark's attention shape, split over two threads or not: the same products per head, the same bits."""
     from redes.ops import attention
+    monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 22)
     rd.manual_seed(4)
     mha = rd.nn.MultiheadAttention(128, 4, batch_first=True)
     rng = np.random.default_rng(22)

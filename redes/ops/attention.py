@@ -123,8 +123,8 @@ def _low(dtype):
 # OpenBLAS's threading threshold, so one core runs all of them while the second core idles. Large enough
 # float32 batches are therefore cut in two along their first axis, and one half runs on a worker thread
 # (NumPy's matmul and the kernels release the GIL). Only here: elementwise kernels are memory-bound on the
-# 2-vCPU machines, where a second thread was measured to gain nothing.
-_SPLIT_MIN_WORK = 1 << 22           # multiply-adds of one product (batch x L x S x E): below, one thread
+# 2-vCPU machines, where a second thread was measured to gain nothing. REDES_ATTENTION_THREADS=0 turns it off.
+_SPLIT_MIN_WORK = 1 << 22 if os.environ.get("REDES_ATTENTION_THREADS", "1") != "0" else 1 << 62   # multiply-adds
 _POOL = [None, None]                # [pid, executor]: made on first use, again in a forked child
 
 
