@@ -22,6 +22,13 @@
 #else
 #define HOT
 #endif
+/* Multiply-adds fused (FMA) in the loops marked CONTRACT, where the rounding of a * b + c changes nothing the tests
+ * compare at: -std=c11 turns contraction off for the whole file otherwise. GCC only (clang and MSVC: plain code). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONTRACT __attribute__((optimize("fp-contract=fast")))
+#else
+#define CONTRACT
+#endif
 #define SIMD _Pragma("omp simd")
 #define SIMD_SUM(...) _Pragma(SIMD_STR(omp simd reduction(+: __VA_ARGS__)))
 #define SIMD_STR(x) #x
@@ -156,7 +163,7 @@ static inline float sigmoid_f32(float x) {
 /* ---------------------------------------------------------------------------------------------- GELU */
 /* Phi(x) by the formula of ops/elementwise._gelu_and_slope, and e = exp(-x^2 / 2) (phi's numerator):
  * Phi(-|x|) = u (c1 + u (c2 + ... u c5)) exp(-x^2 / 2), u = 1 / (K + |x|) (Abramowitz & Stegun 7.1.26). */
-__attribute__((optimize("fp-contract=fast"))) static inline float gelu_cdf(float xi, const float *c, float k, float *e) {
+CONTRACT static inline float gelu_cdf(float xi, const float *c, float k, float *e) {
     *e = exp_f32(-0.5f * xi * xi);
     float u = 1.0f / (fabsf(xi) + k);
     float h = u * (c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * c[4])))) * *e;
@@ -166,7 +173,7 @@ __attribute__((optimize("fp-contract=fast"))) static inline float gelu_cdf(float
 
 /* Forward (dy NULL): out = x Phi(x). Backward: out = dy (Phi(x) + x phi(x)), recomputed from x as torch does:
  * forward then writes one array instead of two (y and a kept slope), and backward is still one pass. */
-HOT __attribute__((optimize("fp-contract=fast"))) static void gelu_loop(const float *x, const float *dy, float *out, Py_ssize_t n, const float *c, float k) {
+HOT CONTRACT static void gelu_loop(const float *x, const float *dy, float *out, Py_ssize_t n, const float *c, float k) {
     if (!dy) {
         SIMD for (Py_ssize_t i = 0; i < n; i++) {
             float e, xi = x[i];
@@ -574,8 +581,8 @@ static PyObject *k_batch_norm_backward(PyObject *self, PyObject *const *args, Py
  * attention's scale applied here saves a pass over q, and one over dq in backward). As the exact
  * NumPy path (ops/attention._softmax_exact): a non-finite max shifts by 0, a row summing to 0 (fully masked)
  * gives zeros. */
-HOT __attribute__((optimize("fp-contract=fast"))) static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t brows,
-                                                                    float scale) {
+HOT CONTRACT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t brows,
+                                      float scale) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         float *sr = s + r * cols;
         if (bias) {
