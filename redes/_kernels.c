@@ -22,6 +22,13 @@
 #else
 #define HOT
 #endif
+/* Multiply-adds fused (FMA) in the loops marked CONTRACT, where the rounding of a * b + c changes nothing the tests
+ * compare at: -std=c11 turns contraction off for the whole file otherwise. GCC only (clang and MSVC: plain code). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONTRACT __attribute__((optimize("fp-contract=fast")))
+#else
+#define CONTRACT
+#endif
 #define SIMD _Pragma("omp simd")
 #define SIMD_SUM(...) _Pragma(SIMD_STR(omp simd reduction(+: __VA_ARGS__)))
 #define SIMD_STR(x) #x
@@ -154,35 +161,82 @@ static inline float sigmoid_f32(float x) {
 }
 
 /* ---------------------------------------------------------------------------------------------- GELU */
-/* GELU y = x Phi(x) and its slope Phi(x) + x phi(x), the formula of ops/elementwise._gelu_and_slope:
+/* Phi(x) by the formula of ops/elementwise._gelu_and_slope, and e = exp(-x^2 / 2) (phi's numerator):
  * Phi(-|x|) = u (c1 + u (c2 + ... u c5)) exp(-x^2 / 2), u = 1 / (K + |x|) (Abramowitz & Stegun 7.1.26). */
-HOT static void gelu_loop(const float *x, float *y, float *slope, Py_ssize_t n, const float *c, float k) {
+CONTRACT static inline float gelu_cdf(float xi, const float *c, float k, float *e) {
+    *e = exp_f32(-0.5f * xi * xi);
+    float u = 1.0f / (fabsf(xi) + k);
+    float h = u * (c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * c[4])))) * *e;
+    float cdf = xi >= 0.0f ? 1.0f - h : h;
+    return xi != xi ? xi : cdf;
+}
+
+/* Forward (dy NULL): out = x Phi(x). Backward: out = dy (Phi(x) + x phi(x)), recomputed from x as torch does:
+ * forward then writes one array instead of two (y and a kept slope), and backward is still one pass. */
+HOT CONTRACT static void gelu_loop(const float *x, const float *dy, float *out, Py_ssize_t n, const float *c, float k) {
+    if (!dy) {
+        SIMD for (Py_ssize_t i = 0; i < n; i++) {
+            float e, xi = x[i];
+            out[i] = xi * gelu_cdf(xi, c, k, &e);
+        }
+        return;
+    }
     SIMD for (Py_ssize_t i = 0; i < n; i++) {
-        float xi = x[i];
-        float e = exp_f32(-0.5f * xi * xi);
-        float u = 1.0f / (fabsf(xi) + k);
-        float h = u * (c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * c[4])))) * e;
-        float cdf = xi >= 0.0f ? 1.0f - h : h;
-        cdf = xi != xi ? xi : cdf;
-        y[i] = xi * cdf;
-        slope[i] = cdf + xi * e * 0.398942280f;
+        float e, xi = x[i];
+        float cdf = gelu_cdf(xi, c, k, &e);
+        out[i] = dy[i] * (cdf + xi * e * 0.398942280f);
     }
 }
 
-/* gelu(x, y, slope, c (5 coefficients), k) */
+/* gelu(x, dy|None, out, c (5 coefficients), k): out = gelu(x) when dy is None, else dy * gelu'(x). */
 static PyObject *k_gelu(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "gelu"};
-    Py_ssize_t n, ny, ns, nc;
+    Py_ssize_t n, nd = 0, no, nc;
     if (check_nargs(b.kernel, nargs, 5) < 0) return NULL;
     const float *x = take(&b, args[0], 'f', 0, 0, "x", &n);
-    float *y = x ? take(&b, args[1], 'f', 1, 0, "y", &ny) : NULL;
-    float *s = y ? take(&b, args[2], 'f', 1, 0, "slope", &ns) : NULL;
-    const float *c = s ? take(&b, args[3], 'f', 0, 0, "c", &nc) : NULL;
+    const float *dy = x ? take(&b, args[1], 'f', 0, 1, "dy", &nd) : NULL;
+    float *out = !PyErr_Occurred() ? take(&b, args[2], 'f', 1, 0, "out", &no) : NULL;
+    const float *c = out ? take(&b, args[3], 'f', 0, 0, "c", &nc) : NULL;
     double k = c ? PyFloat_AsDouble(args[4]) : -1.0;
-    if (!c || PyErr_Occurred() || check_len(&b, "y", ny, n) || check_len(&b, "slope", ns, n)
+    if (!c || PyErr_Occurred() || (dy && check_len(&b, "dy", nd, n)) || check_len(&b, "out", no, n)
         || check_len(&b, "c", nc, 5))
         return fail(&b);
-    RUN(b, gelu_loop(x, y, s, n, c, (float)k));
+    RUN(b, gelu_loop(x, dy, out, n, c, (float)k));
+    Py_RETURN_NONE;
+}
+
+/* ----------------------------------------------------------------------------------------- Embedding */
+/* embedding_backward(idx (int64), dy (len(idx) rows of D), dw (V rows of D, zeroed by the caller)):
+ * dw[idx[r]] += dy[r], row by row (dw of a small vocabulary stays in cache). Every index is checked against
+ * [0, V) before any row is added: a bad one raises and leaves dw untouched. */
+HOT static void emb_bwd_loop(const int64_t *idx, const float *dy, float *dw, Py_ssize_t rows, Py_ssize_t d) {
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        float *w = dw + idx[r] * d;
+        const float *g = dy + r * d;
+        SIMD for (Py_ssize_t j = 0; j < d; j++) w[j] += g[j];
+    }
+}
+
+static PyObject *k_embedding_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "embedding_backward"};
+    Py_ssize_t rows, ng, nw;
+    if (check_nargs(b.kernel, nargs, 3) < 0) return NULL;
+    const int64_t *idx = take(&b, args[0], 'q', 0, 0, "idx", &rows);
+    const float *dy = idx ? take(&b, args[1], 'f', 0, 0, "dy", &ng) : NULL;
+    float *dw = dy ? take(&b, args[2], 'f', 1, 0, "dw", &nw) : NULL;
+    if (!dw) return fail(&b);
+    Py_ssize_t d = rows ? ng / rows : 0, v = d ? nw / d : 0;
+    if (rows && (ng % rows || nw % (d ? d : 1) || (d == 0 && nw != 0))) {
+        PyErr_Format(PyExc_ValueError, "%s: dy has %zd elements and dw %zd, not rows of one width for %zd indices",
+                     b.kernel, ng, nw, rows);
+        return fail(&b);
+    }
+    for (Py_ssize_t r = 0; r < rows && d; r++)
+        if (idx[r] < 0 || idx[r] >= v) {
+            PyErr_Format(PyExc_IndexError, "%s: index %lld is outside [0, %zd)", b.kernel, (long long)idx[r], v);
+            return fail(&b);
+        }
+    RUN(b, emb_bwd_loop(idx, dy, dw, d ? rows : 0, d));
     Py_RETURN_NONE;
 }
 
@@ -523,15 +577,19 @@ static PyObject *k_batch_norm_backward(PyObject *self, PyObject *const *args, Py
 }
 
 /* ------------------------------------------------------------------------------------------- softmax */
-/* Rows of s in place: s += bias row (r mod bias rows), then softmax shifted by the row's max. As the exact
+/* Rows of s in place: s = s * scale + bias row (r mod bias rows), then softmax shifted by the row's max (the
+ * attention's scale applied here saves a pass over q, and one over dq in backward). As the exact
  * NumPy path (ops/attention._softmax_exact): a non-finite max shifts by 0, a row summing to 0 (fully masked)
  * gives zeros. */
-HOT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t brows) {
+HOT CONTRACT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t brows,
+                                      float scale) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         float *sr = s + r * cols;
         if (bias) {
             const float *br = bias + (r % brows) * cols;
-            SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] += br[j];
+            SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] = sr[j] * scale + br[j];
+        } else if (scale != 1.0f) {
+            SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] *= scale;
         }
         float mx = -INFINITY;
         int nan = 0;
@@ -553,11 +611,13 @@ HOT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ss
     }
 }
 
-/* softmax_rows(s, bias|None, cols) */
+/* softmax_rows(s, bias|None, cols, scale) */
 static PyObject *k_softmax_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "softmax_rows"};
     Py_ssize_t n, nb, cols;
-    if (check_nargs(b.kernel, nargs, 3) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    if (check_nargs(b.kernel, nargs, 4) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    double scale = PyFloat_AsDouble(args[3]);
+    if (scale == -1.0 && PyErr_Occurred()) return NULL;
     float *s = take(&b, args[0], 'f', 1, 0, "s", &n);
     const float *bias = s ? take(&b, args[1], 'f', 0, 1, "bias", &nb) : NULL;
     if (PyErr_Occurred())
@@ -567,25 +627,28 @@ static PyObject *k_softmax_rows(PyObject *self, PyObject *const *args, Py_ssize_
                      bias ? nb : 0, cols);
         return fail(&b);
     }
-    RUN(b, softmax_loop(s, bias, n / cols, cols, bias ? nb / cols : 1));
+    RUN(b, softmax_loop(s, bias, n / cols, cols, bias ? nb / cols : 1, (float)scale));
     Py_RETURN_NONE;
 }
 
-HOT static void softmax_bwd_loop(float *ds, const float *p, Py_ssize_t rows, Py_ssize_t cols) {
+HOT static void softmax_bwd_loop(float *ds, const float *p, Py_ssize_t rows, Py_ssize_t cols, float scale) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         float *d = ds + r * cols;
         const float *pr = p + r * cols;
         float dot = 0.0f;
         SIMD_SUM(dot) for (Py_ssize_t j = 0; j < cols; j++) dot += d[j] * pr[j];
-        SIMD for (Py_ssize_t j = 0; j < cols; j++) d[j] = pr[j] * (d[j] - dot);
+        SIMD for (Py_ssize_t j = 0; j < cols; j++) d[j] = pr[j] * (d[j] - dot) * scale;
     }
 }
 
-/* softmax_backward_rows(ds, p, cols): ds = p * (ds - rowsum(ds * p)), in place. */
+/* softmax_backward_rows(ds, p, cols, scale): ds = p * (ds - rowsum(ds * p)) * scale, in place (scale: the forward's,
+ * so that ds is the gradient of the unscaled scores q k^T). */
 static PyObject *k_softmax_backward_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "softmax_backward_rows"};
     Py_ssize_t n, np_, cols;
-    if (check_nargs(b.kernel, nargs, 3) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    if (check_nargs(b.kernel, nargs, 4) < 0 || ints(b.kernel, args + 2, 1, &cols, 1) < 0) return NULL;
+    double scale = PyFloat_AsDouble(args[3]);
+    if (scale == -1.0 && PyErr_Occurred()) return NULL;
     float *ds = take(&b, args[0], 'f', 1, 0, "ds", &n);
     const float *p = ds ? take(&b, args[1], 'f', 0, 0, "p", &np_) : NULL;
     if (!p || check_len(&b, "p", np_, n) || n % cols) {
@@ -593,7 +656,7 @@ static PyObject *k_softmax_backward_rows(PyObject *self, PyObject *const *args, 
             PyErr_Format(PyExc_ValueError, "%s: %zd elements are not whole rows of %zd", b.kernel, n, cols);
         return fail(&b);
     }
-    RUN(b, softmax_bwd_loop(ds, p, n / cols, cols));
+    RUN(b, softmax_bwd_loop(ds, p, n / cols, cols, (float)scale));
     Py_RETURN_NONE;
 }
 
@@ -1273,13 +1336,14 @@ static PyObject *k_adam_many(PyObject *self, PyObject *const *args, Py_ssize_t n
 /* k_NAME is exported as NAME; arguments are positional (METH_FASTCALL), in the order its docstring gives */
 #define KERNEL(fn, signature) {#fn, (PyCFunction)(void (*)(void))k_##fn, METH_FASTCALL, #fn signature}
 static PyMethodDef methods[] = {
-    KERNEL(gelu, "(x, y, slope, c, k)"),
+    KERNEL(gelu, "(x, dy, out, c, k)"),
+    KERNEL(embedding_backward, "(idx, dy, dw)"),
     KERNEL(layer_norm_forward, "(x, w, b, y, xhat, invstd, k, eps)"),
     KERNEL(layer_norm_backward, "(dy, xhat, invstd, w, dx, dw, db, k)"),
     KERNEL(batch_norm_forward, "(x, w, b, y, stats, invstd, outer, C, inner, eps)"),
     KERNEL(batch_norm_backward, "(dy, x, stats, invstd, w, dx, dw, db, outer, C, inner)"),
-    KERNEL(softmax_rows, "(s, bias, cols)"),
-    KERNEL(softmax_backward_rows, "(ds, p, cols)"),
+    KERNEL(softmax_rows, "(s, bias, cols, scale)"),
+    KERNEL(softmax_backward_rows, "(ds, p, cols, scale)"),
     KERNEL(maxpool2d_forward, "(x, y, arg, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(maxpool2d_backward, "(dy, arg, dx, overwrite, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(im2col, "(x, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
@@ -1304,7 +1368,7 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a kernel is added or its arguments change: redes/backend.py loads only the build it expects
  * (a stale build in a source tree would otherwise fail at the first call of a kernel it lacks). */
-#define KERNELS_API 2
+#define KERNELS_API 3
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

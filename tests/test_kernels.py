@@ -8,6 +8,7 @@ import pytest
 import redes as rd
 import redes.nn.functional as F
 from redes import backend as B
+from redes.ops.attention import _in_two_halves as _real_halves
 from tests.nn.helpers import compare_functional_with_torch, compare_with_torch
 
 torch = pytest.importorskip("torch")
@@ -174,11 +175,73 @@ def test_gelu_matches_torch(spy, shape):
 
 def test_gelu_kernel_equals_the_numpy_formula_with_edge_values():
     x = np.concatenate([np.linspace(-14, 14, 10001), [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30]]).astype(F32)
+    def y_and_slope():                                          # dy = 1: the gradient is the slope itself
+        t = rd.tensor(x, requires_grad=True)
+        y = t.gelu()
+        y.backward(rd.ones_like(y))
+        return [y.numpy(), t.grad.numpy()]
     with np.errstate(invalid="ignore"):                         # inf * 0 in the slope, on both paths
-        on, off = _both_paths(lambda: _grads(lambda t: t.gelu(), x))
+        on, off = _both_paths(y_and_slope)
     for a, b in zip(on, off):
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7, equal_nan=True)
     assert np.signbit(on[0][10002]) and np.isnan(on[0][-3])          # gelu(-0) = -0; NaN stays NaN
+
+
+def test_gelu_kernel_forward_and_backward_against_float64_torch(spy):
+    """The kernel's y (forward) and dx (backward, recomputed from x) against torch in float64. Bound: A&S 7.1.26's
+    7.5e-8 in Phi, times |x|, plus float32 rounding: |y - y64| <= 2.5e-7 (1 + |x|), |dx - dx64| <= 5e-7 |dy| (1 + |x|)."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.linspace(-12, 12, 20001), rng.standard_normal(5000) * 3]).astype(F32)
+    dy = rng.standard_normal(x.shape).astype(F32)
+    t = rd.tensor(x, requires_grad=True)
+    y = F.gelu(t)
+    y.backward(rd.tensor(dy))
+    assert spy.calls["gelu"] == 2
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    ty = tF.gelu(tx)
+    ty.backward(torch.tensor(dy.astype(np.float64)))
+    assert np.all(np.abs(y.numpy() - ty.detach().numpy()) <= 2.5e-7 * (1 + np.abs(x)))
+    assert np.all(np.abs(t.grad.numpy() - tx.grad.numpy()) <= 5e-7 * np.abs(dy) * (1 + np.abs(x)))
+
+
+def test_gelu_backward_with_a_non_contiguous_gradient_uses_the_numpy_slope(spy):
+    """dy that the kernel cannot take (a transposed view): the slope is recomputed by the NumPy formula."""
+    x = np.random.default_rng(5).standard_normal((6, 7)).astype(F32)
+    dy = np.random.default_rng(6).standard_normal((7, 6)).astype(F32).T
+    t = rd.tensor(x, requires_grad=True)
+    F.gelu(t).backward(rd.tensor(dy))
+    tx = torch.tensor(x, requires_grad=True)
+    tF.gelu(tx).backward(torch.tensor(dy))
+    np.testing.assert_allclose(t.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=2e-6)
+
+
+# ------------------------------------------------------------------------------------------- Embedding
+@pytest.mark.parametrize("idx_shape, padding_idx", [((32, 64), None), ((50,), 3), ((4, 5, 6), None)])
+def test_embedding_backward_kernel_against_float64_torch_and_numpy(spy, idx_shape, padding_idx):
+    """The scatter-add sums each index's rows in float32, in row order: within 1e-6 (relative, of the sum of |dy|
+    over the row's uses) of torch's float64 gradient; the NumPy path (sort, reduceat) agrees to float32 rounding."""
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((11, 16)).astype(F32)
+    idx = rng.integers(0, 11, idx_shape)
+    dy = rng.standard_normal(idx_shape + (16,)).astype(F32)
+
+    def grad():
+        wt = rd.tensor(w, requires_grad=True)
+        F.embedding(rd.tensor(idx), wt, padding_idx=padding_idx).backward(rd.tensor(dy))
+        return wt.grad.numpy()
+    on = grad()
+    assert spy.calls["embedding_backward"] == 1
+    was = B.set_kernels(False)
+    try:
+        off = grad()
+    finally:
+        B.set_kernels(was)
+    wt = torch.tensor(w.astype(np.float64), requires_grad=True)
+    tF.embedding(torch.tensor(idx), wt, padding_idx=padding_idx).backward(torch.tensor(dy.astype(np.float64)))
+    scale = np.zeros_like(w, dtype=np.float64)
+    np.add.at(scale, idx.reshape(-1), np.abs(dy.reshape(-1, 16)))
+    assert np.all(np.abs(on - wt.grad.numpy()) <= 1e-6 * (scale + 1e-30))
+    np.testing.assert_allclose(on, off, rtol=1e-5, atol=1e-5)
 
 
 # ------------------------------------------------------------------------------------------- LayerNorm
@@ -309,6 +372,64 @@ def test_attention_softmax_matches_torch(spy, mask_shape, causal):
     assert spy.calls.get("softmax_backward_rows", 0) == 1
 
 
+_ONE_CPU = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 if hasattr(os, "sched_getaffinity") else
+                              (os.cpu_count() or 1) < 2, reason="attention splits its batch only with 2+ CPUs")
+
+
+@_ONE_CPU
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_attention_in_two_halves_matches_torch(spy, with_mask, monkeypatch):
+    """A batch large enough for two threads (8 x 4 x 64 x 64 x 32 multiply-adds): each half runs the softmax
+    kernels once. A mask that requires grad sends backward to the one-thread path."""
+    from redes.ops import attention
+    monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 22)     # the default (REDES_ATTENTION_THREADS=0 may be set)
+    rng = np.random.default_rng(21)
+    arrays = [rng.standard_normal((8, 4, 64, 32)).astype(F32) for _ in range(3)]
+    if with_mask:
+        arrays.append(rng.standard_normal((64, 64)).astype(F32))
+    compare_functional_with_torch(*_sdpa((64, 64) if with_mask else None, not with_mask), arrays, F32)
+    assert spy.calls["softmax_rows"] == 2
+    assert spy.calls["softmax_backward_rows"] == (1 if with_mask else 2)
+
+
+@_ONE_CPU
+def test_multihead_attention_in_two_halves_equals_one_thread(monkeypatch):
+    """The benchmark's attention shape, split over two threads or not: the same products per head, the same bits."""
+    from redes.ops import attention
+    monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 22)
+    rd.manual_seed(4)
+    mha = rd.nn.MultiheadAttention(128, 4, batch_first=True)
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((16, 64, 128)).astype(F32)
+    g = rng.standard_normal((16, 64, 128)).astype(F32)
+    mask = rd.tensor(np.triu(np.full((64, 64), -np.inf, F32), 1))
+
+    def run():
+        t = rd.tensor(x, requires_grad=True)
+        y, _ = mha(t, t, t, attn_mask=mask, need_weights=False)
+        y.backward(rd.tensor(g))
+        grads = [t.grad.numpy()] + [p.grad.numpy().copy() for p in mha.parameters()]
+        mha.zero_grad()
+        return [y.numpy()] + grads
+    calls = []
+    monkeypatch.setattr(attention, "_in_two_halves", lambda fn, n: calls.append(n) or _real_halves(fn, n))
+    split = run()
+    assert calls == [16, 16]                                   # forward and backward each ran in two halves
+    monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 62)
+    whole = run()
+    assert calls == [16, 16]
+    for a, b in zip(split, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_attention_halves_raise_the_worker_threads_error():
+    def fn(a, b):
+        if a == 0:
+            raise ValueError("first half failed")
+    with pytest.raises(ValueError, match="first half failed"):
+        _real_halves(fn, 4)
+
+
 def test_attention_with_dropout_equals_the_numpy_path():
     """Dropout after the compiled softmax: the same seed gives the same mask, so both paths agree."""
     rng = np.random.default_rng(12)
@@ -328,7 +449,7 @@ def test_softmax_kernel_masked_rows_and_extremes():
     s = np.array([[-np.inf, -np.inf, -np.inf], [1e30, 0.0, -1e30], [np.inf, 1.0, 0.0], [np.nan, 0.0, 1.0],
                   [88.0, 87.0, -100.0]], F32)
     ours = s.copy()
-    B._compiled.softmax_rows(ours, None, 3)
+    B._compiled.softmax_rows(ours, None, 3, 1.0)
     ref = torch.softmax(torch.tensor(s), -1).numpy()
     ref[0] = 0.0                                          # torch's SDPA, like redes, gives a masked row zeros
     ref[2] = [np.nan, 0.0, 0.0]                           # as the exact NumPy path: exp(inf - 0) / inf
@@ -338,9 +459,29 @@ def test_softmax_kernel_masked_rows_and_extremes():
 def test_softmax_kernel_accuracy_against_float64():
     s = (np.random.default_rng(4).standard_normal((300, 64)) * 20).astype(F32)
     ours = s.copy()
-    B._compiled.softmax_rows(ours, None, 64)
+    B._compiled.softmax_rows(ours, None, 64, 1.0)
     e = np.exp(s.astype(np.float64) - s.max(1, keepdims=True))
     np.testing.assert_allclose(ours, e / e.sum(1, keepdims=True), rtol=3e-6, atol=1e-12)
+
+
+def test_softmax_kernels_scale_the_scores_against_float64():
+    """softmax_rows(s, bias, cols, scale) = softmax(s * scale + bias); softmax_backward_rows(ds, p, cols, scale) is
+    the gradient of the unscaled s: scale * p (ds - rowsum(ds p)). Both against float64 within float32 rounding."""
+    rng = np.random.default_rng(8)
+    s = (rng.standard_normal((6, 40, 40)) * 10).astype(F32)
+    bias = np.triu(np.full((40, 40), -np.inf, F32), 1)
+    ours = s.copy()
+    B._compiled.softmax_rows(ours, bias, 40, 0.125)
+    z = s.astype(np.float64) * 0.125 + bias
+    e = np.exp(z - z.max(-1, keepdims=True))
+    p64 = e / e.sum(-1, keepdims=True)
+    np.testing.assert_allclose(ours, p64, rtol=3e-6, atol=1e-12)
+    dp = rng.standard_normal(s.shape).astype(F32)
+    ds = dp.copy()
+    B._compiled.softmax_backward_rows(ds, ours, 40, 0.125)
+    p = ours.astype(np.float64)
+    ref = 0.125 * p * (dp - (dp * p).sum(-1, keepdims=True))
+    np.testing.assert_allclose(ds, ref, rtol=1e-5, atol=1e-7)
 
 
 def test_transformer_layer_float32_matches_torch(spy):
@@ -592,16 +733,26 @@ def test_kernels_name_the_kernel_and_argument_on_bad_input():
     x = np.zeros(8, F32)
     with pytest.raises(TypeError, match=r"gelu: x must be float32, got format 'd'"):
         K.gelu(np.zeros(8), x, x, np.zeros(5, F32), 1.0)
-    with pytest.raises(ValueError, match=r"gelu: slope has 7 elements, expected 8"):
-        K.gelu(x, x.copy(), np.zeros(7, F32), np.zeros(5, F32), 1.0)
-    with pytest.raises(ValueError, match=r"gelu: y must be a C-contiguous writable array"):
-        K.gelu(x, np.zeros((4, 4), F32)[:, 0], x, np.zeros(5, F32), 1.0)
+    with pytest.raises(ValueError, match=r"gelu: out has 7 elements, expected 8"):
+        K.gelu(x, None, np.zeros(7, F32), np.zeros(5, F32), 1.0)
+    with pytest.raises(ValueError, match=r"gelu: dy has 7 elements, expected 8"):
+        K.gelu(x, np.zeros(7, F32), x.copy(), np.zeros(5, F32), 1.0)
+    with pytest.raises(ValueError, match=r"gelu: out must be a C-contiguous writable array"):
+        K.gelu(x, None, np.zeros((4, 4), F32)[:, 0], np.zeros(5, F32), 1.0)
+    with pytest.raises(IndexError, match=r"embedding_backward: index 3 is outside \[0, 3\)"):
+        K.embedding_backward(np.array([0, 3]), np.zeros(4, F32), np.zeros(6, F32))
+    with pytest.raises(ValueError, match=r"embedding_backward: dy has 5 elements and dw 6, not rows of one width"):
+        K.embedding_backward(np.array([0, 1]), np.zeros(5, F32), np.zeros(6, F32))
+    with pytest.raises(TypeError, match=r"embedding_backward: idx must be int64, got format 'i'"):
+        K.embedding_backward(np.array([0, 1], np.int32), np.zeros(4, F32), np.zeros(6, F32))
     with pytest.raises(TypeError, match=r"gelu takes 5 arguments, got 2"):
         K.gelu(x, x)
     with pytest.raises(ValueError, match=r"layer_norm_forward: x has 8 elements, not a multiple of k = 3"):
         K.layer_norm_forward(x, None, None, x.copy(), x.copy(), np.zeros(2, F32), 3, 1e-5)
     with pytest.raises(ValueError, match=r"softmax_rows: integer argument 0 must be >= 1, got 0"):
-        K.softmax_rows(x, None, 0)
+        K.softmax_rows(x, None, 0, 1.0)
+    with pytest.raises(TypeError, match=r"softmax_rows takes 4 arguments, got 3"):
+        K.softmax_rows(x, None, 8)
     with pytest.raises(ValueError, match=r"maxpool2d_backward: overwrite needs windows that tile"):
         K.maxpool2d_backward(x, np.zeros(8, np.int16), x.copy(), 1, 1, 3, 3, 1, 1, 1, 2, 2, 1, 1, 1, 1)
     with pytest.raises(ValueError, match=r"maxpool2d_backward: arg holds tap 9, outside 0..3"):

@@ -16,6 +16,8 @@ Backward (P = softmax, D = dropout mask scaled by 1/(1-p), Pd = P * D, dY the ou
 Rows whose every score is masked (-inf) give zeros (and zero gradients), as torch's SDPA does.
 """
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -71,25 +73,25 @@ def _softmax_fast(s):
     return True
 
 
-def _compiled_softmax(qs, k, bias):
-    """softmax(qs k^T + bias) by the compiled kernel (bias added and each row shifted by its own max, in one
-    pass), or None where it does not apply: not float32 NumPy, or a bias that is not a contiguous block
-    repeating over s's leading rows (e.g. the (L, S) causal mask)."""
+def _compiled_softmax(q, k, bias, scale):
+    """softmax(q k^T * scale + bias) by the compiled kernel (scaled, bias added and each row shifted by its own
+    max, in one pass), or None where it does not apply: not float32 NumPy, or a bias that is not a contiguous
+    block repeating over s's leading rows (e.g. the (L, S) causal mask)."""
     kern = B.fused(bias)                  # q and k may be any layout: the kernel reads only s = q k^T, a new array
-    if (kern is None or type(qs) is not np.ndarray or qs.dtype != np.float32 or k.dtype != qs.dtype or qs.ndim < 2
-            or k.ndim < 2 or 0 in qs.shape[-2:] or 0 in k.shape[-2:]):
+    if (kern is None or type(q) is not np.ndarray or q.dtype != np.float32 or k.dtype != q.dtype or q.ndim < 2
+            or k.ndim < 2 or 0 in q.shape[-2:] or 0 in k.shape[-2:]):
         return None
-    shape = np.broadcast_shapes(qs.shape[:-2], k.shape[:-2]) + (qs.shape[-2], k.shape[-2])     # host-side
+    shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])     # host-side
     if bias is not None:
         lead = 0
         while lead < bias.ndim - 2 and bias.shape[lead] == 1:
             lead += 1
         if bias.ndim - lead > len(shape) or bias.shape[lead:] != shape[len(shape) - bias.ndim + lead:]:
             return None
-    s = B.xp.matmul(qs, k.swapaxes(-1, -2))
+    s = B.xp.matmul(q, k.swapaxes(-1, -2))
     if not s.flags.c_contiguous:            # NumPy may lay a product of transposed operands out otherwise
         s = B.xp.ascontiguousarray(s)
-    kern.softmax_rows(s, bias, shape[-1])
+    kern.softmax_rows(s, bias, shape[-1], scale)
     return s
 
 
@@ -117,11 +119,102 @@ def _low(dtype):
     return low
 
 
+# The attention core is 4-6 batched products of small matrices (e.g. 64 x 64 x 32 per head): each is below
+# OpenBLAS's threading threshold, so one core runs all of them while the second core idles. Large enough
+# float32 batches are therefore cut in two along their first axis, and one half runs on a worker thread
+# (NumPy's matmul and the kernels release the GIL). Only here: elementwise kernels are memory-bound on the
+# 2-vCPU machines, where a second thread was measured to gain nothing. REDES_ATTENTION_THREADS=0 turns it off.
+_SPLIT_MIN_WORK = 1 << 22 if os.environ.get("REDES_ATTENTION_THREADS", "1") != "0" else 1 << 62   # multiply-adds
+_POOL = [None, None]                # [pid, executor]: made on first use, again in a forked child
+
+
+def _split_ok(work, batch):
+    if work < _SPLIT_MIN_WORK or batch < 2:
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except AttributeError:                      # not Linux
+        return (os.cpu_count() or 1) >= 2
+
+
+def _in_two_halves(fn, n):
+    """fn(0, n // 2) on the worker thread while this thread runs fn(n // 2, n); the worker's exception is raised."""
+    if _POOL[0] != os.getpid():                 # a forked child inherits the executor but not its thread
+        _POOL[:] = os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="redes-attention")
+    half = _POOL[1].submit(fn, 0, n // 2)
+    try:
+        fn(n // 2, n)
+    finally:
+        half.result()
+
+
+def _attend_split(self, q, k, v, bias, scale, out):
+    """The kernel path of `_attend` (no dropout) in two halves of the batch, or None where it does not apply."""
+    kern = B.fused(bias)
+    if (kern is None or q.ndim < 3 or any(type(a) is not np.ndarray or a.dtype != np.float32 for a in (q, k, v))
+            or not q.shape[:-2] == k.shape[:-2] == v.shape[:-2] or k.shape[-2] != v.shape[-2]
+            or k.shape[-1] != q.shape[-1] or 0 in q.shape or 0 in k.shape or 0 in v.shape[-1:]):
+        return None
+    L, S, n = q.shape[-2], k.shape[-2], q.shape[0]
+    if not _split_ok(math.prod(q.shape[:-1]) * S * max(q.shape[-1], v.shape[-1]), n):
+        return None
+    if bias is not None:                        # a block repeating over the rows of each half: not along axis 0
+        lead = 0
+        while lead < bias.ndim - 2 and bias.shape[lead] == 1:
+            lead += 1
+        if bias.ndim - lead >= q.ndim or bias.shape[lead:] != (q.shape[:-2] + (L, S))[q.ndim - bias.ndim + lead:]:
+            return None
+    xp = B.xp
+    y_shape = q.shape[:-1] + v.shape[-1:]
+    if out is None:
+        out = xp.empty(y_shape, q.dtype)
+    elif out.shape != y_shape or out.dtype != q.dtype:
+        return None
+    s = xp.empty(q.shape[:-2] + (L, S), q.dtype)
+
+    def half(a, b):
+        xp.matmul(q[a:b], k[a:b].swapaxes(-1, -2), out=s[a:b])
+        kern.softmax_rows(s[a:b], bias, S, scale)
+        xp.matmul(s[a:b], v[a:b], out=out[a:b])
+    _in_two_halves(half, n)
+    self.qs, self.scale, self.folded, self.split, self.p, self.drop, self.pd = q, scale, True, True, s, None, s
+    return out
+
+
+def _attend_backward_split(self, dy, k, v, want_q, want_k, want_v, dq, dk, dv):
+    """`_attend_backward` after `_attend_split` (no bias gradient): each half of the batch on its own thread."""
+    xp, p, q, kern = B.xp, self.p, self.qs, B.kernels
+    S, scale = p.shape[-1], self.scale
+    dq = dq if dq is not None or not want_q else xp.empty(q.shape, q.dtype)
+    dk = dk if dk is not None or not want_k else xp.empty(k.shape, k.dtype)
+    dv = dv if dv is not None or not want_v else xp.empty(v.shape, v.dtype)
+    ds = xp.empty(p.shape, p.dtype) if want_q or want_k else None
+
+    def half(a, b):
+        if want_v:
+            xp.matmul(p[a:b].swapaxes(-1, -2), dy[a:b], out=dv[a:b])
+        if ds is not None:
+            xp.matmul(dy[a:b], v[a:b].swapaxes(-1, -2), out=ds[a:b])
+            kern.softmax_backward_rows(ds[a:b], p[a:b], S, scale)          # dS times the scale: see below
+            if want_q:
+                xp.matmul(ds[a:b], k[a:b], out=dq[a:b])
+            if want_k:
+                xp.matmul(ds[a:b].swapaxes(-1, -2), q[a:b], out=dk[a:b])
+    _in_two_halves(half, p.shape[0])
+    return dq, dk, dv, None
+
+
 def _attend(self, q, k, v, bias, scale, dropout_p, out=None):
     """Forward math on arrays (q (..., L, E), k (..., S, E), v (..., S, Ev)); keeps what backward needs on self."""
     xp = B.xp
-    qs = q * scale if scale != 1.0 else q                 # scale the (L, E) side, not the (L, S) scores
-    s = _compiled_softmax(qs, k, bias)
+    self.split = False
+    if dropout_p == 0.0:
+        y = _attend_split(self, q, k, v, bias, scale, out)
+        if y is not None:
+            return y
+    s = _compiled_softmax(q, k, bias, scale)              # the kernel scales the scores: no pass over q
+    folded = s is not None
+    qs = q if folded or scale == 1.0 else q * scale       # NumPy: scale the (L, E) side, not the (L, S) scores
     if s is None:
         s = _scores(qs, k, bias)
         if s.size and not _softmax_fast(s):
@@ -134,13 +227,15 @@ def _attend(self, q, k, v, bias, scale, dropout_p, out=None):
         pd = s * drop
     else:
         pd = s
-    self.qs, self.scale, self.p, self.drop, self.pd = qs, scale, s, drop, pd
+    self.qs, self.scale, self.folded, self.p, self.drop, self.pd = qs, scale, folded, s, drop, pd
     return xp.matmul(pd, v, out=out)
 
 
 def _attend_backward(self, dy, k, v, bias_shape, want_q, want_k, want_v, want_bias, dq=None, dk=None, dv=None):
     """Gradients of `_attend` on arrays. dq/dk/dv: optional output arrays (views) to write into."""
     xp = B.xp
+    if self.split and not want_bias and type(dy) is np.ndarray and dy.dtype == np.float32 and B.kernels is not None:
+        return _attend_backward_split(self, dy, k, v, want_q, want_k, want_v, dq, dk, dv)
     gq = gk = gv = gb = None
     if want_v:
         gv = xp.matmul(self.pd.swapaxes(-1, -2), dy, out=dv)
@@ -151,8 +246,11 @@ def _attend_backward(self, dy, k, v, bias_shape, want_q, want_k, want_v, want_bi
         ds *= self.drop
     p = self.p
     kern = B.fused(ds, p) if ds.shape == p.shape and ds.size else None
+    # With the scale folded into the forward's kernel (qs is q), the backward kernel scales dS too: dq = dS k and
+    # dk = dS^T q then need no pass of their own. Not when dS is also the bias gradient (that one is unscaled).
+    fold = self.folded and kern is not None and not want_bias
     if kern is not None:
-        kern.softmax_backward_rows(ds, p, ds.shape[-1])
+        kern.softmax_backward_rows(ds, p, ds.shape[-1], self.scale if fold else 1.0)
     else:
         ds -= xp.einsum("...j,...j->...", ds, p)[..., None]   # rowsum(dP * P): einsum needs no (L, S) temporary
         ds *= p                                               # dS = P * (dP - rowsum(dP * P))
@@ -160,10 +258,12 @@ def _attend_backward(self, dy, k, v, bias_shape, want_q, want_k, want_v, want_bi
         gb = unbroadcast(ArrayMath, ds, bias_shape)
     if want_q:
         gq = xp.matmul(ds, k, out=dq)
-        if self.scale != 1.0:
+        if self.scale != 1.0 and not fold:
             gq *= self.scale
     if want_k:
         gk = xp.matmul(ds.swapaxes(-1, -2), self.qs, out=dk)
+        if self.scale != 1.0 and self.folded and not fold:
+            gk *= self.scale                                  # qs is the unscaled q here
     return gq, gk, gv, gb
 
 

@@ -508,9 +508,10 @@ class GELUOp(Function):
         if approximate == "tanh":
             return 0.5 * x * (1 + B.xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
         k = B.fused(x)
-        if k is not None:                                       # one compiled pass, the same formula
-            y, self.slope = B.xp.empty_like(x), B.xp.empty_like(x)
-            k.gelu(x, y, self.slope, _AS_C32, _AS_K)
+        if k is not None:           # one compiled pass, the same formula; backward recomputes the slope from x
+            self.slope = None
+            y = B.xp.empty_like(x)
+            k.gelu(x, None, y, _AS_C32, _AS_K)
             return y
         y, self.slope = _blockwise(_gelu_and_slope, x, 2)     # the slope is kept: backward is one multiply
         return y
@@ -521,7 +522,14 @@ class GELUOp(Function):
             du = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
             return (dy * ((t + 1) * 0.5 + x * (1 - t * t) * du * 0.5),)
         if m is ArrayMath:
-            return (dy * self.slope,)
+            if self.slope is not None:
+                return (dy * self.slope,)
+            k = B.fused(x, dy)
+            if k is not None:
+                dx = B.xp.empty_like(x)
+                k.gelu(x, dy, dx, _AS_C32, _AS_K)           # dx = dy (Phi(x) + x phi(x)) in one pass over x and dy
+                return (dx,)
+            return (dy * _blockwise(_gelu_and_slope, x, 2)[1],)
         cdf = (m.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
         return (dy * (cdf + x * m.exp(x * x * -0.5) * _INV_SQRT_2PI),)
 
