@@ -84,7 +84,7 @@ def test_errors():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 @pytest.mark.parametrize("layout", ["contiguous", "row_view", "column_step"])
 def test_linear_products_are_matmuls_bit_for_bit(dtype, layout):
-    """The 2-D fast path (np.dot where BLAS takes the operands as they are) gives matmul's numbers exactly."""
+    """The 2-D fast paths of LinearOp's forward and plain backward give the products' numbers exactly."""
     rng = np.random.default_rng(0)
     big = rng.normal(size=(20, 40)).astype(dtype)
     x = {"contiguous": big[:8, :12].copy(), "row_view": big[2:10, 5:17], "column_step": big[:8, ::3][:, :12]}[layout]
