@@ -52,11 +52,7 @@ class LinearOp(Function):
 
     def forward(self, x, w, b=None):
         if x.ndim == 2 and x.shape[1] == w.shape[-1] and x.dtype == w.dtype:     # the common case in one test
-            # NOTE: where matmul hands x to BLAS as it is (a float array with unit last stride), dot makes the same
-            # GEMM call (the same numbers) without the gufunc's setup: an 8x64 @ 64x16 product 14.7k -> 11.9k
-            # instructions. Inline, as in backward: a helper call would cost half of that
-            y = (B.xp.dot(x, w.T) if x.strides[1] == x.itemsize and x.dtype.char in "fdFD" else
-                 B.xp.matmul(x, w.T))
+            y = B.xp.matmul(x, w.T)
             if b is not None:
                 y += b
             return y
@@ -76,9 +72,7 @@ class LinearOp(Function):
         n = self.needs
         if m is ArrayMath and x.ndim == 2:      # plain backward, 2-D input: the same products, without m's calls
             matmul = B.xp.matmul
-            dx = (None if not n[0] else B.xp.dot(dy, w) if dy.strides[1] == dy.itemsize and dy.dtype.char in "fdFD"
-                  else matmul(dy, w))                                                     # dot: as in forward
-            return (dx, matmul(dy.T, x) if n[1] else None,
+            return (matmul(dy, w) if n[0] else None, matmul(dy.T, x) if n[1] else None,
                     m.sum(dy, 0) if len(n) > 2 and n[2] else None)
         dy2 = m.reshape(dy, (math.prod(dy.shape[:-1]), dy.shape[-1])) if dy.ndim != 2 else dy    # (rows, out)
         dx = (m.reshape(m.matmul(dy2, w), x.shape) if x.ndim != 2 else m.matmul(dy2, w)) if n[0] else None
