@@ -10,8 +10,9 @@ state Tensors hold views of it), and a step is one gather of the parameters and 
 update on the whole flat buffer, and one copy back into each parameter's own array: a handful of NumPy
 calls for the model, instead of a handful per parameter. Where a compiled kernel takes the lists of arrays
 (SGD with momentum, Adam(W) on float32), one call updates every parameter in its own storage with its slice
-of the state buffers, and nothing is gathered. As in torch, a parameter's storage is never
-swapped: a reference to `p.array` (or `p.numpy()`) taken before the first step sees every update. If a
+of the state buffers, and nothing is gathered; from then on, while nothing changes (the same parameters, arrays,
+state), a step is one pass of checks and that call (_FlatGroup.quick_step). As in torch, a parameter's storage
+is never swapped: a reference to `p.array` (or `p.numpy()`) taken before the first step sees every update. If a
 state Tensor is replaced, or a parameter changes dtype or shape (module.to(dtype), load_state_dict...),
 the state is flattened again from the current values. foreach=False, parameters without a gradient,
 mixed dtypes or unequal step counts take the per-parameter path, which runs the same update function on

@@ -84,8 +84,9 @@ CHANGES = {3: _lr, 4: _reassign_data, 6: _in_place, 7: _load_state_dict, 8: _rep
 
 
 def _run(name, kw, quick, changes=CHANGES, missing=(), float64_grad=()):
-    """STEPS steps on float32 parameters (SHAPES, and any appended): the final parameters and state. quick=False: the full path every step
-    (quick_step answers False, as before it existed); else the calls quick_step took are counted in QUICK."""
+    """STEPS steps on float32 parameters (SHAPES, and any appended): the final parameters and state.
+    quick=False: the full path every step (quick_step answers False, as before it existed); else the calls
+    quick_step took are counted in QUICK."""
     rng = np.random.default_rng(0)
     params = [rd.nn.Parameter(rd.tensor(rng.normal(size=s).astype(np.float32))) for s in SHAPES]
     opt = getattr(rd.optim, name)(params, **kw)
