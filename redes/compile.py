@@ -180,12 +180,13 @@ class _Plan:
     def __init__(self, rec, out_k, arg_tensors):
         self.leaves = rec.leaves
         self.leaf_flags = [(t.requires_grad, t.array.shape, t.array.dtype) for t in rec.leaves]
+        self.leaf_arrays = [t.array for t in rec.leaves]      # fresh()'s shortcut: the same array, the same shape
         self.modules = list(rec.modules.values())
         self.xp = B.xp
         n_args = len(arg_tensors)
         template = [None] * (n_args + len(rec.leaves))
         self.arg_slots = [i for i, a in enumerate(arg_tensors) if a is not None]
-        self.leaf_slots = [(t, n_args + j) for j, t in enumerate(rec.leaves)]
+        self.leaf_slots = slice(n_args, n_args + len(rec.leaves))     # the leaves' arrays, in order
         self.reshaped = []                      # (arg, slot, shape): a raw array handed to an op is the arg's, reshaped
         tensors = {i: a for i, a in enumerate(arg_tensors) if a is not None}
         tensors.update({n_args + j: t for j, t in enumerate(rec.leaves)})
@@ -274,19 +275,27 @@ class _Plan:
         for m, training in self.modules:
             if m.training != training:
                 return False
+        for t, a, (r, _, _) in zip(self.leaves, self.leaf_arrays, self.leaf_flags):
+            if t.array is not a or t.requires_grad is not r:
+                return self._leaves_fresh()
+        return True
+
+    def _leaves_fresh(self):
+        """fresh() for leaves whose arrays were replaced (p.data = ..., module.to()): same shape and dtype?"""
         for t, (r, shape, dtype) in zip(self.leaves, self.leaf_flags):
             a = t.array
             if t.requires_grad is not r or a.shape != shape or (a.dtype is not dtype and a.dtype != dtype):
                 return False
+        self.leaf_arrays = [t.array for t in self.leaves]
         return True
 
     def run(self, args):
-        """Replay the forward on arrays; the output Tensor (with one node when gradients are needed)."""
+        """Replay the forward on arrays; the output Tensor (with one node when gradients are needed).
+        Called right after fresh(), which saw that each leaf still has the array in leaf_arrays."""
         v = self.template[:]
         for i in self.arg_slots:
             v[i] = args[i].array
-        for t, s in self.leaf_slots:
-            v[s] = t.array
+        v[self.leaf_slots] = self.leaf_arrays
         for i, s, shape in self.reshaped:
             v[s] = args[i].array.reshape(shape)
         for f in self.forward:

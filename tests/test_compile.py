@@ -407,3 +407,39 @@ def test_a_forward_hook_that_changes_the_output_is_replayed():
     values = [f(x).item() for _ in range(4)]
     assert values == [model(x).sum().item()] * 4
     assert len(calls) == 3                          # recording, the check (eager half), and the eager call above
+
+
+def test_parameters_replaced_between_replays_are_read_again():
+    """p.data = a new array, model.load_state_dict, model.double() between steps: the replay reads each parameter's
+    current array (the plan's shortcut for unchanged arrays notices the new one), as eager does, bit for bit."""
+    eager, compiled = _twins(lambda: rd.nn.Sequential(rd.nn.Linear(6, 8), rd.nn.ReLU(), rd.nn.Linear(8, 3)))
+    opts = [rd.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (eager, compiled)]
+    step = rd.compile(lambda x, y: F.cross_entropy(compiled(x), y))
+    rng = np.random.default_rng(3)
+    saved = None
+    for i, (x, y) in enumerate(_batches(12, (5, 6), 3)):
+        if i == 4:                                      # a new array of the same shape and dtype
+            for m in (eager, compiled):
+                m[0].weight.data = np.asarray(rng.standard_normal((8, 6)) if m is eager else eager[0].weight.numpy(),
+                                              np.float32).copy()
+        if i == 3:
+            saved = {k: v.numpy().copy() for k, v in eager.state_dict().items()}
+        if i == 7:
+            for m in (eager, compiled):
+                m.load_state_dict(saved)
+        if i == 9:                                      # another dtype: the plan records again
+            eager.double()
+            compiled.double()
+        if i >= 9:
+            x = x.double()
+        losses = []
+        for model, opt, fn in ((eager, opts[0], lambda x, y: F.cross_entropy(eager(x), y)), (compiled, opts[1], step)):
+            opt.zero_grad()
+            loss = fn(x, y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[0] == losses[1], f"step {i}: loss {losses}"
+        for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
+            _assert_same(p.numpy(), q.numpy(), f"step {i}: {name}")
+    assert step.eager_reason is None and len(step.plans) == 2

@@ -10,8 +10,9 @@ state Tensors hold views of it), and a step is one gather of the parameters and 
 update on the whole flat buffer, and one copy back into each parameter's own array: a handful of NumPy
 calls for the model, instead of a handful per parameter. Where a compiled kernel takes the lists of arrays
 (SGD with momentum, Adam(W) on float32), one call updates every parameter in its own storage with its slice
-of the state buffers, and nothing is gathered. As in torch, a parameter's storage is never
-swapped: a reference to `p.array` (or `p.numpy()`) taken before the first step sees every update. If a
+of the state buffers, and nothing is gathered; from then on, while nothing changes (the same parameters, arrays,
+state), a step is one pass of checks and that call (_FlatGroup.quick_step). As in torch, a parameter's storage
+is never swapped: a reference to `p.array` (or `p.numpy()`) taken before the first step sees every update. If a
 state Tensor is replaced, or a parameter changes dtype or shape (module.to(dtype), load_state_dict...),
 the state is flattened again from the current values. foreach=False, parameters without a gradient,
 mixed dtypes or unequal step counts take the per-parameter path, which runs the same update function on
@@ -126,9 +127,13 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: p.grad = None (default), or a new zero array (never zeroed in place)."""
         for group in self.param_groups:
+            if set_to_none:
+                for p in group["params"]:
+                    p.grad = None
+                continue
             for p in group["params"]:
                 if p.grad is not None:
-                    p.grad = None if set_to_none else Tensor._wrap(B.xp_of(p.grad.array).zeros_like(p.grad.array))
+                    p.grad = Tensor._wrap(B.xp_of(p.grad.array).zeros_like(p.grad.array))
 
     # ------------------------------------------------------------------ the step
     def step(self, closure=None):
@@ -176,10 +181,12 @@ class Optimizer:
         return False
 
     def _step_group(self, group):
+        layout = self._layouts.get(id(group))
+        if layout is not None and layout.quick and layout.quick_step(self, group):
+            return                                          # the common case: nothing changed since the last step
         params = group["params"]
         grads = [p.grad for p in params]
         if len(params) > 1 and group.get("foreach") is not False and all(g is not None for g in grads):
-            layout = self._layouts.get(id(group))
             if layout is None or not layout.intact(self, group):
                 layout = self._layouts[id(group)] = _FlatGroup.build(self, group)
             if layout is not None and layout.step(self, group, grads):
@@ -321,6 +328,8 @@ class _FlatGroup:
             start = end
         self.states = [opt.state[p] for p in params]
         self.fresh = fresh[0]                                     # every state is new: this is their first step
+        self.quick, self.arrays = False, None                     # set by the first step the kernel takes
+        self.counted = "step" in self.states[0]
         # Few large parameters: update each parameter's own array in place, with its slice of the state buffers.
         # Gathering the parameters and gradients would cost more passes over memory than the calls it saves.
         self.slices = self.array = self.grad = None
@@ -372,8 +381,10 @@ class _FlatGroup:
             dtype = self.dtype
             for p, g, bufs in zip(params, grads, self.slices):
                 opt._update(group, p.array, g.array.astype(dtype, copy=False), bufs, step, self.fresh)
-        elif not opt._update_many(group, [p.array for p in params], [g.array for g in grads], self.bufs, step,
-                                  self.fresh):
+        elif opt._update_many(group, [p.array for p in params], [g.array for g in grads], self.bufs, step,
+                              self.fresh):
+            self.quick, self.arrays = True, [p.array for p in params]     # the next step may take quick_step
+        else:
             xp = B.xp
             xp.concatenate([p.array.reshape(-1) for p in params], out=self.array)
             xp.concatenate([g.array.reshape(-1) for g in grads], out=self.grad, casting="same_kind")
@@ -381,6 +392,41 @@ class _FlatGroup:
             for p, out in zip(params, self.outs):
                 xp.copyto(p.array, out)                         # back into the parameter's own storage
         self.fresh = False
+        return True
+
+
+    def quick_step(self, opt, group):
+        """The common step after one the kernel took (_update_many): when nothing changed since, one update call.
+
+        It checks in one pass what intact() and step() check: the same parameters, with arrays and gradients
+        of the recorded shapes, the same state dicts holding the same state Tensors with their views, equal
+        step counts. True when the kernel updated the group; False (nothing changed) sends the group through
+        the full path, which re-checks, re-flattens or goes per parameter as it must.
+        """
+        params, state = group["params"], opt.state
+        if len(params) != len(self.params) or group.get("foreach") is False or opt._state_names(group) != self.names:
+            return False
+        grads = []
+        for p, q, a, shape, st in zip(params, self.params, self.arrays, self.shapes, self.states):
+            g = p.grad
+            if p is not q or p.array is not a or g is None or g.array.shape != shape or state.get(p) is not st:
+                return False
+            grads.append(g.array)
+        for st, name, t, v in self.checks:
+            if st.get(name) is not t or t.array is not v:
+                return False
+        step = None
+        if self.counted:
+            step = self.states[0].get("step")
+            for st in self.states:
+                if step is None or st.get("step") != step:
+                    return False
+            step += 1
+        if not opt._update_many(group, self.arrays, grads, self.bufs, step, False):
+            return False                                    # e.g. a hyperparameter the kernel does not take
+        if step is not None:
+            for st in self.states:
+                st["step"] = step
         return True
 
 
