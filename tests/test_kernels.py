@@ -382,7 +382,7 @@ def test_attention_in_two_halves_matches_torch(spy, with_mask, monkeypatch):
     """A batch large enough for two threads (8 x 4 x 64 x 64 x 32 multiply-adds): each half runs the softmax
     kernels once. A mask that requires grad sends backward to the one-thread path."""
     from redes.ops import attention
-    monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 22)     # the default (REDES_ATTENTION_THREADS=0 may be set)
+    monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 22)     # as with REDES_ATTENTION_THREADS=1
     rng = np.random.default_rng(21)
     arrays = [rng.standard_normal((8, 4, 64, 32)).astype(F32) for _ in range(3)]
     if with_mask:
