@@ -179,18 +179,22 @@ def test_the_floor_worker_loads_numpy_alone():
     code = ("import sys, json; from bench import worker; r = worker.measure('numpy', 'mlp_tiny', 0.05); "
             "print(json.dumps([r['status'], r['steps_per_s'], sorted({m.split('.')[0] for m in sys.modules} "
             "& {'redes', 'torch'})]))")
+    result, stderr = _python("-c", code)
+    assert result is not None, stderr
+    status, rate, loaded = result
+    assert (status, loaded) == ("ok", []) and rate > 0, stderr
+
+
+def _python(*args):
+    """Run `python *args` in a fresh process from the repository; (its last stdout line as JSON, its stderr)."""
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
-    status, rate, loaded = json.loads(out.stdout.strip().splitlines()[-1])
-    assert (status, loaded) == ("ok", []) and rate > 0, out.stderr
+    out = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    lines = out.stdout.strip().splitlines()
+    return (json.loads(lines[-1]) if lines else None), out.stderr
 
 
 def _worker(*args):
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    out = subprocess.run([sys.executable, "-m", "bench.worker", *args, "--seconds", "0.05", "--json"], cwd=REPO_ROOT,
-                         env=env, capture_output=True, text=True, timeout=120)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _python("-m", "bench.worker", *args, "--seconds", "0.05", "--json")[0]
 
 
 def test_the_worker_runs_redes_on_another_device():
@@ -199,10 +203,8 @@ def test_the_worker_runs_redes_on_another_device():
     code = ("import json; from bench import worker, workloads; sync = worker.select_device('redes', 'twin'); "
             "step = workloads.get('redes', 'mlp_tiny')(); loss = step(); sync(); "
             "print(json.dumps(type(loss.array).__name__))")
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == "TwinArray", out.stderr
+    kind, stderr = _python("-c", code)
+    assert kind == "TwinArray", stderr
     for lib in ("redes", "torch"):
         result = _worker("--lib", lib, "--workload", "mlp_tiny", "--device", "twin")
         assert result["status"] == "ok" and result["steps_per_s"] > 0 and result["device"] == "twin", result

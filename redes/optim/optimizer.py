@@ -394,7 +394,6 @@ class _FlatGroup:
         self.fresh = False
         return True
 
-
     def quick_step(self, opt, group):
         """The common step after one the kernel took (_update_many): when nothing changed since, one update call.
 
