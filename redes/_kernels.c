@@ -929,6 +929,172 @@ static PyObject *k_col2im(PyObject *self, PyObject *const *args, Py_ssize_t narg
     return cols_kernel("col2im", 1, args, nargs);
 }
 
+/* ------------------------------------------------------------------------------ direct convolution */
+/* A conv whose window holds few values (K = kh * kw * C, a first layer on 1-3 channels) computed straight from the
+ * padded NHWC input: im2col would write K values per output pixel for a GEMM of depth K, several passes over
+ * memory for a few multiply-adds each. Weights come as (K, O), K in (i, j, c) order as the cols of ops/conv.py. */
+#define CONV_OB 16          /* output channels per register block */
+#define CONV_PB 4           /* output pixels per block: independent accumulator chains */
+
+/* off[t]: the offset of tap t = (i, j, c) from its window's first value */
+static void conv_offsets(PoolGeom g, Py_ssize_t *off) {
+    Py_ssize_t t = 0;
+    for (Py_ssize_t i = 0; i < g.kh; i++)
+        for (Py_ssize_t j = 0; j < g.kw; j++)
+            for (Py_ssize_t c = 0; c < g.c; c++) off[t++] = (i * g.dh * g.wp + j * g.dw) * g.c + c;
+}
+
+/* y (N, ho, wo, O) = conv(x) + bias; wp: the weights packed as (K, opad), zero beyond O; bias: opad values. */
+HOT CONTRACT static void conv_small_fwd_loop(const float *x, const float *wp, const float *bias, float *y, PoolGeom g,
+                                             Py_ssize_t o_n, Py_ssize_t opad, const Py_ssize_t *off) {
+    Py_ssize_t k = g.kh * g.kw * g.c;
+    for (Py_ssize_t n = 0; n < g.n; n++)
+        for (Py_ssize_t oh = 0; oh < g.ho; oh++) {
+            const float *row = x + (n * g.hp + oh * g.sh) * g.wp * g.c;
+            float *yrow = y + (n * g.ho + oh) * g.wo * o_n;
+            for (Py_ssize_t ob = 0; ob < opad; ob += CONV_OB)
+                for (Py_ssize_t ow = 0; ow < g.wo; ow += CONV_PB) {
+                    float acc[CONV_PB][CONV_OB];
+                    const float *px[CONV_PB];
+                    for (int p = 0; p < CONV_PB; p++) {         /* past the row's end: repeat its last pixel */
+                        Py_ssize_t q = ow + p < g.wo ? ow + p : g.wo - 1;
+                        px[p] = row + q * g.sw * g.c;
+                        SIMD for (int o = 0; o < CONV_OB; o++) acc[p][o] = bias[ob + o];
+                    }
+                    for (Py_ssize_t t = 0; t < k; t++) {
+                        const float *w = wp + t * opad + ob;
+                        for (int p = 0; p < CONV_PB; p++) {
+                            float v = px[p][off[t]];
+                            SIMD for (int o = 0; o < CONV_OB; o++) acc[p][o] += v * w[o];
+                        }
+                    }
+                    Py_ssize_t on = o_n - ob < CONV_OB ? o_n - ob : CONV_OB;
+                    for (int p = 0; p < CONV_PB && ow + p < g.wo; p++)
+                        memcpy(yrow + (ow + p) * o_n + ob, acc[p], sizeof(float) * (size_t)on);
+                }
+        }
+}
+
+/* dw (K, O) = sum over output pixels of window(x) dy, one image at a time (its pixels' windows start at base[q]):
+ * CONV_TB taps by CONV_OB output channels held in registers over the image's pixels (a block past the last tap
+ * repeats it and is dropped), in float32, then added up in double (sum). A last block of fewer channels takes
+ * the plain loop. */
+#define CONV_TB 8
+HOT CONTRACT static void conv_small_dw_loop(const float *x, const float *dy, float *dw, PoolGeom g, Py_ssize_t o_n,
+                                            const Py_ssize_t *off, Py_ssize_t *base, double *sum) {
+    Py_ssize_t k = g.kh * g.kw * g.c, hw = g.ho * g.wo;
+    for (Py_ssize_t q = 0; q < hw; q++) base[q] = ((q / g.wo) * g.sh * g.wp + (q % g.wo) * g.sw) * g.c;
+    for (Py_ssize_t i = 0; i < k * o_n; i++) sum[i] = 0.0;
+    for (Py_ssize_t n = 0; n < g.n; n++) {
+        const float *img = x + n * g.hp * g.wp * g.c, *d = dy + n * hw * o_n;
+        for (Py_ssize_t ob = 0; ob < o_n; ob += CONV_OB) {
+            Py_ssize_t on = o_n - ob < CONV_OB ? o_n - ob : CONV_OB;
+            for (Py_ssize_t tb = 0; tb < k; tb += CONV_TB) {
+                float acc[CONV_TB][CONV_OB] = {{0.0f}};
+                Py_ssize_t to[CONV_TB];
+                for (int u = 0; u < CONV_TB; u++) to[u] = off[tb + u < k ? tb + u : k - 1];
+                if (on == CONV_OB) {
+                    for (Py_ssize_t q = 0; q < hw; q++) {
+                        const float *win = img + base[q], *dq = d + q * o_n + ob;
+                        for (int u = 0; u < CONV_TB; u++) {
+                            float v = win[to[u]];
+                            SIMD for (int o = 0; o < CONV_OB; o++) acc[u][o] += v * dq[o];
+                        }
+                    }
+                } else {
+                    for (Py_ssize_t q = 0; q < hw; q++) {
+                        const float *win = img + base[q], *dq = d + q * o_n + ob;
+                        for (int u = 0; u < CONV_TB; u++) {
+                            float v = win[to[u]];
+                            for (Py_ssize_t o = 0; o < on; o++) acc[u][o] += v * dq[o];
+                        }
+                    }
+                }
+                for (int u = 0; u < CONV_TB && tb + u < k; u++)
+                    for (Py_ssize_t o = 0; o < on; o++) sum[(tb + u) * o_n + ob + o] += acc[u][o];
+            }
+        }
+    }
+    for (Py_ssize_t i = 0; i < k * o_n; i++) dw[i] = (float)sum[i];
+}
+
+/* Common arguments of the two: x (N, Hp, Wp, C), w or dw (K, O) with K = kh * kw * C, then O and the geometry. */
+static int conv_small_args(Bufs *b, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t at, PoolGeom *g,
+                           Py_ssize_t *o_n) {
+    if (check_nargs(b->kernel, nargs, at + 13) < 0 || ints(b->kernel, args + at, 1, o_n, 1) < 0
+        || pool_geom(b->kernel, args + at + 1, g) < 0)
+        return -1;
+    return 0;
+}
+
+/* conv_small_forward(x (N, Hp, Wp, C), w (K, O), b (O)|None, y (N, ho, wo, O), O, *geometry) */
+static PyObject *k_conv_small_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "conv_small_forward"};
+    PoolGeom g;
+    Py_ssize_t o_n, nx, nw, nb, ny;
+    if (conv_small_args(&b, args, nargs, 4, &g, &o_n) < 0) return NULL;
+    Py_ssize_t k = g.kh * g.kw * g.c, opad = (o_n + CONV_OB - 1) / CONV_OB * CONV_OB;
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &nx);
+    const float *w = x ? take(&b, args[1], 'f', 0, 0, "w", &nw) : NULL;
+    const float *bias = w ? take(&b, args[2], 'f', 0, 1, "b", &nb) : NULL;
+    float *y = w && !PyErr_Occurred() ? take(&b, args[3], 'f', 1, 0, "y", &ny) : NULL;
+    if (!y || check_len(&b, "x", nx, g.n * g.hp * g.wp * g.c) || check_len(&b, "w", nw, k * o_n)
+        || (bias && check_len(&b, "b", nb, o_n)) || check_len(&b, "y", ny, g.n * g.ho * g.wo * o_n))
+        return fail(&b);
+    float *wp = calloc((size_t)((k + 1) * opad), sizeof(float));          /* packed weights, then the bias row */
+    Py_ssize_t *off = malloc(sizeof(Py_ssize_t) * (size_t)k);
+    if (!wp || !off) {
+        free(wp);
+        free(off);
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t t = 0; t < k; t++) memcpy(wp + t * opad, w + t * o_n, sizeof(float) * (size_t)o_n);
+    if (bias) memcpy(wp + k * opad, bias, sizeof(float) * (size_t)o_n);
+    conv_offsets(g, off);
+    Py_BEGIN_ALLOW_THREADS
+    conv_small_fwd_loop(x, wp, wp + k * opad, y, g, o_n, opad, off);
+    Py_END_ALLOW_THREADS
+    free(wp);
+    free(off);
+    release(&b);
+    Py_RETURN_NONE;
+}
+
+/* conv_small_dweight(x (N, Hp, Wp, C), dy (N, ho, wo, O), dw (K, O) out, O, *geometry) */
+static PyObject *k_conv_small_dweight(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "conv_small_dweight"};
+    PoolGeom g;
+    Py_ssize_t o_n, nx, ny, nw;
+    if (conv_small_args(&b, args, nargs, 3, &g, &o_n) < 0) return NULL;
+    Py_ssize_t k = g.kh * g.kw * g.c;
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &nx);
+    const float *dy = x ? take(&b, args[1], 'f', 0, 0, "dy", &ny) : NULL;
+    float *dw = dy ? take(&b, args[2], 'f', 1, 0, "dw", &nw) : NULL;
+    if (!dw || check_len(&b, "x", nx, g.n * g.hp * g.wp * g.c) || check_len(&b, "dy", ny, g.n * g.ho * g.wo * o_n)
+        || check_len(&b, "dw", nw, k * o_n))
+        return fail(&b);
+    Py_ssize_t *base = malloc(sizeof(Py_ssize_t) * (size_t)(g.ho * g.wo));
+    double *sum = malloc(sizeof(double) * (size_t)(k * o_n));
+    Py_ssize_t *off = malloc(sizeof(Py_ssize_t) * (size_t)k);
+    if (!base || !sum || !off) {
+        free(base);
+        free(sum);
+        free(off);
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    conv_offsets(g, off);
+    Py_BEGIN_ALLOW_THREADS
+    conv_small_dw_loop(x, dy, dw, g, o_n, off, base, sum);
+    Py_END_ALLOW_THREADS
+    free(base);
+    free(sum);
+    free(off);
+    release(&b);
+    Py_RETURN_NONE;
+}
+
 /* -------------------------------------------------------------------------------------------- ReLU */
 HOT static void relu_bwd_loop(const float *dy, const float *y, float *dx, Py_ssize_t n) {
     SIMD for (Py_ssize_t i = 0; i < n; i++) dx[i] = dy[i] * (float)(y[i] > 0.0f);
@@ -1348,6 +1514,8 @@ static PyMethodDef methods[] = {
     KERNEL(maxpool2d_backward, "(dy, arg, dx, overwrite, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(im2col, "(x, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(col2im, "(dx, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
+    KERNEL(conv_small_forward, "(x, w, b, y, O, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
+    KERNEL(conv_small_dweight, "(x, dy, dw, O, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(relu_backward, "(dy, y, dx)"),
     KERNEL(lstm_cell_forward, "(a, rec, c_prev, c, tc, h, H)"),
     KERNEL(lstm_cell_backward, "(dh_out, dh_rec, dc, act, c_prev, tc, dz, H)"),
@@ -1368,7 +1536,7 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a kernel is added or its arguments change: redes/backend.py loads only the build it expects
  * (a stale build in a source tree would otherwise fail at the first call of a kernel it lacks). */
-#define KERNELS_API 3
+#define KERNELS_API 4
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

@@ -151,6 +151,8 @@ FD_CASES = [
      lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), [(1, 2, 3, 2)] * 3),
     ("max_pool", ["maxpool2d_forward", "maxpool2d_backward"], lambda x: F.max_pool2d(x, 2), [(1, 2, 4, 4)]),
     ("conv", ["im2col", "col2im"], lambda x, w: F.conv2d(x, w, stride=(1, 2), padding=1), [(2, 4, 5, 6), (3, 4, 3, 3)]),
+    ("conv_small", ["conv_small_forward", "conv_small_dweight"],
+     lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1), [(2, 3, 5, 6), (4, 3, 3, 2), (4,)]),
     ("conv_relu_pool", ["im2col", "col2im", "relu_backward", "maxpool2d_backward"], _conv_relu_pool,
      [(2, 4, 30, 35)]),
     ("lstm", ["lstm_cell_forward", "lstm_cell_backward"], _lstm_out, [(3, 2, 3)]),
@@ -546,6 +548,41 @@ def test_conv_transpose_and_conv1d_use_the_kernels_and_match_torch(spy, make, sh
     assert spy.calls["im2col"] == 1 and spy.calls["col2im"] == 1
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda nn: nn.Conv2d(1, 16, 3, padding=1), (3, 1, 9, 8)),
+    (lambda nn: nn.Conv2d(3, 20, (2, 3), stride=2), (2, 3, 10, 11)),                  # 20: a block of 16, then 4
+    (lambda nn: nn.Conv2d(2, 33, 3, padding=2, dilation=2, bias=False), (2, 2, 12, 7)),
+    (lambda nn: nn.Conv2d(3, 5, 3, stride=(2, 1), padding=(0, 1), padding_mode="reflect"), (1, 3, 8, 9)),
+    (lambda nn: nn.Conv1d(1, 4, 5, padding=2), (3, 1, 13))])
+def test_small_window_conv_runs_direct_and_matches_torch(spy, make, shape):
+    """Fewer than 4 channels and at most 32 values a window: the direct kernels, no columns (the input's own
+    gradient still goes through the tap-by-tap GEMMs)."""
+    compare_with_torch(make(rd.nn), make(torch.nn), shape, F32)
+    assert spy.calls["conv_small_forward"] == 1 and spy.calls["conv_small_dweight"] == 1
+    assert "im2col" not in spy.calls
+
+
+def test_small_window_conv_of_the_benchmark_shape_matches_torch(spy):
+    """dW sums 50,176 pixels (64 images of 28 x 28): float32 sums per image, added in double."""
+    compare_with_torch(rd.nn.Conv2d(1, 16, 3, padding=1), torch.nn.Conv2d(1, 16, 3, padding=1), (64, 1, 28, 28), F32)
+    assert spy.calls["conv_small_dweight"] == 1
+
+
+def test_small_window_conv_transpose_runs_direct_backward(spy):
+    """A transposed conv to 3 channels: its backward is a conv over dy's 3 channels (direct), and its dW the
+    direct dW with x in dy's place."""
+    def make(nn):
+        return nn.ConvTranspose2d(8, 3, 3, stride=2, padding=1, output_padding=1)
+    compare_with_torch(make(rd.nn), make(torch.nn), (2, 8, 5, 6), F32)
+    assert spy.calls["conv_small_forward"] == 1 and spy.calls["conv_small_dweight"] == 1
+
+
+def test_large_window_few_channel_conv_stays_on_columns(spy):
+    """3 channels of 5 x 5 (75 values a window) keep im2col's GEMM, the faster path for deep windows."""
+    compare_with_torch(rd.nn.Conv2d(3, 8, 5, padding=2), torch.nn.Conv2d(3, 8, 5, padding=2), (2, 3, 9, 9), F32)
+    assert "conv_small_forward" not in spy.calls and "conv_small_dweight" not in spy.calls
+
+
 def test_cnn_block_float32_matches_torch(spy):
     """The benchmark's conv-relu-pool chain: the kernels see conv outputs in their NHWC memory layout."""
     def block(nn):
@@ -757,6 +794,15 @@ def test_kernels_name_the_kernel_and_argument_on_bad_input():
         K.maxpool2d_backward(x, np.zeros(8, np.int16), x.copy(), 1, 1, 3, 3, 1, 1, 1, 2, 2, 1, 1, 1, 1)
     with pytest.raises(ValueError, match=r"maxpool2d_backward: arg holds tap 9, outside 0..3"):
         K.maxpool2d_backward(np.zeros(1, F32), np.full(1, 9, np.int16), np.zeros(4, F32), 0, 1, 2, 2, 1, 1, 1, 2, 2,
+                             1, 1, 1, 1)
+    with pytest.raises(ValueError, match=r"conv_small_forward: windows reach outside the \(3, 3\) input"):
+        K.conv_small_forward(np.zeros(9, F32), np.zeros(9, F32), None, np.zeros(4, F32), 1, 1, 3, 3, 1, 2, 2, 3, 3,
+                             1, 1, 1, 1)
+    with pytest.raises(ValueError, match=r"conv_small_forward: w has 8 elements, expected 9"):
+        K.conv_small_forward(np.zeros(9, F32), np.zeros(8, F32), None, np.zeros(1, F32), 1, 1, 3, 3, 1, 1, 1, 3, 3,
+                             1, 1, 1, 1)
+    with pytest.raises(ValueError, match=r"conv_small_dweight: dy has 2 elements, expected 1"):
+        K.conv_small_dweight(np.zeros(9, F32), np.zeros(2, F32), np.zeros(9, F32), 1, 1, 3, 3, 1, 1, 1, 3, 3,
                              1, 1, 1, 1)
     with pytest.raises(ValueError, match=r"im2col: windows reach outside the \(3, 3\) input"):
         K.im2col(np.zeros(9, F32), np.zeros(36, F32), 1, 3, 3, 1, 2, 2, 3, 3, 1, 1, 1, 1)
