@@ -1096,6 +1096,23 @@ static PyObject *k_conv_small_dweight(PyObject *self, PyObject *const *args, Py_
 }
 
 /* -------------------------------------------------------------------------------------------- ReLU */
+HOT static void relu_fwd_loop(const float *x, float *y, Py_ssize_t n) {
+    SIMD for (Py_ssize_t i = 0; i < n; i++) y[i] = x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f;
+}
+
+/* relu_forward(x, y): y = max(x, 0), a NaN stays NaN (as NumPy's maximum) */
+static PyObject *k_relu_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "relu_forward"};
+    Py_ssize_t n, ny;
+    if (check_nargs(b.kernel, nargs, 2) < 0) return NULL;
+    const float *x = take(&b, args[0], 'f', 0, 0, "x", &n);
+    float *y = x ? take(&b, args[1], 'f', 1, 0, "y", &ny) : NULL;
+    if (!y || check_len(&b, "y", ny, n))
+        return fail(&b);
+    RUN(b, relu_fwd_loop(x, y, n));
+    Py_RETURN_NONE;
+}
+
 HOT static void relu_bwd_loop(const float *dy, const float *y, float *dx, Py_ssize_t n) {
     SIMD for (Py_ssize_t i = 0; i < n; i++) dx[i] = dy[i] * (float)(y[i] > 0.0f);
 }
@@ -1516,6 +1533,7 @@ static PyMethodDef methods[] = {
     KERNEL(col2im, "(dx, cols, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(conv_small_forward, "(x, w, b, y, O, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
     KERNEL(conv_small_dweight, "(x, dy, dw, O, n, hp, wp, c, ho, wo, kh, kw, sh, sw, dh, dw)"),
+    KERNEL(relu_forward, "(x, y)"),
     KERNEL(relu_backward, "(dy, y, dx)"),
     KERNEL(lstm_cell_forward, "(a, rec, c_prev, c, tc, h, H)"),
     KERNEL(lstm_cell_backward, "(dh_out, dh_rec, dc, act, c_prev, tc, dz, H)"),

@@ -607,6 +607,25 @@ def test_relu_backward_kernel_keeps_nan_and_layout(spy):
     assert spy.calls["relu_backward"] == 2
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "nhwc", "strided"])
+def test_relu_forward_kernel_matches_maximum_and_keeps_layout(spy, layout):
+    """NaN stays NaN, -inf and -0.0 give zeros; a conv's NHWC memory under the NCHW shape keeps its layout; a
+    strided view (not a permutation of contiguous memory) stays on NumPy's maximum."""
+    x = np.random.default_rng(5).standard_normal((4, 8, 16, 16)).astype(F32)
+    x[0, 0, 0, :4] = [np.nan, -np.inf, np.inf, -0.0]
+    if layout == "nhwc":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        x = np.repeat(x, 2, axis=3)[..., ::2]
+    from redes.ops.elementwise import ReLUOp
+    y = ReLUOp.forward(None, x)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))          # (array_equal counts NaN equal to NaN)
+    assert y[0, 0, 0, 3] == 0 and not np.signbit(y[0, 0, 0, 3])
+    assert spy.calls.get("relu_forward", 0) == (layout != "strided")
+    if layout == "nhwc":
+        assert y.strides == x.strides
+
+
 def test_relu_backward_kernel_on_small_contiguous_arrays(spy):
     """Below the layout path's size threshold, C-contiguous float32 arrays still take the kernel: an MLP's
     (8, 16) activation matches torch, and zeros, NaN and -0.0 in y pass or stop the gradient as dy * (y > 0)."""

@@ -357,6 +357,19 @@ class ReLUOp(Function):
     def forward(self, x):
         if x.ndim == 0 and isinstance(x, _generic):   # a number: np.maximum on a NumPy scalar costs ~1 us more
             return x if x > 0 or x != x else x.dtype.type(0)       # NaN stays NaN, -inf gives 0
+        if B.kernels is not None:
+            k = B.fused(x)
+            if k is not None:       # C-contiguous float32: one pass, no zeros to read (8x16: 1.1 -> 0.5 us)
+                y = B.xp.empty_like(x)
+                k.relu_forward(x, y)
+                return y
+            if x.size >= _RELU_KERNEL_MIN and type(x) is np.ndarray and x.dtype == np.float32:
+                order = B.memory_order(x)       # a conv's NHWC output under its NCHW shape
+                if order is not None:
+                    xv = x.transpose(order)
+                    y = B.xp.empty_like(xv)
+                    B.kernels.relu_forward(xv, y)
+                    return y.transpose(sorted(range(x.ndim), key=order.__getitem__))
         return B.xp.maximum(x, _zeros_in_layout(x))
 
     def backward(self, m, dy, y, x):
