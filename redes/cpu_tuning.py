@@ -66,6 +66,14 @@ def _blas_for(y, x=None, min_size=BLAS_MIN_SIZE):
     return _blas or None
 
 
+def blas_available():
+    """Whether axpy/scal reach NumPy's own OpenBLAS (else they run NumPy expressions)."""
+    global _blas
+    if _blas is None:
+        _blas = _numpy_blas() or False
+    return bool(_blas)
+
+
 def axpy(alpha, x, y):
     """y += alpha * x, in place (x and y of one shape and dtype).
 
