@@ -241,17 +241,18 @@ static PyObject *k_embedding_backward(PyObject *self, PyObject *const *args, Py_
 }
 
 /* ----------------------------------------------------------------------------------------- LayerNorm */
-HOT static void ln_fwd_loop(const float *x, const float *w, const float *bias, float *y, float *xhat, float *invstd,
-                            Py_ssize_t rows, Py_ssize_t k, float eps) {
+/* Forward keeps per row only (mean, corr) and invstd, not xhat: backward recomputes xhat = (x - mean - corr) invstd
+ * from x with the same operations (one array fewer written, and kept, per call). */
+HOT CONTRACT static void ln_fwd_loop(const float *x, const float *w, const float *bias, float *y, float *stats,
+                                     float *invstd, Py_ssize_t rows, Py_ssize_t k, float eps) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         const float *xr = x + r * k;
-        float *hr = xhat + r * k, *yr = y + r * k;
+        float *yr = y + r * k;
         float sum = 0.0f, sq = 0.0f, dsum = 0.0f;
         SIMD_SUM(sum) for (Py_ssize_t j = 0; j < k; j++) sum += xr[j];
         float mean = sum / (float)k;
         SIMD_SUM(sq, dsum) for (Py_ssize_t j = 0; j < k; j++) {
             float d = xr[j] - mean;
-            hr[j] = d;
             sq += d * d;
             dsum += d;
         }
@@ -260,19 +261,20 @@ HOT static void ln_fwd_loop(const float *x, const float *w, const float *bias, f
         float corr = dsum / (float)k;
         float var = sq / (float)k - corr * corr;
         float is = 1.0f / sqrtf((var > 0.0f ? var : 0.0f) + eps);
+        stats[2 * r] = mean;
+        stats[2 * r + 1] = corr;
         invstd[r] = is;
         SIMD for (Py_ssize_t j = 0; j < k; j++) {
-            float h = (hr[j] - corr) * is;
-            hr[j] = h;
+            float h = ((xr[j] - mean) - corr) * is;
             yr[j] = (w ? h * w[j] : h) + (bias ? bias[j] : 0.0f);
         }
     }
 }
 
-/* layer_norm_forward(x, w|None, b|None, y, xhat, invstd, k, eps): rows of k values each. */
+/* layer_norm_forward(x, w|None, b|None, y, stats (rows, 2) out, invstd (rows) out, k, eps): rows of k values. */
 static PyObject *k_layer_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "layer_norm_forward"};
-    Py_ssize_t n, nw, nb, ny, nh, ni, k;
+    Py_ssize_t n, nw, nb, ny, ns, ni, k;
     if (check_nargs(b.kernel, nargs, 8) < 0 || ints(b.kernel, args + 6, 1, &k, 1) < 0) return NULL;
     double eps = PyFloat_AsDouble(args[7]);
     if (eps == -1.0 && PyErr_Occurred()) return NULL;
@@ -280,72 +282,93 @@ static PyObject *k_layer_norm_forward(PyObject *self, PyObject *const *args, Py_
     const float *w = x ? take(&b, args[1], 'f', 0, 1, "weight", &nw) : NULL;
     const float *bias = !PyErr_Occurred() ? take(&b, args[2], 'f', 0, 1, "bias", &nb) : NULL;
     float *y = !PyErr_Occurred() ? take(&b, args[3], 'f', 1, 0, "y", &ny) : NULL;
-    float *xh = y ? take(&b, args[4], 'f', 1, 0, "xhat", &nh) : NULL;
-    float *is = xh ? take(&b, args[5], 'f', 1, 0, "invstd", &ni) : NULL;
-    if (!is || n % k || check_len(&b, "y", ny, n) || check_len(&b, "xhat", nh, n) || check_len(&b, "invstd", ni, n / k)
-        || (w && check_len(&b, "weight", nw, k)) || (bias && check_len(&b, "bias", nb, k))) {
+    float *st = y ? take(&b, args[4], 'f', 1, 0, "stats", &ns) : NULL;
+    float *is = st ? take(&b, args[5], 'f', 1, 0, "invstd", &ni) : NULL;
+    if (!is || n % k || check_len(&b, "y", ny, n) || check_len(&b, "stats", ns, 2 * (n / k))
+        || check_len(&b, "invstd", ni, n / k) || (w && check_len(&b, "weight", nw, k))
+        || (bias && check_len(&b, "bias", nb, k))) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: x has %zd elements, not a multiple of k = %zd", b.kernel, n, k);
         return fail(&b);
     }
-    RUN(b, ln_fwd_loop(x, w, bias, y, xh, is, n / k, k, (float)eps));
+    RUN(b, ln_fwd_loop(x, w, bias, y, st, is, n / k, k, (float)eps));
     Py_RETURN_NONE;
 }
 
-HOT static void ln_bwd_loop(const float *dy, const float *xhat, const float *invstd, const float *w, float *dx,
-                            double *dw, double *db, Py_ssize_t rows, Py_ssize_t k) {
-    for (Py_ssize_t r = 0; r < rows; r++) {
-        const float *g = dy + r * k, *h = xhat + r * k;
-        if (dw) SIMD for (Py_ssize_t j = 0; j < k; j++) dw[j] += (double)(g[j] * h[j]);
-        if (db) SIMD for (Py_ssize_t j = 0; j < k; j++) db[j] += (double)g[j];
-        if (!dx) continue;
-        float sg = 0.0f, sgx = 0.0f;
-        SIMD_SUM(sg, sgx) for (Py_ssize_t j = 0; j < k; j++) {
-            float gj = w ? g[j] * w[j] : g[j];
-            sg += gj;
-            sgx += gj * h[j];
+#define LN_BLOCK 32             /* rows whose dw, db terms are summed in float before the double totals */
+
+/* h: a row's xhat, recomputed; pw, pb: float sums of the block's rows; dw, db: double totals (NULL: not wanted) */
+HOT CONTRACT static void ln_bwd_loop(const float *dy, const float *x, const float *stats, const float *invstd,
+                                     const float *w, float *dx, double *dw, double *db, float *h, float *pw, float *pb,
+                                     Py_ssize_t rows, Py_ssize_t k) {
+    for (Py_ssize_t r0 = 0; r0 < rows; r0 += LN_BLOCK) {
+        Py_ssize_t r1 = r0 + LN_BLOCK < rows ? r0 + LN_BLOCK : rows;
+        for (Py_ssize_t j = 0; j < k; j++) pw[j] = pb[j] = 0.0f;
+        for (Py_ssize_t r = r0; r < r1; r++) {
+            const float *g = dy + r * k, *xr = x + r * k;
+            float mean = stats[2 * r], corr = stats[2 * r + 1], is = invstd[r];
+            SIMD for (Py_ssize_t j = 0; j < k; j++) h[j] = ((xr[j] - mean) - corr) * is;
+            if (dw) SIMD for (Py_ssize_t j = 0; j < k; j++) pw[j] += g[j] * h[j];
+            if (db) SIMD for (Py_ssize_t j = 0; j < k; j++) pb[j] += g[j];
+            if (!dx) continue;
+            float sg = 0.0f, sgx = 0.0f;
+            SIMD_SUM(sg, sgx) for (Py_ssize_t j = 0; j < k; j++) {
+                float gj = w ? g[j] * w[j] : g[j];
+                sg += gj;
+                sgx += gj * h[j];
+            }
+            float mg = sg / (float)k, mgx = sgx / (float)k;
+            float *d = dx + r * k;
+            SIMD for (Py_ssize_t j = 0; j < k; j++) {
+                float gj = w ? g[j] * w[j] : g[j];
+                d[j] = (gj - mg - h[j] * mgx) * is;
+            }
         }
-        float mg = sg / (float)k, mgx = sgx / (float)k, is = invstd[r];
-        float *d = dx + r * k;
-        SIMD for (Py_ssize_t j = 0; j < k; j++) {
-            float gj = w ? g[j] * w[j] : g[j];
-            d[j] = (gj - mg - h[j] * mgx) * is;
-        }
+        if (dw) for (Py_ssize_t j = 0; j < k; j++) dw[j] += pw[j];
+        if (db) for (Py_ssize_t j = 0; j < k; j++) db[j] += pb[j];
     }
 }
 
-/* layer_norm_backward(dy, xhat, invstd, w|None, dx|None, dw|None, db|None, k): dw and db summed over rows. */
+/* layer_norm_backward(dy, x, stats, invstd, w|None, dx|None, dw|None, db|None, k): stats and invstd from forward;
+ * dw and db summed over rows. */
 static PyObject *k_layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "layer_norm_backward"};
-    Py_ssize_t n, nh, ni, nw, ndx, ndw, ndb, k;
-    if (check_nargs(b.kernel, nargs, 8) < 0 || ints(b.kernel, args + 7, 1, &k, 1) < 0) return NULL;
+    Py_ssize_t n, nx, ns, ni, nw, ndx, ndw, ndb, k;
+    if (check_nargs(b.kernel, nargs, 9) < 0 || ints(b.kernel, args + 8, 1, &k, 1) < 0) return NULL;
     const float *dy = take(&b, args[0], 'f', 0, 0, "dy", &n);
-    const float *xh = dy ? take(&b, args[1], 'f', 0, 0, "xhat", &nh) : NULL;
-    const float *is = xh ? take(&b, args[2], 'f', 0, 0, "invstd", &ni) : NULL;
-    const float *w = is ? take(&b, args[3], 'f', 0, 1, "weight", &nw) : NULL;
-    float *dx = !PyErr_Occurred() ? take(&b, args[4], 'f', 1, 1, "dx", &ndx) : NULL;
-    float *dw = !PyErr_Occurred() ? take(&b, args[5], 'f', 1, 1, "dw", &ndw) : NULL;
-    float *db = !PyErr_Occurred() ? take(&b, args[6], 'f', 1, 1, "db", &ndb) : NULL;
-    if (PyErr_Occurred() || n % k || check_len(&b, "xhat", nh, n) || check_len(&b, "invstd", ni, n / k)
-        || (w && check_len(&b, "weight", nw, k)) || (dx && check_len(&b, "dx", ndx, n))
-        || (dw && check_len(&b, "dw", ndw, k)) || (db && check_len(&b, "db", ndb, k))) {
+    const float *x = dy ? take(&b, args[1], 'f', 0, 0, "x", &nx) : NULL;
+    const float *st = x ? take(&b, args[2], 'f', 0, 0, "stats", &ns) : NULL;
+    const float *is = st ? take(&b, args[3], 'f', 0, 0, "invstd", &ni) : NULL;
+    const float *w = is ? take(&b, args[4], 'f', 0, 1, "weight", &nw) : NULL;
+    float *dx = !PyErr_Occurred() ? take(&b, args[5], 'f', 1, 1, "dx", &ndx) : NULL;
+    float *dw = !PyErr_Occurred() ? take(&b, args[6], 'f', 1, 1, "dw", &ndw) : NULL;
+    float *db = !PyErr_Occurred() ? take(&b, args[7], 'f', 1, 1, "db", &ndb) : NULL;
+    if (PyErr_Occurred() || n % k || check_len(&b, "x", nx, n) || check_len(&b, "stats", ns, 2 * (n / k))
+        || check_len(&b, "invstd", ni, n / k) || (w && check_len(&b, "weight", nw, k))
+        || (dx && check_len(&b, "dx", ndx, n)) || (dw && check_len(&b, "dw", ndw, k))
+        || (db && check_len(&b, "db", ndb, k))) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "%s: dy has %zd elements, not a multiple of k = %zd", b.kernel, n, k);
         return fail(&b);
     }
-    double *acc = (dw || db) ? calloc(2 * (size_t)k, sizeof(double)) : NULL;   /* row sums in double */
-    if ((dw || db) && !acc) {
+    double *acc = calloc(2 * (size_t)k, sizeof(double));          /* dw, db totals in double */
+    float *scratch = malloc(3 * (size_t)k * sizeof(float));       /* a row's xhat, the block sums */
+    if (!acc || !scratch) {
+        free(acc);
+        free(scratch);
         release(&b);
         return PyErr_NoMemory();
     }
     Py_BEGIN_ALLOW_THREADS
-    ln_bwd_loop(dy, xh, is, w, dx, dw ? acc : NULL, db ? acc + k : NULL, n / k, k);
+    ln_bwd_loop(dy, x, st, is, w, dx, dw ? acc : NULL, db ? acc + k : NULL, scratch, scratch + k, scratch + 2 * k,
+                n / k, k);
     for (Py_ssize_t j = 0; j < k; j++) {
         if (dw) dw[j] = (float)acc[j];
         if (db) db[j] = (float)acc[k + j];
     }
     Py_END_ALLOW_THREADS
     free(acc);
+    free(scratch);
     release(&b);
     Py_RETURN_NONE;
 }
@@ -1521,8 +1544,8 @@ static PyObject *k_adam_many(PyObject *self, PyObject *const *args, Py_ssize_t n
 static PyMethodDef methods[] = {
     KERNEL(gelu, "(x, dy, out, c, k)"),
     KERNEL(embedding_backward, "(idx, dy, dw)"),
-    KERNEL(layer_norm_forward, "(x, w, b, y, xhat, invstd, k, eps)"),
-    KERNEL(layer_norm_backward, "(dy, xhat, invstd, w, dx, dw, db, k)"),
+    KERNEL(layer_norm_forward, "(x, w, b, y, stats, invstd, k, eps)"),
+    KERNEL(layer_norm_backward, "(dy, x, stats, invstd, w, dx, dw, db, k)"),
     KERNEL(batch_norm_forward, "(x, w, b, y, stats, invstd, outer, C, inner, eps)"),
     KERNEL(batch_norm_backward, "(dy, x, stats, invstd, w, dx, dw, db, outer, C, inner)"),
     KERNEL(softmax_rows, "(s, bias, cols, scale)"),
@@ -1554,7 +1577,7 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a kernel is added or its arguments change: redes/backend.py loads only the build it expects
  * (a stale build in a source tree would otherwise fail at the first call of a kernel it lacks). */
-#define KERNELS_API 4
+#define KERNELS_API 5
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     PyObject *m = PyModule_Create(&module);

@@ -255,6 +255,28 @@ def test_layer_norm_matches_torch(spy, shape, normalized, kw):
     assert spy.calls["layer_norm_forward"] == 1 and spy.calls["layer_norm_backward"] == 1
 
 
+def test_layer_norm_kernel_many_rows_offset_and_strided_gradient(spy):
+    """70 rows (two blocks of 32 summed in float, then 6) far from zero (1e4 + noise: the corrected two-pass
+    statistics), xhat recomputed in backward from x, and a gradient that arrives transposed (not C-contiguous),
+    against torch in float64; the kernels switched off between forward and backward do not matter."""
+    rng = np.random.default_rng(4)
+    x = (1e4 + rng.standard_normal((70, 24))).astype(F32)
+    w, b = rng.standard_normal(24).astype(F32), rng.standard_normal(24).astype(F32)
+    up = rng.standard_normal((24, 70)).astype(F32)
+    ts = [rd.tensor(a, requires_grad=True) for a in (x, w, b)]
+    out = (F.layer_norm(*ts[:1], (24,), ts[1], ts[2]).T * rd.tensor(up)).sum()
+    was = B.set_kernels(False)
+    try:
+        out.backward()
+    finally:
+        B.set_kernels(was)
+    tt = [torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b)]
+    (tF.layer_norm(tt[0], (24,), tt[1], tt[2]).T * torch.tensor(up.astype(np.float64))).sum().backward()
+    for got, ref, name in zip(ts, tt, ("x", "weight", "bias")):
+        np.testing.assert_allclose(got.grad.numpy(), ref.grad.numpy(), rtol=1e-5, atol=1e-5, err_msg=name)
+    assert spy.calls["layer_norm_forward"] == 1 and spy.calls["layer_norm_backward"] == 1
+
+
 def test_layer_norm_weight_grad_only(spy):
     """Input not requiring grad: the kernel computes dw, db and no dx."""
     ln, ref = rd.nn.LayerNorm(8), torch.nn.LayerNorm(8)
@@ -804,7 +826,11 @@ def test_kernels_name_the_kernel_and_argument_on_bad_input():
     with pytest.raises(TypeError, match=r"gelu takes 5 arguments, got 2"):
         K.gelu(x, x)
     with pytest.raises(ValueError, match=r"layer_norm_forward: x has 8 elements, not a multiple of k = 3"):
-        K.layer_norm_forward(x, None, None, x.copy(), x.copy(), np.zeros(2, F32), 3, 1e-5)
+        K.layer_norm_forward(x, None, None, x.copy(), np.zeros(4, F32), np.zeros(2, F32), 3, 1e-5)
+    with pytest.raises(ValueError, match=r"layer_norm_forward: stats has 3 elements, expected 4"):
+        K.layer_norm_forward(x, None, None, x.copy(), np.zeros(3, F32), np.zeros(2, F32), 4, 1e-5)
+    with pytest.raises(ValueError, match=r"layer_norm_backward: x has 7 elements, expected 8"):
+        K.layer_norm_backward(x, np.zeros(7, F32), np.zeros(4, F32), np.zeros(2, F32), None, None, None, None, 4)
     with pytest.raises(ValueError, match=r"softmax_rows: integer argument 0 must be >= 1, got 0"):
         K.softmax_rows(x, None, 0, 1.0)
     with pytest.raises(TypeError, match=r"softmax_rows takes 4 arguments, got 3"):

@@ -167,10 +167,11 @@ class LayerNormOp(Function):
             k *= s
         x2 = x.reshape(-1, k)
         kern = B.fused(x2, w, b)
-        if kern is not None:                        # one compiled pass per row (statistics, xhat, y)
-            y, self.xhat, self.invstd = xp.empty_like(x2), xp.empty_like(x2), xp.empty(x2.shape[0], x2.dtype)
-            self.k = k
-            kern.layer_norm_forward(x2, w, b, y, self.xhat, self.invstd, k, eps)
+        if kern is not None:        # one compiled pass per row; xhat is not kept: the backward kernel recomputes it
+            rows = x2.shape[0]
+            y, self.stats, self.invstd = xp.empty_like(x2), xp.empty((rows, 2), x2.dtype), xp.empty(rows, x2.dtype)
+            self.xhat, self.k, self.kern = None, k, kern
+            kern.layer_norm_forward(x2, w, b, y, self.stats, self.invstd, k, eps)
             return y.reshape(x.shape)
         mean = _row_sum(x2) / k
         xc = x2 - mean[:, None]
@@ -188,12 +189,13 @@ class LayerNormOp(Function):
         xp, xhat, k, n = B.xp, self.xhat, self.k, self.needs
         dy2 = dy.reshape(-1, k)
         dw = db = dx = None
-        kern = B.fused(dy2, xhat, w)
-        if kern is not None:
+        if xhat is None:                            # forward ran the kernel (x: C-contiguous float32, as forward saw)
+            kern = self.kern
+            dy2 = xp.ascontiguousarray(dy2, dtype=x.dtype)
             dx = xp.empty_like(dy2) if n[0] else None
             dw = xp.empty(k, dy2.dtype) if w is not None and n[1] else None
             db = xp.empty(k, dy2.dtype) if b is not None and n[2] else None
-            kern.layer_norm_backward(dy2, xhat, self.invstd, w, dx, dw, db, k)
+            kern.layer_norm_backward(dy2, x.reshape(-1, k), self.stats, self.invstd, w, dx, dw, db, k)
             return (None if dx is None else dx.reshape(x.shape), None if dw is None else dw.reshape(w.shape),
                     None if db is None else db.reshape(b.shape))
         if w is not None and n[1]:
