@@ -7,4 +7,6 @@ import sys
 from setuptools import Extension, setup
 
 flags = [] if sys.platform == "win32" else ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
-setup(ext_modules=[Extension("redes._kernels", ["redes/_kernels.c"], extra_compile_args=flags, optional=True)])
+threads = [] if sys.platform == "win32" else ["-pthread"]       # the kernels' thread pool (redes/_kernels.c)
+setup(ext_modules=[Extension("redes._kernels", ["redes/_kernels.c"], extra_compile_args=flags + threads,
+                             extra_link_args=threads, optional=True)])

@@ -6,12 +6,21 @@
  * everything else (float64, other layouts, CuPy, a machine without a C compiler). Tests compare both paths.
  *
  * Conventions: arrays come in through the buffer protocol, C-contiguous, float32 ('f') unless said; None
- * stands for an absent optional array. Outputs are allocated by the caller. No threads: the second core is
- * left to the BLAS.
+ * stands for an absent optional array. Outputs are allocated by the caller.
+ *
+ * Threads: one pool (below) runs both NumPy's OpenBLAS (installed as its threading backend by
+ * redes/cpu_tuning.py) and the large kernels, split in ranges. Two pools would fight: after each GEMM,
+ * OpenBLAS's own worker spins on the second core, and a thread of ours there gained nothing.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#if defined(__unix__) || defined(__APPLE__)
+#define REDES_POOL 1               /* POSIX threads and C11 atomics: the thread pool below */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +125,256 @@ static int ints(const char *kernel, PyObject *const *args, Py_ssize_t count, Py_
     return 0;
 }
 
+/* ------------------------------------------------------------------------------------------ threads */
+/* The caller and up to POOL_MAX - 1 workers. A dispatch publishes one job (a kernel's range function over n
+ * items cut in `tasks` ranges, or OpenBLAS's jobs) and bumps `gen`; each thread takes tasks by an atomic counter
+ * until none is left (so a kernel never waits for a worker that is still waking up: the caller takes its ranges).
+ * Workers spin after their last task (pool_spin_ns), then sleep on a condition variable. One dispatch at a time: a kernel finding the pool
+ * busy (another Python thread's work) runs inline; OpenBLAS waits for it, because its GEMM jobs wait on one
+ * another and each needs a thread of its own. */
+#ifdef REDES_POOL
+#define POOL_MAX 64
+typedef void (*RangeFn)(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task);
+typedef void (*BlasJob)(int thread, void *data, int arg);
+
+static struct {
+    pthread_mutex_t busy, sleep_mu;
+    pthread_cond_t wake;
+    atomic_long gen;
+    atomic_int next, done, sleepers;
+    int started, tasks, is_blas;
+    RangeFn fn;                     /* a kernel's job */
+    void *ctx;
+    Py_ssize_t n;
+    BlasJob job;                    /* OpenBLAS's job */
+    char *jdata;
+    size_t jsize;
+    int jarg;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+static int pool_threads = 1;                /* threads a kernel may use: set_threads() (OpenBLAS's count) */
+/* A worker's spin before it sleeps: 0.1 s, as OpenBLAS's own workers (2^28 cycles). Waking a sleeping worker took
+ * milliseconds on the 2-vCPU VMs (a GEMM 50 ms after the last one: 9.7 ms with a 5 ms spin, 0.3 ms spinning). */
+static long pool_spin_ns = 100000000;
+static _Thread_local int in_task;           /* this thread runs a task: anything nested runs inline */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static void run_tasks(int thread) {
+    in_task = 1;
+    for (;;) {
+        int i = atomic_fetch_add(&pool.next, 1);
+        if (i >= pool.tasks) break;
+        if (pool.is_blas) {
+            pool.job(thread, pool.jdata + (size_t)i * pool.jsize, pool.jarg);
+        } else {
+            Py_ssize_t lo = pool.n * i / pool.tasks, hi = pool.n * (i + 1) / pool.tasks;
+            pool.fn(pool.ctx, lo, hi, i);
+        }
+        atomic_fetch_add(&pool.done, 1);
+    }
+    in_task = 0;
+}
+
+static long pool_born[POOL_MAX];            /* gen when each worker was made: its first job is any later one */
+
+static void *pool_worker(void *arg) {
+    int thread = (int)(intptr_t)arg;
+    long seen = pool_born[thread];
+    for (;;) {
+        long start = now_ns();
+        for (int k = 0; atomic_load(&pool.gen) == seen; k++) {
+            cpu_relax();
+            if ((k & 1023) == 1023 && now_ns() - start > pool_spin_ns) {
+                pthread_mutex_lock(&pool.sleep_mu);
+                atomic_fetch_add(&pool.sleepers, 1);
+                while (atomic_load(&pool.gen) == seen) pthread_cond_wait(&pool.wake, &pool.sleep_mu);
+                atomic_fetch_sub(&pool.sleepers, 1);
+                pthread_mutex_unlock(&pool.sleep_mu);
+            }
+        }
+        seen = atomic_load(&pool.gen);
+        run_tasks(thread);
+    }
+    return NULL;
+}
+
+/* Workers up to `want` (held: pool.busy). Returns how many run. */
+static int pool_grow(int want) {
+    if (want > POOL_MAX - 1) want = POOL_MAX - 1;
+    while (pool.started < want) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pool_born[pool.started + 1] = atomic_load(&pool.gen);
+        int err = pthread_create(&t, &attr, pool_worker, (void *)(intptr_t)(pool.started + 1));
+        pthread_attr_destroy(&attr);
+        if (err) break;
+        pool.started++;
+    }
+    return pool.started;
+}
+
+/* Runs the published job's `tasks` on this thread and the workers (held: pool.busy). */
+static void pool_dispatch(int tasks) {
+    pool.tasks = tasks;
+    atomic_store(&pool.next, 0);
+    atomic_store(&pool.done, 0);
+    atomic_fetch_add(&pool.gen, 1);
+    if (atomic_load(&pool.sleepers)) {
+        pthread_mutex_lock(&pool.sleep_mu);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.sleep_mu);
+    }
+    run_tasks(0);
+    while (atomic_load(&pool.done) < tasks) cpu_relax();
+}
+
+/* The number of ranges par_for will cut n items into (at most POOL_MAX): callers size per-task scratch by it. */
+static int par_tasks(Py_ssize_t n, Py_ssize_t grain) {
+    Py_ssize_t tasks = grain > 0 ? n / grain : 1;
+    return tasks < 1 ? 1 : tasks > pool_threads ? pool_threads : (int)tasks;
+}
+
+/* fn(ctx, lo, hi, task) over [0, n) in `tasks` ranges, on the pool's threads when it is free (else each range in
+ * turn on this thread). */
+static void par_ranges(RangeFn fn, void *ctx, Py_ssize_t n, int tasks) {
+    if (tasks < 2) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    int held = !in_task && pthread_mutex_trylock(&pool.busy) == 0;
+    if (held && pool_grow(pool_threads - 1) < tasks - 1) {
+        pthread_mutex_unlock(&pool.busy);
+        held = 0;
+    }
+    if (!held) {                                /* busy (another thread's work), or nested: here, in turn */
+        for (int i = 0; i < tasks; i++) fn(ctx, n * i / tasks, n * (i + 1) / tasks, i);
+        return;
+    }
+    pool.is_blas = 0;
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool_dispatch(tasks);
+    pthread_mutex_unlock(&pool.busy);
+}
+
+/* par_ranges in par_tasks(n, grain) ranges. */
+static void par_for(RangeFn fn, void *ctx, Py_ssize_t n, Py_ssize_t grain) {
+    par_ranges(fn, ctx, n, par_tasks(n, grain));
+}
+
+/* OpenBLAS's threads callback (openblas_set_threads_callback_function): run dojob on each of numjobs job records,
+ * all at once. Always synchronous. */
+static void pool_blas(int sync, BlasJob dojob, int numjobs, size_t jsize, void *jobdata, int arg) {
+    (void)sync;
+    if (numjobs <= 1 || in_task) {         /* (in_task: never from redes' own tasks, which call no BLAS) */
+        for (int i = 0; i < numjobs; i++) dojob(0, (char *)jobdata + (size_t)i * jsize, arg);
+        return;
+    }
+    pthread_mutex_lock(&pool.busy);
+    if (pool_grow(numjobs - 1) < numjobs - 1) {
+        pthread_mutex_unlock(&pool.busy);
+        fprintf(stderr, "redes: could not start %d threads for OpenBLAS\n", numjobs - 1);
+        abort();                           /* its jobs wait on each other: fewer threads would hang */
+    }
+    pool.is_blas = 1;
+    pool.job = dojob;
+    pool.jdata = jobdata;
+    pool.jsize = jsize;
+    pool.jarg = arg;
+    pool_dispatch(numjobs);
+    pthread_mutex_unlock(&pool.busy);
+}
+
+/* A forked child has none of the parent's workers: start afresh (a dispatch cannot be running in the child). */
+static void pool_after_fork(void) {
+    pthread_mutex_init(&pool.busy, NULL);
+    pthread_mutex_init(&pool.sleep_mu, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    atomic_store(&pool.sleepers, 0);
+    pool.started = 0;
+}
+
+/* set_threads(n, spin_us=-1): kernels use up to n threads (OpenBLAS's count); spin_us >= 0 sets a worker's spin. */
+static PyObject *k_set_threads(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Py_ssize_t v[2] = {1, -1};
+    if (nargs < 1 || nargs > 2) return PyErr_Format(PyExc_TypeError, "set_threads takes 1 or 2 arguments");
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        v[i] = PyNumber_AsSsize_t(args[i], PyExc_OverflowError);
+        if (v[i] == -1 && PyErr_Occurred()) return NULL;
+    }
+    if (v[0] < 1) return PyErr_Format(PyExc_ValueError, "set_threads: need at least 1 thread, got %zd", v[0]);
+    int was = pool_threads;
+    pool_threads = v[0] > POOL_MAX ? POOL_MAX : (int)v[0];
+    if (v[1] >= 0) pool_spin_ns = (long)v[1] * 1000L;
+    return PyLong_FromLong(was);
+}
+
+/* blas_callback() -> the address of pool_blas, for openblas_set_threads_callback_function */
+static PyObject *k_blas_callback(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return PyLong_FromVoidPtr((void *)pool_blas);
+}
+
+/* pool_info() -> (threads kernels may use, workers started) */
+static PyObject *k_pool_info(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return Py_BuildValue("(ii)", pool_threads, pool.started);
+}
+#else
+typedef void (*RangeFn)(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task);
+static int par_tasks(Py_ssize_t n, Py_ssize_t grain) {
+    return 1;
+}
+
+static void par_ranges(RangeFn fn, void *ctx, Py_ssize_t n, int tasks) {
+    for (int i = 0; i < tasks; i++) fn(ctx, n * i / tasks, n * (i + 1) / tasks, i);
+}
+
+static void par_for(RangeFn fn, void *ctx, Py_ssize_t n, Py_ssize_t grain) {
+    fn(ctx, 0, n, 0);
+}
+
+static PyObject *k_set_threads(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return PyLong_FromLong(1);
+}
+
+static PyObject *k_blas_callback(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Py_RETURN_NONE;                        /* no pool on this platform: OpenBLAS keeps its own threads */
+}
+
+static PyObject *k_pool_info(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return Py_BuildValue("(ii)", 1, 0);
+}
+#endif
+
+/* A kernel's arguments for par_for: its arrays (w written, r read) and numbers; each range function reads
+ * them by the loop it runs and offsets the arrays to its range. */
+typedef struct {
+    float *w[4];
+    const float *r[6];
+    float f[8];
+    Py_ssize_t k[4];
+    double *acc;
+    float *scratch;
+} Job;
+
+#define GRAIN (1 << 15)         /* values per range for a pass bound by memory: dispatch costs ~1-2 us */
+#define GRAIN_MATH (1 << 11)    /* for loops with exp, tanh or erf per value */
+/* A recurrent cell's step: the benchmark LSTM's 4096 values took 28 us on one thread and 33 us on two (its outputs
+ * then cross to the other core for the next step's GEMM), so a step splits only from 8x that size. */
+#define GRAIN_CELL (1 << 15)
+
 /* ------------------------------------------------------------------------------- vectorisable math */
 /* exp(x) for float32 in plain arithmetic (the compiler vectorises it; a libm call would stop that).
  * x = n ln2 + r, |r| <= ln2 / 2: exp(r) by its Taylor series to r^7 (relative error below 1e-8 before
@@ -188,6 +447,11 @@ HOT CONTRACT static void gelu_loop(const float *x, const float *dy, float *out, 
     }
 }
 
+static void gelu_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    gelu_loop(j->r[0] + lo, j->r[1] ? j->r[1] + lo : NULL, j->w[0] + lo, hi - lo, j->r[2], j->f[0]);
+}
+
 /* gelu(x, dy|None, out, c (5 coefficients), k): out = gelu(x) when dy is None, else dy * gelu'(x). */
 static PyObject *k_gelu(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "gelu"};
@@ -201,7 +465,8 @@ static PyObject *k_gelu(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (!c || PyErr_Occurred() || (dy && check_len(&b, "dy", nd, n)) || check_len(&b, "out", no, n)
         || check_len(&b, "c", nc, 5))
         return fail(&b);
-    RUN(b, gelu_loop(x, dy, out, n, c, (float)k));
+    Job j = {.w = {out}, .r = {x, dy, c}, .f = {(float)k}};
+    RUN(b, par_for(gelu_range, &j, n, GRAIN_MATH));
     Py_RETURN_NONE;
 }
 
@@ -271,6 +536,13 @@ HOT CONTRACT static void ln_fwd_loop(const float *x, const float *w, const float
     }
 }
 
+static void ln_fwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    Py_ssize_t k = j->k[0];
+    ln_fwd_loop(j->r[0] + lo * k, j->r[1], j->r[2], j->w[0] + lo * k, j->w[1] + 2 * lo, j->w[2] + lo, hi - lo, k,
+                j->f[0]);
+}
+
 /* layer_norm_forward(x, w|None, b|None, y, stats (rows, 2) out, invstd (rows) out, k, eps): rows of k values. */
 static PyObject *k_layer_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "layer_norm_forward"};
@@ -291,7 +563,8 @@ static PyObject *k_layer_norm_forward(PyObject *self, PyObject *const *args, Py_
             PyErr_Format(PyExc_ValueError, "%s: x has %zd elements, not a multiple of k = %zd", b.kernel, n, k);
         return fail(&b);
     }
-    RUN(b, ln_fwd_loop(x, w, bias, y, st, is, n / k, k, (float)eps));
+    Job j = {.w = {y, st, is}, .r = {x, w, bias}, .f = {(float)eps}, .k = {k}};
+    RUN(b, par_for(ln_fwd_range, &j, n / k, GRAIN / k + 1));
     Py_RETURN_NONE;
 }
 
@@ -329,6 +602,18 @@ HOT CONTRACT static void ln_bwd_loop(const float *dy, const float *x, const floa
     }
 }
 
+/* k[1], k[2]: whether dw, db are wanted; each task sums them into its own 2k doubles of acc (3k floats of
+ * scratch), added up after */
+static void ln_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    Py_ssize_t k = j->k[0];
+    double *acc = j->acc + 2 * k * task;
+    float *sc = j->scratch + 3 * k * task;
+    ln_bwd_loop(j->r[0] + lo * k, j->r[1] + lo * k, j->r[2] + 2 * lo, j->r[3] + lo, j->r[4],
+                j->w[0] ? j->w[0] + lo * k : NULL, j->k[1] ? acc : NULL, j->k[2] ? acc + k : NULL, sc, sc + k,
+                sc + 2 * k, hi - lo, k);
+}
+
 /* layer_norm_backward(dy, x, stats, invstd, w|None, dx|None, dw|None, db|None, k): stats and invstd from forward;
  * dw and db summed over rows. */
 static PyObject *k_layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -351,20 +636,27 @@ static PyObject *k_layer_norm_backward(PyObject *self, PyObject *const *args, Py
             PyErr_Format(PyExc_ValueError, "%s: dy has %zd elements, not a multiple of k = %zd", b.kernel, n, k);
         return fail(&b);
     }
-    double *acc = calloc(2 * (size_t)k, sizeof(double));          /* dw, db totals in double */
-    float *scratch = malloc(3 * (size_t)k * sizeof(float));       /* a row's xhat, the block sums */
+    Py_ssize_t grain = GRAIN / k + 1;
+    int tasks = par_tasks(n / k, grain);
+    double *acc = calloc(2 * (size_t)k * (size_t)tasks, sizeof(double));      /* dw, db totals in double */
+    float *scratch = malloc(3 * (size_t)k * (size_t)tasks * sizeof(float));   /* a row's xhat, the block sums */
     if (!acc || !scratch) {
         free(acc);
         free(scratch);
         release(&b);
         return PyErr_NoMemory();
     }
+    Job job = {.w = {dx}, .r = {dy, x, st, is, w}, .k = {k, dw != NULL, db != NULL}, .acc = acc, .scratch = scratch};
     Py_BEGIN_ALLOW_THREADS
-    ln_bwd_loop(dy, x, st, is, w, dx, dw ? acc : NULL, db ? acc + k : NULL, scratch, scratch + k, scratch + 2 * k,
-                n / k, k);
+    par_ranges(ln_bwd_range, &job, n / k, tasks);
     for (Py_ssize_t j = 0; j < k; j++) {
-        if (dw) dw[j] = (float)acc[j];
-        if (db) db[j] = (float)acc[k + j];
+        double sw = 0.0, sb = 0.0;
+        for (int t = 0; t < tasks; t++) {
+            sw += acc[2 * k * t + j];
+            sb += acc[2 * k * t + k + j];
+        }
+        if (dw) dw[j] = (float)sw;
+        if (db) db[j] = (float)sb;
     }
     Py_END_ALLOW_THREADS
     free(acc);
@@ -605,11 +897,11 @@ static PyObject *k_batch_norm_backward(PyObject *self, PyObject *const *args, Py
  * NumPy path (ops/attention._softmax_exact): a non-finite max shifts by 0, a row summing to 0 (fully masked)
  * gives zeros. */
 HOT CONTRACT static void softmax_loop(float *s, const float *bias, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t brows,
-                                      float scale) {
+                                      float scale, Py_ssize_t first) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         float *sr = s + r * cols;
         if (bias) {
-            const float *br = bias + (r % brows) * cols;
+            const float *br = bias + ((first + r) % brows) * cols;
             SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] = sr[j] * scale + br[j];
         } else if (scale != 1.0f) {
             SIMD for (Py_ssize_t j = 0; j < cols; j++) sr[j] *= scale;
@@ -634,6 +926,12 @@ HOT CONTRACT static void softmax_loop(float *s, const float *bias, Py_ssize_t ro
     }
 }
 
+/* rows [lo, hi) of k[0] columns; k[1] bias rows */
+static void softmax_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    softmax_loop(j->w[0] + lo * j->k[0], j->r[0], hi - lo, j->k[0], j->k[1], j->f[0], lo);
+}
+
 /* softmax_rows(s, bias|None, cols, scale) */
 static PyObject *k_softmax_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "softmax_rows"};
@@ -650,7 +948,8 @@ static PyObject *k_softmax_rows(PyObject *self, PyObject *const *args, Py_ssize_
                      bias ? nb : 0, cols);
         return fail(&b);
     }
-    RUN(b, softmax_loop(s, bias, n / cols, cols, bias ? nb / cols : 1, (float)scale));
+    Job j = {.w = {s}, .r = {bias}, .k = {cols, bias ? nb / cols : 1}, .f = {(float)scale}};
+    RUN(b, par_for(softmax_range, &j, n / cols, GRAIN_MATH / cols + 1));
     Py_RETURN_NONE;
 }
 
@@ -662,6 +961,11 @@ HOT static void softmax_bwd_loop(float *ds, const float *p, Py_ssize_t rows, Py_
         SIMD_SUM(dot) for (Py_ssize_t j = 0; j < cols; j++) dot += d[j] * pr[j];
         SIMD for (Py_ssize_t j = 0; j < cols; j++) d[j] = pr[j] * (d[j] - dot) * scale;
     }
+}
+
+static void softmax_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    softmax_bwd_loop(j->w[0] + lo * j->k[0], j->r[0] + lo * j->k[0], hi - lo, j->k[0], j->f[0]);
 }
 
 /* softmax_backward_rows(ds, p, cols, scale): ds = p * (ds - rowsum(ds * p)) * scale, in place (scale: the forward's,
@@ -679,7 +983,8 @@ static PyObject *k_softmax_backward_rows(PyObject *self, PyObject *const *args, 
             PyErr_Format(PyExc_ValueError, "%s: %zd elements are not whole rows of %zd", b.kernel, n, cols);
         return fail(&b);
     }
-    RUN(b, softmax_bwd_loop(ds, p, n / cols, cols, (float)scale));
+    Job j = {.w = {ds}, .r = {p}, .k = {cols}, .f = {(float)scale}};
+    RUN(b, par_for(softmax_bwd_range, &j, n / cols, GRAIN / cols + 1));
     Py_RETURN_NONE;
 }
 
@@ -810,6 +1115,29 @@ HOT static void maxpool_fwd_loop(const float *x, float *y, int16_t *arg, PoolGeo
             }
 }
 
+/* The NHWC window kernels over images [lo, hi): g.n becomes the range's count, the arrays start at image lo. */
+static PoolGeom images(PoolGeom g, Py_ssize_t lo, Py_ssize_t hi) {
+    g.n = hi - lo;
+    return g;
+}
+
+typedef struct {
+    const float *x;
+    float *y;
+    int16_t *arg;
+    PoolGeom g;
+    Py_ssize_t o_n, opad;
+    const float *w, *bias;
+    const Py_ssize_t *off;
+    int overwrite;
+} WinJob;
+
+static void maxpool_fwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    WinJob *j = ctx;
+    Py_ssize_t in = j->g.hp * j->g.wp * j->g.c, out = j->g.ho * j->g.wo * j->g.c;
+    maxpool_fwd_loop(j->x + lo * in, j->y + lo * out, j->arg + lo * out, images(j->g, lo, hi));
+}
+
 /* maxpool2d_forward(x (N, Hp, Wp, C), y (N, ho, wo, C), arg int16 (N, ho, wo, C), *geometry) */
 static PyObject *k_maxpool2d_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "maxpool2d_forward"};
@@ -824,15 +1152,15 @@ static PyObject *k_maxpool2d_forward(PyObject *self, PyObject *const *args, Py_s
     if (!arg || check_len(&b, "x", nx, g.n * g.hp * g.wp * g.c) || check_len(&b, "y", ny, out)
         || check_len(&b, "arg", na, out))
         return fail(&b);
-    RUN(b, maxpool_fwd_loop(x, y, arg, g));
+    WinJob j = {.x = x, .y = y, .arg = arg, .g = g};
+    RUN(b, par_for(maxpool_fwd_range, &j, g.n, GRAIN / (g.hp * g.wp * g.c) + 1));
     Py_RETURN_NONE;
 }
 
+/* off: each tap's offset from its window's corner */
 HOT static void maxpool_bwd_loop(const float *dy, const int16_t *arg, float *dx, PoolGeom g, int overwrite,
-                                 Py_ssize_t *off) {
-    Py_ssize_t taps = g.kh * g.kw;                              /* off: each tap's offset from its window's corner */
-    for (Py_ssize_t t = 0; t < taps; t++)
-        off[t] = ((t / g.kw) * g.dh * g.wp + (t % g.kw) * g.dw) * g.c;
+                                 const Py_ssize_t *off) {
+    Py_ssize_t taps = g.kh * g.kw;
     for (Py_ssize_t n = 0; n < g.n; n++)
         for (Py_ssize_t oh = 0; oh < g.ho; oh++)
             for (Py_ssize_t ow = 0; ow < g.wo; ow++) {
@@ -849,6 +1177,13 @@ HOT static void maxpool_bwd_loop(const float *dy, const int16_t *arg, float *dx,
                     for (Py_ssize_t c = 0; c < g.c; c++) base[off[a[c]] + c] += d[c];
                 }
             }
+}
+
+/* x: dy, y: dx (each image's dx takes only its own image's dy) */
+static void maxpool_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    WinJob *j = ctx;
+    Py_ssize_t in = j->g.hp * j->g.wp * j->g.c, out = j->g.ho * j->g.wo * j->g.c;
+    maxpool_bwd_loop(j->x + lo * out, j->arg + lo * out, j->y + lo * in, images(j->g, lo, hi), j->overwrite, j->off);
 }
 
 /* maxpool2d_backward(dy (N, ho, wo, C), arg, dx (N, Hp, Wp, C), overwrite, *geometry): dx += dy at each argmax.
@@ -882,8 +1217,11 @@ static PyObject *k_maxpool2d_backward(PyObject *self, PyObject *const *args, Py_
         release(&b);
         return PyErr_NoMemory();
     }
+    for (Py_ssize_t t = 0; t < g.kh * g.kw; t++)
+        off[t] = ((t / g.kw) * g.dh * g.wp + (t % g.kw) * g.dw) * g.c;
+    WinJob j = {.x = dy, .y = dx, .arg = (int16_t *)arg, .g = g, .off = off, .overwrite = (int)overwrite};
     Py_BEGIN_ALLOW_THREADS
-    maxpool_bwd_loop(dy, arg, dx, g, (int)overwrite, off);
+    par_for(maxpool_bwd_range, &j, g.n, GRAIN / (g.hp * g.wp * g.c) + 1);
     Py_END_ALLOW_THREADS
     free(off);
     release(&b);
@@ -922,6 +1260,16 @@ HOT static void col2im_loop(const float *cols, float *x, PoolGeom g) {
             }
 }
 
+/* x: the image (read by im2col, added into by col2im), y: the columns; overwrite: 1 for col2im */
+static void cols_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    WinJob *j = ctx;
+    Py_ssize_t in = j->g.hp * j->g.wp * j->g.c, out = j->g.ho * j->g.wo * j->g.kh * j->g.kw * j->g.c;
+    if (j->overwrite)
+        col2im_loop(j->y + lo * out, (float *)j->x + lo * in, images(j->g, lo, hi));
+    else
+        im2col_loop(j->x + lo * in, j->y + lo * out, images(j->g, lo, hi));
+}
+
 static PyObject *cols_kernel(const char *name, int back, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = name};
     PoolGeom g;
@@ -932,11 +1280,9 @@ static PyObject *cols_kernel(const char *name, int back, PyObject *const *args, 
     if (!cols || check_len(&b, "x", nx, g.n * g.hp * g.wp * g.c)
         || check_len(&b, "cols", nc, g.n * g.ho * g.wo * g.kh * g.kw * g.c))
         return fail(&b);
+    WinJob j = {.x = x, .y = cols, .g = g, .overwrite = back};
     Py_BEGIN_ALLOW_THREADS
-    if (back)
-        col2im_loop(cols, x, g);
-    else
-        im2col_loop(x, cols, g);
+    par_for(cols_range, &j, g.n, GRAIN / (g.ho * g.wo * g.kh * g.kw * g.c) + 1);
     Py_END_ALLOW_THREADS
     release(&b);
     Py_RETURN_NONE;
@@ -1050,6 +1396,12 @@ static int conv_small_args(Bufs *b, PyObject *const *args, Py_ssize_t nargs, Py_
     return 0;
 }
 
+static void conv_small_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    WinJob *j = ctx;
+    Py_ssize_t in = j->g.hp * j->g.wp * j->g.c, out = j->g.ho * j->g.wo * j->o_n;
+    conv_small_fwd_loop(j->x + lo * in, j->w, j->bias, j->y + lo * out, images(j->g, lo, hi), j->o_n, j->opad, j->off);
+}
+
 /* conv_small_forward(x (N, Hp, Wp, C), w (K, O), b (O)|None, y (N, ho, wo, O), O, *geometry) */
 static PyObject *k_conv_small_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "conv_small_forward"};
@@ -1075,8 +1427,9 @@ static PyObject *k_conv_small_forward(PyObject *self, PyObject *const *args, Py_
     for (Py_ssize_t t = 0; t < k; t++) memcpy(wp + t * opad, w + t * o_n, sizeof(float) * (size_t)o_n);
     if (bias) memcpy(wp + k * opad, bias, sizeof(float) * (size_t)o_n);
     conv_offsets(g, off);
+    WinJob j = {.x = x, .y = y, .g = g, .o_n = o_n, .opad = opad, .w = wp, .bias = wp + k * opad, .off = off};
     Py_BEGIN_ALLOW_THREADS
-    conv_small_fwd_loop(x, wp, wp + k * opad, y, g, o_n, opad, off);
+    par_for(conv_small_range, &j, g.n, GRAIN / (g.ho * g.wo * o_n) + 1);
     Py_END_ALLOW_THREADS
     free(wp);
     free(off);
@@ -1123,6 +1476,11 @@ HOT static void relu_fwd_loop(const float *x, float *y, Py_ssize_t n) {
     SIMD for (Py_ssize_t i = 0; i < n; i++) y[i] = x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f;
 }
 
+static void relu_fwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    relu_fwd_loop(j->r[0] + lo, j->w[0] + lo, hi - lo);
+}
+
 /* relu_forward(x, y): y = max(x, 0), a NaN stays NaN (as NumPy's maximum) */
 static PyObject *k_relu_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "relu_forward"};
@@ -1132,12 +1490,18 @@ static PyObject *k_relu_forward(PyObject *self, PyObject *const *args, Py_ssize_
     float *y = x ? take(&b, args[1], 'f', 1, 0, "y", &ny) : NULL;
     if (!y || check_len(&b, "y", ny, n))
         return fail(&b);
-    RUN(b, relu_fwd_loop(x, y, n));
+    Job j = {.w = {y}, .r = {x}};
+    RUN(b, par_for(relu_fwd_range, &j, n, GRAIN));
     Py_RETURN_NONE;
 }
 
 HOT static void relu_bwd_loop(const float *dy, const float *y, float *dx, Py_ssize_t n) {
     SIMD for (Py_ssize_t i = 0; i < n; i++) dx[i] = dy[i] * (float)(y[i] > 0.0f);
+}
+
+static void relu_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    relu_bwd_loop(j->r[0] + lo, j->r[1] + lo, j->w[0] + lo, hi - lo);
 }
 
 /* relu_backward(dy, y, dx): dx = dy * (y > 0) (a NaN in dy stays NaN, as the NumPy multiply) */
@@ -1150,7 +1514,8 @@ static PyObject *k_relu_backward(PyObject *self, PyObject *const *args, Py_ssize
     float *dx = y ? take(&b, args[2], 'f', 1, 0, "dx", &nx) : NULL;
     if (!dx || check_len(&b, "y", ny, n) || check_len(&b, "dx", nx, n))
         return fail(&b);
-    RUN(b, relu_bwd_loop(dy, y, dx, n));
+    Job j = {.w = {dx}, .r = {dy, y}};
+    RUN(b, par_for(relu_bwd_range, &j, n, GRAIN));
     Py_RETURN_NONE;
 }
 
@@ -1159,14 +1524,15 @@ static PyObject *k_relu_backward(PyObject *self, PyObject *const *args, Py_ssize
  * z already halved, ops/recurrent.LSTMLayer), replaced by the activations i, f, g, o; then
  * c = f c_prev + i g, tc = tanh(c), h = o tc. */
 HOT static void lstm_fwd_loop(float *a, const float *rec, const float *c_prev, float *c, float *tc, float *h,
-                              Py_ssize_t n, Py_ssize_t hid) {
+                              Py_ssize_t n, Py_ssize_t hid,
+                              Py_ssize_t j0, Py_ssize_t j1) {
     for (Py_ssize_t r = 0; r < n; r++) {
         float *ai = a + r * 4 * hid, *af = ai + hid, *ag = af + hid, *ao = ag + hid;
         const float *ri = rec ? rec + r * 4 * hid : NULL, *rf = ri ? ri + hid : NULL, *rg = rf ? rf + hid : NULL,
                     *ro = rg ? rg + hid : NULL;
         float *cr = c + r * hid, *tr = tc + r * hid, *hr = h + r * hid;
         const float *pr = c_prev ? c_prev + r * hid : NULL;
-        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+        SIMD for (Py_ssize_t j = j0; j < j1; j++) {
             float zi = ri ? ai[j] + ri[j] : ai[j], zf = rf ? af[j] + rf[j] : af[j];
             float zg = rg ? ag[j] + rg[j] : ag[j], zo = ro ? ao[j] + ro[j] : ao[j];
             float i = sigmoid_f32(2.0f * zi), f = sigmoid_f32(2.0f * zf);          /* the z were halved */
@@ -1182,6 +1548,12 @@ HOT static void lstm_fwd_loop(float *a, const float *rec, const float *c_prev, f
             hr[j] = o * t;
         }
     }
+}
+
+/* The cell over hidden units [lo, hi) of every row: k[0] rows of k[1] units. */
+static void lstm_fwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    lstm_fwd_loop(j->w[0], j->r[0], j->r[1], j->w[1], j->w[2], j->w[3], j->k[0], j->k[1], lo, hi);
 }
 
 /* lstm_cell_forward(a (N, 4H), rec (N, 4H)|None, c_prev (N, H)|None, c, tc, h (N, H), H): rec (the recurrent
@@ -1204,7 +1576,8 @@ static PyObject *k_lstm_cell_forward(PyObject *self, PyObject *const *args, Py_s
             PyErr_Format(PyExc_ValueError, "%s: a has %zd elements, not rows of 4 * %zd", b.kernel, na, hid);
         return fail(&b);
     }
-    RUN(b, lstm_fwd_loop(a, rec, cp, c, tc, h, n, hid));
+    Job j = {.w = {a, c, tc, h}, .r = {rec, cp}, .k = {n, hid}};
+    RUN(b, par_for(lstm_fwd_range, &j, hid, GRAIN_CELL / n + 1));
     Py_RETURN_NONE;
 }
 
@@ -1212,13 +1585,14 @@ static PyObject *k_lstm_cell_forward(PyObject *self, PyObject *const *args, Py_s
  * dz = [dc g i', dc c_prev f', dc i g', dh tanh(c) o'] with s' = s (1 - s) and g' = 1 - g^2, in the NumPy path's
  * order of operations (ops/recurrent.LSTMLayer.backward); then dc *= f, the carry to the previous step. */
 HOT static void lstm_bwd_loop(const float *dh_out, const float *dh_rec, float *dc, const float *act,
-                              const float *c_prev, const float *tc, float *dz, Py_ssize_t n, Py_ssize_t hid) {
+                              const float *c_prev, const float *tc, float *dz, Py_ssize_t n, Py_ssize_t hid,
+                              Py_ssize_t j0, Py_ssize_t j1) {
     for (Py_ssize_t r = 0; r < n; r++) {
         const float *ai = act + r * 4 * hid, *af = ai + hid, *ag = af + hid, *ao = ag + hid;
         const float *ho = dh_out + r * hid, *hr = dh_rec ? dh_rec + r * hid : NULL, *t = tc + r * hid;
         const float *cp = c_prev ? c_prev + r * hid : NULL;
         float *di = dz + r * 4 * hid, *df = di + hid, *dg = df + hid, *dout = dg + hid, *cr = dc + r * hid;
-        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+        SIMD for (Py_ssize_t j = j0; j < j1; j++) {
             float i = ai[j], f = af[j], g = ag[j], o = ao[j], tj = t[j];
             float dh = hr ? ho[j] + hr[j] : ho[j];
             float dcj = cr[j] + dh * ((1.0f - tj * tj) * o);
@@ -1229,6 +1603,11 @@ HOT static void lstm_bwd_loop(const float *dh_out, const float *dh_rec, float *d
             cr[j] = dcj * f;
         }
     }
+}
+
+static void lstm_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    lstm_bwd_loop(j->r[0], j->r[1], j->w[0], j->r[2], j->r[3], j->r[4], j->w[1], j->k[0], j->k[1], lo, hi);
 }
 
 /* lstm_cell_backward(dh_out (N, H), dh_rec (N, H)|None, dc (N, H) in/out, act (N, 4H), c_prev (N, H)|None,
@@ -1251,7 +1630,8 @@ static PyObject *k_lstm_cell_backward(PyObject *self, PyObject *const *args, Py_
             PyErr_Format(PyExc_ValueError, "%s: dh_out has %zd elements, not rows of %zd", b.kernel, nho, hid);
         return fail(&b);
     }
-    RUN(b, lstm_bwd_loop(ho, hr, dc, act, cp, tc, dz, nho / hid, hid));
+    Job j = {.w = {dc, dz}, .r = {ho, hr, act, cp, tc}, .k = {nho / hid, hid}};
+    RUN(b, par_for(lstm_bwd_range, &j, hid, GRAIN / (nho / hid) + 1));
     Py_RETURN_NONE;
 }
 
@@ -1260,13 +1640,14 @@ static PyObject *k_lstm_cell_backward(PyObject *self, PyObject *const *args, Py_
  * GEMM's part (its r, z columns halved too, n unscaled); replaced by the activations r, z, n:
  * ghn = rec_n + b_hn (kept for backward), n = tanh(a_n + r ghn), h = n + z (h_prev - n). */
 HOT static void gru_fwd_loop(float *a, const float *rec, const float *b_hn, const float *h_prev, float *ghn, float *h,
-                             Py_ssize_t n, Py_ssize_t hid) {
+                             Py_ssize_t n, Py_ssize_t hid,
+                              Py_ssize_t j0, Py_ssize_t j1) {
     for (Py_ssize_t r = 0; r < n; r++) {
         float *ar = a + r * 3 * hid, *az = ar + hid, *an = az + hid;
         const float *rr = rec ? rec + r * 3 * hid : NULL, *rz = rr ? rr + hid : NULL, *rn = rz ? rz + hid : NULL;
         const float *hp = h_prev ? h_prev + r * hid : NULL;
         float *gr = ghn + r * hid, *hr = h + r * hid;
-        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+        SIMD for (Py_ssize_t j = j0; j < j1; j++) {
             float zr = rr ? ar[j] + rr[j] : ar[j], zz = rz ? az[j] + rz[j] : az[j];
             float rg = sigmoid_f32(2.0f * zr), zg = sigmoid_f32(2.0f * zz);         /* the z were halved */
             float gn = (rn ? rn[j] : 0.0f) + (b_hn ? b_hn[j] : 0.0f);
@@ -1278,6 +1659,11 @@ HOT static void gru_fwd_loop(float *a, const float *rec, const float *b_hn, cons
             hr[j] = hp ? ng + zg * (hp[j] - ng) : ng * (1.0f - zg);
         }
     }
+}
+
+static void gru_fwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    gru_fwd_loop(j->w[0], j->r[0], j->r[1], j->r[2], j->w[1], j->w[2], j->k[0], j->k[1], lo, hi);
 }
 
 /* gru_cell_forward(a (N, 3H), rec (N, 3H)|None, b_hn (H)|None, h_prev (N, H)|None, ghn, h (N, H), H) */
@@ -1299,7 +1685,8 @@ static PyObject *k_gru_cell_forward(PyObject *self, PyObject *const *args, Py_ss
             PyErr_Format(PyExc_ValueError, "%s: a has %zd elements, not rows of 3 * %zd", b.kernel, na, hid);
         return fail(&b);
     }
-    RUN(b, gru_fwd_loop(a, rec, bhn, hp, ghn, h, n, hid));
+    Job j = {.w = {a, ghn, h}, .r = {rec, bhn, hp}, .k = {n, hid}};
+    RUN(b, par_for(gru_fwd_range, &j, hid, GRAIN_CELL / n + 1));
     Py_RETURN_NONE;
 }
 
@@ -1307,7 +1694,8 @@ static PyObject *k_gru_cell_forward(PyObject *self, PyObject *const *args, Py_ss
  * dh z); dn~ = dh (1 - z)(1 - n^2), dz~ = dh (h_prev - n) z (1 - z), dr~ = dn~ ghn r (1 - r); dx_gates = [dr~, dz~,
  * dn~] (the input-side pre-activations), dh_gates = [dr~, dz~, dn~ r] (the hidden side); carry = dh z. */
 HOT static void gru_bwd_loop(const float *dh_out, const float *rec, float *carry, const float *act, const float *ghn,
-                             const float *h_prev, float *dxg, float *dhg, Py_ssize_t n, Py_ssize_t hid) {
+                             const float *h_prev, float *dxg, float *dhg, Py_ssize_t n, Py_ssize_t hid,
+                              Py_ssize_t j0, Py_ssize_t j1) {
     for (Py_ssize_t r = 0; r < n; r++) {
         const float *ar = act + r * 3 * hid, *az = ar + hid, *an = az + hid, *gn = ghn + r * hid;
         const float *ho = dh_out + r * hid, *rr = rec ? rec + r * hid : NULL;
@@ -1315,7 +1703,7 @@ HOT static void gru_bwd_loop(const float *dh_out, const float *rec, float *carry
         float *cr = carry + r * hid;
         float *xr = dxg + r * 3 * hid, *xz = xr + hid, *xn = xz + hid;
         float *er = dhg + r * 3 * hid, *ez = er + hid, *en = ez + hid;
-        SIMD for (Py_ssize_t j = 0; j < hid; j++) {
+        SIMD for (Py_ssize_t j = j0; j < j1; j++) {
             float rg = ar[j], zg = az[j], ng = an[j];
             float dh = (rr ? ho[j] + rr[j] : ho[j]) + cr[j];
             float dn = dh * ((1.0f - zg) * (1.0f - ng * ng));
@@ -1330,6 +1718,11 @@ HOT static void gru_bwd_loop(const float *dh_out, const float *rec, float *carry
             cr[j] = dh * zg;
         }
     }
+}
+
+static void gru_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    gru_bwd_loop(j->r[0], j->r[1], j->w[0], j->r[2], j->r[3], j->r[4], j->w[1], j->w[2], j->k[0], j->k[1], lo, hi);
 }
 
 /* gru_cell_backward(dh_out (N, H), rec (N, H)|None, carry (N, H) in/out, act (N, 3H), ghn (N, H),
@@ -1354,7 +1747,8 @@ static PyObject *k_gru_cell_backward(PyObject *self, PyObject *const *args, Py_s
             PyErr_Format(PyExc_ValueError, "%s: dh_out has %zd elements, not rows of %zd", b.kernel, nho, hid);
         return fail(&b);
     }
-    RUN(b, gru_bwd_loop(ho, rec, carry, act, ghn, hp, dxg, dhg, nho / hid, hid));
+    Job j = {.w = {carry, dxg, dhg}, .r = {ho, rec, act, ghn, hp}, .k = {nho / hid, hid}};
+    RUN(b, par_for(gru_bwd_range, &j, hid, GRAIN / (nho / hid) + 1));
     Py_RETURN_NONE;
 }
 
@@ -1370,6 +1764,11 @@ HOT static void sgd_momentum_loop(float *p, const float *d, float *buf, Py_ssize
     }
 }
 
+static void sgd_momentum_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    sgd_momentum_loop(j->w[0] + lo, j->r[0] + lo, j->w[1] + lo, hi - lo, j->f[0], j->f[1], j->f[2]);
+}
+
 /* sgd_momentum(param, d, buf, lr, momentum, 1 - dampening): buf = momentum buf + (1 - dampening) d; param -= lr buf */
 static PyObject *k_sgd_momentum(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "sgd_momentum"};
@@ -1382,7 +1781,8 @@ static PyObject *k_sgd_momentum(PyObject *self, PyObject *const *args, Py_ssize_
     float *buf = d ? take(&b, args[2], 'f', 1, 0, "buf", &nb) : NULL;
     if (!buf || check_len(&b, "d", nd, n) || check_len(&b, "buf", nb, n))
         return fail(&b);
-    RUN(b, sgd_momentum_loop(p, d, buf, n, (float)lr, (float)mom, (float)keep));
+    Job j = {.w = {p, buf}, .r = {d}, .f = {(float)lr, (float)mom, (float)keep}};
+    RUN(b, par_for(sgd_momentum_range, &j, n, GRAIN));
     Py_RETURN_NONE;
 }
 
@@ -1397,6 +1797,19 @@ HOT static void adam_loop(float *p, const float *d, float *m, float *v, Py_ssize
         float denom = sqrtf(vi) / c2 + eps;
         p[i] = p[i] - mi / denom * step;
     }
+}
+
+HOT static void scale_loop(float *p, Py_ssize_t n, float c) {
+    SIMD for (Py_ssize_t i = 0; i < n; i++) p[i] = p[i] * c;
+}
+
+/* f: w1, beta2, w2, c2, eps, step, and a scale applied to the parameter first (AdamW's decay) unless it is 1 */
+static void adam_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    const float *f = j->f;
+    if (f[6] != 1.0f) scale_loop(j->w[0] + lo, hi - lo, f[6]);
+    adam_loop(j->w[0] + lo, j->r[0] + lo, j->w[1] + lo, j->w[2] + lo, hi - lo, f[0], f[0] < 0.5f, f[1], f[2], f[3],
+              f[4], f[5]);
 }
 
 /* adam(param, d, m, v, 1 - beta1, beta2, 1 - beta2, sqrt(1 - beta2^t), eps, lr / (1 - beta1^t)) */
@@ -1414,7 +1827,8 @@ static PyObject *k_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     float *v = m ? take(&b, args[3], 'f', 1, 0, "exp_avg_sq", &nv) : NULL;
     if (!v || check_len(&b, "d", nd, n) || check_len(&b, "exp_avg", nm, n) || check_len(&b, "exp_avg_sq", nv, n))
         return fail(&b);
-    RUN(b, adam_loop(p, d, m, v, n, (float)c[0], c[0] < 0.5, (float)c[1], (float)c[2], (float)c[3], (float)c[4], (float)c[5]));
+    Job j = {.w = {p, m, v}, .r = {d}, .f = {(float)c[0], (float)c[1], (float)c[2], (float)c[3], (float)c[4], (float)c[5], 1.0f}};
+    RUN(b, par_for(adam_range, &j, n, GRAIN));
     Py_RETURN_NONE;
 }
 
@@ -1487,7 +1901,8 @@ static PyObject *k_sgd_momentum_many(PyObject *self, PyObject *const *args, Py_s
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t i = 0, at = 0; i < m.held; i += 2) {
             Py_ssize_t n = m.views[i].len / 4;
-            sgd_momentum_loop(m.views[i].buf, m.views[i + 1].buf, buf + at, n, (float)lr, (float)mom, (float)keep);
+            Job j = {.w = {m.views[i].buf, buf + at}, .r = {m.views[i + 1].buf}, .f = {(float)lr, (float)mom, (float)keep}};
+            par_for(sgd_momentum_range, &j, n, GRAIN);
             at += n;
         }
         Py_END_ALLOW_THREADS
@@ -1496,10 +1911,6 @@ static PyObject *k_sgd_momentum_many(PyObject *self, PyObject *const *args, Py_s
     release(&b);
     if (ok < 0) return NULL;
     return PyBool_FromLong(ok);
-}
-
-HOT static void scale_loop(float *p, Py_ssize_t n, float c) {
-    SIMD for (Py_ssize_t i = 0; i < n; i++) p[i] = p[i] * c;
 }
 
 /* adam_many(params, grads, exp_avg, exp_avg_sq, decay, w1, beta2, w2, c2, eps, step): each parameter times decay
@@ -1525,9 +1936,9 @@ static PyObject *k_adam_many(PyObject *self, PyObject *const *args, Py_ssize_t n
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t i = 0, at = 0; i < m.held; i += 2) {
             Py_ssize_t n = m.views[i].len / 4;
-            if (c[0] != 1.0) scale_loop(m.views[i].buf, n, (float)c[0]);
-            adam_loop(m.views[i].buf, m.views[i + 1].buf, mbuf + at, vbuf + at, n, (float)c[1], c[1] < 0.5,
-                      (float)c[2], (float)c[3], (float)c[4], (float)c[5], (float)c[6]);
+            Job j = {.w = {m.views[i].buf, mbuf + at, vbuf + at}, .r = {m.views[i + 1].buf},
+                     .f = {(float)c[1], (float)c[2], (float)c[3], (float)c[4], (float)c[5], (float)c[6], (float)c[0]}};
+            par_for(adam_range, &j, n, GRAIN);
             at += n;
         }
         Py_END_ALLOW_THREADS
@@ -1542,6 +1953,9 @@ static PyObject *k_adam_many(PyObject *self, PyObject *const *args, Py_ssize_t n
 /* k_NAME is exported as NAME; arguments are positional (METH_FASTCALL), in the order its docstring gives */
 #define KERNEL(fn, signature) {#fn, (PyCFunction)(void (*)(void))k_##fn, METH_FASTCALL, #fn signature}
 static PyMethodDef methods[] = {
+    KERNEL(set_threads, "(n, spin_us=-1)"),
+    KERNEL(blas_callback, "()"),
+    KERNEL(pool_info, "()"),
     KERNEL(gelu, "(x, dy, out, c, k)"),
     KERNEL(embedding_backward, "(idx, dy, dw)"),
     KERNEL(layer_norm_forward, "(x, w, b, y, stats, invstd, k, eps)"),
@@ -1577,9 +1991,12 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a kernel is added or its arguments change: redes/backend.py loads only the build it expects
  * (a stale build in a source tree would otherwise fail at the first call of a kernel it lacks). */
-#define KERNELS_API 5
+#define KERNELS_API 6
 
 PyMODINIT_FUNC PyInit__kernels(void) {
+#ifdef REDES_POOL
+    pthread_atfork(NULL, NULL, pool_after_fork);
+#endif
     PyObject *m = PyModule_Create(&module);
     if (m && PyModule_AddIntConstant(m, "API", KERNELS_API) < 0) {
         Py_DECREF(m);

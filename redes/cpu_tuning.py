@@ -66,14 +66,6 @@ def _blas_for(y, x=None, min_size=BLAS_MIN_SIZE):
     return _blas or None
 
 
-def blas_available():
-    """Whether axpy/scal reach NumPy's own OpenBLAS (else they run NumPy expressions)."""
-    global _blas
-    if _blas is None:
-        _blas = _numpy_blas() or False
-    return bool(_blas)
-
-
 def axpy(alpha, x, y):
     """y += alpha * x, in place (x and y of one shape and dtype).
 
@@ -133,13 +125,49 @@ def _tune_malloc():
 
 
 def set_blas_threads(n):
-    """Threads of NumPy's bundled OpenBLAS (its GEMMs): returns the previous count, or None with another BLAS."""
+    """Threads of NumPy's bundled OpenBLAS (its GEMMs) and of redes' kernels: returns the previous count, or None
+    with another BLAS."""
     lib = _openblas()
     if lib is None:
         return None
     was = lib.openblas_get_num_threads()
     lib.openblas_set_num_threads(int(n))
+    if pool_installed:
+        from .backend import _compiled
+        _compiled.set_threads(max(1, int(n)))
     return was
+
+
+def _install_pool():
+    """Make the kernels' thread pool (redes/_kernels.c) the threading backend of NumPy's OpenBLAS.
+
+    OpenBLAS keeps its own worker spinning on the second core for ~0.1 s after each GEMM, so a kernel's
+    second thread right after a GEMM gained nothing (mlp_large's SGD update: 5.3 ms on one thread, 8.9 on
+    two). With one pool for both, the same worker runs the GEMM's half and then the kernel's (2.7 ms). The
+    kernels use as many threads as OpenBLAS (OPENBLAS_NUM_THREADS, or set_blas_threads). After its last task a
+    worker spins 0.1 s, as OpenBLAS's own (REDES_POOL_SPIN_US sets it). Needs OpenBLAS 0.3.27+
+    (openblas_set_threads_callback_function) and the compiled kernels; REDES_THREAD_POOL=0 leaves OpenBLAS's
+    threads as they are.
+    """
+    if os.environ.get("REDES_THREAD_POOL", "1") == "0":
+        return False
+    from .backend import _compiled
+    if _compiled is None or _compiled.blas_callback() is None:
+        return False
+    import ctypes
+    for lib in _bundled_openblas():
+        for name in ("scipy_openblas_set_threads_callback_function64_", "openblas_set_threads_callback_function"):
+            setter = getattr(lib, name, None)
+            if setter is None:
+                continue
+            threads = _openblas()
+            spin = int(os.environ.get("REDES_POOL_SPIN_US", "-1"))         # a worker's spin before it sleeps
+            _compiled.set_threads(max(1, int(threads.openblas_get_num_threads())) if threads else 1, spin)
+            setter.restype = None
+            setter.argtypes = [ctypes.c_void_p]
+            setter(_compiled.blas_callback())
+            return True
+    return False
 
 
 def _bundled_openblas():
@@ -166,11 +194,14 @@ def _openblas():
 
 
 malloc_tuned = False
+pool_installed = False
 
 
 def enable():
-    """Apply the process-wide CPU settings (malloc); called once by redes/__init__.py unless REDES_CPU_TUNING=0."""
-    global malloc_tuned
+    """Apply the process-wide CPU settings (malloc, the thread pool shared with OpenBLAS); called once by
+    redes/__init__.py unless REDES_CPU_TUNING=0."""
+    global malloc_tuned, pool_installed
     if os.environ.get("REDES_CPU_TUNING", "1") != "0":
         malloc_tuned = _tune_malloc()
+        pool_installed = _install_pool()
     return malloc_tuned

@@ -17,9 +17,6 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
     d, own = _direction(param, grad, weight_decay, maximize)
     if momentum != 0 and not first and not nesterov:
         k = B.fused(param, d, momentum_buffer)
-        if k is not None and param.size >= _BLAS_UPDATE_MIN and _cpu.blas_available():
-            _momentum_by_blas(param, d, momentum_buffer.reshape(param.shape), lr, momentum, 1 - dampening)
-            return
         if k is not None:                           # both updates in one compiled pass
             k.sgd_momentum(param, d, momentum_buffer, lr, momentum, 1 - dampening)
             return
@@ -39,20 +36,6 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         param -= d
     else:
         _cpu.axpy(-lr, d, param)
-
-
-# From this many values (a group's or a parameter's) the momentum update runs as three BLAS passes on NumPy's
-# OpenBLAS threads instead of the one-thread compiled pass: the update is bound by one core's memory bandwidth,
-# and right after the backward's GEMMs OpenBLAS's own worker holds the second core (a thread of ours there
-# gained nothing). mlp_large's 6.3M-value update: 4.6 -> 3.9 ms inside the training step.
-_BLAS_UPDATE_MIN = 1 << 20
-
-
-def _momentum_by_blas(param, d, buf, lr, momentum, keep):
-    """buf = momentum * buf + keep * d, then param -= lr * buf: sscal and two saxpy (d and buf of param's shape)."""
-    _cpu.scal(momentum, buf)
-    _cpu.axpy(keep, d, buf)
-    _cpu.axpy(-lr, buf, param)
 
 
 class SGD(Optimizer):
@@ -104,35 +87,11 @@ class SGD(Optimizer):
     def _update_many(self, group, params, grads, bufs, step, first):
         if first or group["momentum"] == 0 or group["nesterov"] or group["weight_decay"] != 0 or group["maximize"]:
             return False
-        buf = bufs["momentum_buffer"]
-        k = B.fused(buf)                          # a float32 group (the kernel checks each parameter and gradient)
+        k = B.fused(bufs["momentum_buffer"])      # a float32 group (the kernel checks each parameter and gradient)
         if k is None:
             return False
-        if buf.size >= _BLAS_UPDATE_MIN and _cpu.blas_available():
-            return self._update_many_blas(group, params, grads, buf)
         return k.sgd_momentum_many(params, grads, bufs["momentum_buffer"], group["lr"], group["momentum"],
                                    1 - group["dampening"])
-
-    @staticmethod
-    def _update_many_blas(group, params, grads, buf):
-        """_update_many of a large group: each parameter as sgd_update does it (BLAS from _BLAS_UPDATE_MIN values,
-        so a large parameter gets the same numbers either way). False, with nothing changed, unless every array
-        is C-contiguous float32 and each gradient has its parameter's shape."""
-        if sum(p.size for p in params) != buf.size:
-            return False
-        for p, g in zip(params, grads):
-            if B.fused(p, g) is None or g.shape != p.shape:
-                return False
-        lr, momentum, keep = group["lr"], group["momentum"], 1 - group["dampening"]
-        at = 0
-        for p, g in zip(params, grads):
-            b = buf[at:at + p.size]
-            at += p.size
-            if p.size >= _BLAS_UPDATE_MIN:
-                _momentum_by_blas(p, g, b.reshape(p.shape), lr, momentum, keep)
-            else:
-                B.kernels.sgd_momentum(p, g, b, lr, momentum, keep)
-        return True
 
     def _update(self, group, param, grad, bufs, step, first):
         sgd_update(param, grad, bufs.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"],

@@ -1,31 +1,15 @@
-"""SGD's momentum update of large float32 groups runs as three BLAS passes (sscal, two saxpy) on NumPy's OpenBLAS
-threads: it matches torch, and a large parameter gets the same numbers whether its group is updated at once, by
-the per-parameter path or through the gather path."""
+"""SGD's momentum update of a large float32 group runs the compiled pass in ranges on the thread pool: it matches
+torch, and a large parameter gets the same numbers whether its group is updated at once, by the per-parameter
+path or through the gather path."""
 import numpy as np
 import pytest
 
 import redes as rd
-from redes import cpu_tuning
-from redes.optim import sgd
 
 torch = pytest.importorskip("torch")
 
-BIG = (1100, 1000)                      # 1.1M values: above sgd._BLAS_UPDATE_MIN
+BIG = (1100, 1000)                      # 1.1M values: several ranges of the kernel's pass
 SHAPES = [BIG, (7,), (3, 5)]
-
-
-@pytest.fixture
-def blas_calls(monkeypatch):
-    if not cpu_tuning.blas_available():
-        pytest.skip("NumPy's BLAS is not the bundled OpenBLAS: the update stays on the compiled pass")
-    calls = []
-    real = sgd._momentum_by_blas
-
-    def counted(param, *args):
-        calls.append(param.size)
-        return real(param, *args)
-    monkeypatch.setattr(sgd, "_momentum_by_blas", counted)
-    return calls
 
 
 def _run(kwargs, steps=3, foreach=None, grad_dtype=np.float32):
@@ -46,16 +30,15 @@ def _run(kwargs, steps=3, foreach=None, grad_dtype=np.float32):
 
 
 @pytest.mark.parametrize("kwargs", [dict(lr=0.1, momentum=0.9), dict(lr=0.05, momentum=0.8, dampening=0.3)])
-def test_large_group_update_matches_torch(blas_calls, kwargs):
+def test_large_group_update_matches_torch(kwargs):
     ps, tps, opt, topt = _run(kwargs)
     for i, (p, tp) in enumerate(zip(ps, tps)):
         np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-6, atol=1e-6, err_msg=f"param {i}")
         np.testing.assert_allclose(opt.state[p]["momentum_buffer"].numpy(),
                                    topt.state[tp]["momentum_buffer"].numpy(), rtol=1e-6, atol=1e-6)
-    assert blas_calls == [BIG[0] * BIG[1]] * 2          # steps 2 and 3 (the first copies the gradient), big one only
 
 
-def test_large_parameter_gets_the_same_numbers_on_every_path(blas_calls):
+def test_large_parameter_gets_the_same_numbers_on_every_path():
     """At once (the group's kernel call), per parameter (foreach=False) and gathered (a float64 gradient sends the
     group through the flat copy): the large parameter's values agree bit for bit."""
     kwargs = dict(lr=0.1, momentum=0.9)
@@ -64,4 +47,3 @@ def test_large_parameter_gets_the_same_numbers_on_every_path(blas_calls):
     gathered = _run(kwargs, grad_dtype=np.float64)[0]
     np.testing.assert_array_equal(grouped[0].numpy(), single[0].numpy())
     np.testing.assert_array_equal(grouped[0].numpy(), gathered[0].numpy())
-    assert len(blas_calls) == 6
