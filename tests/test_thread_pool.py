@@ -101,9 +101,10 @@ def _elementwise_cases(rng):
     def layer_norm():
         y, st, inv = np.empty_like(x), np.empty((300, 2), F32), np.empty(300, F32)
         K.layer_norm_forward(x, w, b, y, st, inv, 1000, 1e-5)
-        dx, dw, db = np.empty_like(x), np.empty(1000, F32), np.empty(1000, F32)
+        dx, dw, db, dx_alone = np.empty_like(x), np.empty(1000, F32), np.empty(1000, F32), np.empty_like(x)
         K.layer_norm_backward(dy, x, st, inv, w, dx, dw, db, 1000)
-        return y, st, inv, dx
+        K.layer_norm_backward(dy, x, st, inv, w, dx_alone, None, None, 1000)     # (dx alone: in ranges)
+        return y, st, inv, dx, dw, db, dx_alone
 
     hid = 1 << 16                                          # one row of 2^16 units: GRAIN_CELL splits it
     a0, rec, cp = (rng.standard_normal(size).astype(F32) for size in (4 * hid, 4 * hid, hid))
@@ -137,8 +138,7 @@ def _elementwise_cases(rng):
 @pytest.mark.parametrize("case", range(8), ids=["relu", "gelu", "sgd", "adam", "softmax", "layer_norm", "lstm_cell",
                                                 "windows"])
 def test_kernels_give_the_same_bits_on_one_thread_and_many(threads, case):
-    """Each range computes its values as the whole pass would (the LayerNorm weight and bias sums, which the
-    ranges add up in another order, are checked against torch in tests/test_kernels.py)."""
+    """Each range computes its values as the whole pass would."""
     fn = _elementwise_cases(np.random.default_rng(case))[case]
     one, many = threads(fn)
     for a, b in zip(one, many):
