@@ -423,11 +423,18 @@ def _lower_relu(op, plan, template):
 
     def backward(v, g, to_leaves):
         dy, y = g[out], v[out]
-        if B.kernels is not None and dy.size >= _ew._RELU_KERNEL_MIN:
-            dx = _ew._relu_backward_compiled(dy, y)
-            if dx is not None:
+        k = B.kernels
+        if k is not None:
+            if B.fused(dy, y) is not None:              # eager's kernel call (in place on a fresh dx when fused)
+                dx = dy if grad_in_place else B.xp.empty_like(y)
+                k.relu_backward(dy, y, dx)
                 _send(routes, (dx,), g, to_leaves)
                 return
+            if dy.size >= _ew._RELU_KERNEL_MIN:
+                dx = _ew._relu_backward_compiled(dy, y)
+                if dx is not None:
+                    _send(routes, (dx,), g, to_leaves)
+                    return
         _send(routes, (multiply(dy, y > 0, out=dy) if grad_in_place else dy * (y > 0),), g, to_leaves)
     return forward, backward
 
@@ -445,13 +452,13 @@ def _lower_cross_entropy(op, plan, template):
             or len(shape_x) != 2 or not shape_x[0] or shape_t != shape_x[:1]
             or o.get("reduction", "mean") not in ("mean", "sum")):
         return None
-    if B.kernels is not None and plan.dtype_of.get(op.ins[0]) == np.float32:
-        return None                 # eager runs the compiled kernel there: the op's own code keeps the same bits
     n, c = shape_x
     ignore = o.get("ignore_index", -100)
     dtype_t = plan.dtype_of.get(op.ins[1])
     if 0 <= ignore < c or dtype_t is None or dtype_t.kind != "i" or not dtype_t.isnative:
         return None
+    if B.kernels is not None and plan.dtype_of.get(op.ins[0]) == np.float32:
+        return _lower_cross_entropy_kernel(op, template, n, c) if dtype_t == np.int64 else None
     as_unsigned = np.dtype(f"u{dtype_t.itemsize}")      # a negative target reads as a huge one: one test does
     mean = o.get("reduction", "mean") == "mean"
     x, t, out, routes = op.ins[0], op.ins[1], op.out, op.routes
@@ -486,6 +493,41 @@ def _lower_cross_entropy(op, plan, template):
         hit = dy / n if mean else dy
         dx = e * (asarray(hit, dtype=e.dtype) / se)     # the softmax, scaled by the output's gradient
         dx.ravel()[at] -= hit                           # dx[rows, t] -= hit
+        _send(routes, (dx, None), g, to_leaves)
+    return forward, backward
+
+
+def _lower_cross_entropy_kernel(op, template, n, c):
+    """_lower_cross_entropy for float32 logits with the compiled kernels: the calls eager's CrossEntropy makes
+    (softmax, pick and sum in one pass; backward dx = g (p - one_hot)), same bits. Eager's own forward runs
+    when the kernels are off or the arrays are not C-contiguous, or a target is outside [0, C) (it handles the
+    ignored ones and raises on bad ones)."""
+    mean = op.options.get("reduction", "mean") == "mean"
+    x, t, out, routes = op.ins[0], op.ins[1], op.out, op.routes
+    keep = len(template)                                # the softmax p, or None when eager ran
+    template.append(None)
+    eager_forward, eager_backward = _generic(op, template)
+    empty_like, asarray, float32 = np.empty_like, np.asarray, np.float32
+
+    def forward(v):
+        xa, ta, k = v[x], v[t], B.kernels
+        if k is not None and xa.flags.c_contiguous and ta.flags.c_contiguous and type(xa) is _ndarray:
+            p = empty_like(xa)
+            total = k.cross_entropy_forward(xa, ta, p, c)
+            if total is not None:
+                v[out] = asarray(total / n if mean else total, dtype=float32)
+                v[keep] = p
+                return
+        v[keep] = None
+        eager_forward(v)
+
+    def backward(v, g, to_leaves):
+        p = v[keep]
+        if p is None:
+            eager_backward(v, g, to_leaves)
+            return
+        dx = empty_like(p)
+        B.kernels.cross_entropy_backward(p, v[t], dx, float(g[out]) / n if mean else float(g[out]), c)
         _send(routes, (dx, None), g, to_leaves)
     return forward, backward
 
