@@ -44,6 +44,8 @@ from . import autograd as _ag
 from . import backend as B
 from . import random as _random
 from .autograd import ArrayMath, Function, modes
+from .autograd import _modes_get
+from .autograd import wrap as _wrap
 from .ops import elementwise as _ew
 from .ops import linalg as _la
 from .ops import loss as _loss
@@ -132,7 +134,7 @@ class _Replayed(Function):
         (an input made by other ops, retain_grad() on the output, anomaly mode, a non-scalar output)."""
         if self.arrays is None:
             raise RuntimeError(_ag._FREED.format(op=self.op))
-        m = modes()
+        m = _modes_get(None) or modes()
         if out._retain or m.anomaly or out.array.size != 1:
             return False
         inputs = self.inputs
@@ -145,7 +147,13 @@ class _Replayed(Function):
         prev, m.grad_enabled = m.grad_enabled, False
         try:
             for s, dx in plan.backward(self.v, seed):
-                _ag.leaf_grad(inputs[index[s]], dx, given)
+                x = inputs[index[s]]
+                if (x.grad is None and type(dx) is _ndarray and dx.base is None and dx.dtype is x.array.dtype
+                        and id(dx) not in given):
+                    given.add(id(dx))       # leaf_grad's common case: a fresh array of the leaf's dtype, kept as it is
+                    x.grad = _wrap(dx)
+                else:
+                    _ag.leaf_grad(x, dx, given)
         finally:
             m.grad_enabled = prev
         if not retain_graph:                    # freed as the engine frees a node
@@ -549,15 +557,15 @@ class compile:  # noqa: A001  (named as torch.compile)
         self.eager_reason = None     # set when fn cannot be replayed: it then always runs eagerly
 
     def __call__(self, *args):
-        m = modes()
+        m = _modes_get(None) or modes()
         if self.eager_reason is not None or m.anomaly or m.recorder is not None:
             return self.fn(*args)
         if B.multi:                 # a replay runs ops' code outside Function.run: it runs in the arguments' device
             return B.call_on(_ag._device_of("compile", args, None), self._call, args)
-        return self._call(args)
+        return self._call(args, m.grad_enabled)
 
-    def _call(self, args):
-        key = _signature(args)
+    def _call(self, args, grad_enabled=None):
+        key = _signature(args, modes().grad_enabled if grad_enabled is None else grad_enabled)
         plan = self.plans.get(key)
         if plan is not None and plan.fresh():
             return plan.run(args)
@@ -619,9 +627,9 @@ class compile:  # noqa: A001  (named as torch.compile)
         warnings.warn(f"rd.compile({getattr(self.fn, '__name__', 'fn')}): runs eagerly: {why}", stacklevel=3)
 
 
-def _signature(args):
+def _signature(args, grad_enabled):
     """What a recorded plan depends on besides the parameters: grad mode and each argument's kind."""
-    parts = [modes().grad_enabled]
+    parts = [grad_enabled]
     for a in args:
         if isinstance(a, Tensor):
             parts.append((a.array.shape, a.array.dtype, a.requires_grad))
