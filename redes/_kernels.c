@@ -129,9 +129,9 @@ static int ints(const char *kernel, PyObject *const *args, Py_ssize_t count, Py_
 /* The caller and up to POOL_MAX - 1 workers. A dispatch publishes one job (a kernel's range function over n
  * items cut in `tasks` ranges, or OpenBLAS's jobs) and bumps `gen`; each thread takes tasks by an atomic counter
  * until none is left (so a kernel never waits for a worker that is still waking up: the caller takes its ranges).
- * Workers spin after their last task (pool_spin_ns), then sleep on a condition variable. One dispatch at a time: a kernel finding the pool
- * busy (another Python thread's work) runs inline; OpenBLAS waits for it, because its GEMM jobs wait on one
- * another and each needs a thread of its own. */
+ * Workers spin after their last task (pool_spin_ns), then sleep on a condition variable. One dispatch at a time:
+ * a kernel finding the pool busy (another Python thread's work) runs inline; OpenBLAS waits for it, because its
+ * GEMM jobs wait on one another and each needs a thread of its own. */
 #ifdef REDES_POOL
 #define POOL_MAX 64
 typedef void (*RangeFn)(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task);
@@ -228,8 +228,10 @@ static int pool_grow(int want) {
 /* Runs the published job's `tasks` on this thread and the workers (held: pool.busy). */
 static void pool_dispatch(int tasks) {
     pool.tasks = tasks;
-    atomic_store(&pool.next, 0);
+    /* done before next: a worker still leaving the previous job may claim this job's first task as soon as next
+     * is reset, and its count must not be wiped by the reset */
     atomic_store(&pool.done, 0);
+    atomic_store(&pool.next, 0);
     atomic_fetch_add(&pool.gen, 1);
     if (atomic_load(&pool.sleepers)) {
         pthread_mutex_lock(&pool.sleep_mu);
@@ -279,7 +281,9 @@ static void par_for(RangeFn fn, void *ctx, Py_ssize_t n, Py_ssize_t grain) {
  * all at once. Always synchronous. */
 static void pool_blas(int sync, BlasJob dojob, int numjobs, size_t jsize, void *jobdata, int arg) {
     (void)sync;
-    if (numjobs <= 1 || in_task) {         /* (in_task: never from redes' own tasks, which call no BLAS) */
+    /* One job runs here. (in_task, a BLAS call from inside one of the pool's tasks, cannot happen: redes' tasks
+     * call no BLAS, and OpenBLAS's jobs do not call it again.) */
+    if (numjobs <= 1 || in_task) {
         for (int i = 0; i < numjobs; i++) dojob(0, (char *)jobdata + (size_t)i * jsize, arg);
         return;
     }

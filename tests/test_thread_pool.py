@@ -180,6 +180,35 @@ def test_python_threads_share_the_pool_without_hanging():
     """))
 
 
+def test_many_dispatches_back_to_back_finish():
+    """Tens of thousands of two-range kernel calls, GEMMs between some of them, and a second Python thread doing
+    the same: a worker still leaving one job while the next starts must neither lose a count nor hang."""
+    _run("""
+        import threading, numpy as np, redes
+        from redes import backend as B
+        K = B._compiled
+        K.set_threads(2)
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal(1 << 16, dtype=np.float32)
+        ref = np.maximum(x, 0)
+        a = rng.standard_normal((200, 200), dtype=np.float32)
+        bad = []
+        def work(n):
+            y = np.empty_like(x)
+            for i in range(n):
+                K.relu_forward(x, y)
+                if i % 500 == 0:
+                    a @ a
+                    if not np.array_equal(y, ref):
+                        bad.append(i)
+        t = threading.Thread(target=work, args=(5000,))
+        t.start()
+        work(20000)
+        t.join()
+        assert not bad, bad
+    """, timeout=180)
+
+
 def test_a_forked_child_starts_its_own_workers():
     _run("""
         import os, numpy as np, redes
