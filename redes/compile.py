@@ -512,7 +512,7 @@ def _lower_cross_entropy_kernel(op, template, n, c):
     ignored ones and raises on bad ones)."""
     mean = op.options.get("reduction", "mean") == "mean"
     x, t, out, routes = op.ins[0], op.ins[1], op.out, op.routes
-    keep = len(template)                                # the softmax p, or None when eager ran
+    keep = len(template)                                # (the kernels, the softmax p), or None when eager ran
     template.append(None)
     eager_forward, eager_backward = _generic(op, template)
     empty_like, asarray, float32 = np.empty_like, np.asarray, np.float32
@@ -524,18 +524,18 @@ def _lower_cross_entropy_kernel(op, template, n, c):
             total = k.cross_entropy_forward(xa, ta, p, c)
             if total is not None:
                 v[out] = asarray(total / n if mean else total, dtype=float32)
-                v[keep] = p
+                v[keep] = k, p
                 return
         v[keep] = None
         eager_forward(v)
 
     def backward(v, g, to_leaves):
-        p = v[keep]
-        if p is None:
+        if v[keep] is None:
             eager_backward(v, g, to_leaves)
             return
+        k, p = v[keep]
         dx = empty_like(p)
-        B.kernels.cross_entropy_backward(p, v[t], dx, float(g[out]) / n if mean else float(g[out]), c)
+        k.cross_entropy_backward(p, v[t], dx, float(g[out]) / n if mean else float(g[out]), c)
         _send(routes, (dx, None), g, to_leaves)
     return forward, backward
 

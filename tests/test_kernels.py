@@ -584,6 +584,23 @@ def test_small_window_conv_runs_direct_and_matches_torch(spy, make, shape):
     assert "im2col" not in spy.calls
 
 
+def test_small_window_conv_backward_after_the_kernels_are_switched_off(spy):
+    """The direct path's dW uses the kernels its forward used, even when they are turned off in between."""
+    conv = rd.nn.Conv2d(1, 4, 3, padding=1)
+    ref = torch.nn.Conv2d(1, 4, 3, padding=1)
+    conv.load_state_dict({k: v.clone() for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(8).standard_normal((2, 1, 6, 7)).astype(F32)
+    out = conv(rd.tensor(x)).sum()
+    was = B.set_kernels(False)
+    try:
+        out.backward()
+    finally:
+        B.set_kernels(was)
+    ref(torch.tensor(x)).sum().backward()
+    np.testing.assert_allclose(conv.weight.grad.numpy(), ref.weight.grad.numpy(), rtol=1e-5, atol=1e-5)
+    assert spy.calls["conv_small_dweight"] == 1
+
+
 def test_small_window_conv_of_the_benchmark_shape_matches_torch(spy):
     """dW sums 50,176 pixels (64 images of 28 x 28): float32 sums per image, added in double."""
     compare_with_torch(rd.nn.Conv2d(1, 16, 3, padding=1), torch.nn.Conv2d(1, 16, 3, padding=1), (64, 1, 28, 28), F32)

@@ -61,7 +61,7 @@ def _conv_forward(xh, w, b, stride, pads, dil, g):
     c = xh.shape[3]
     kern, xc = B.fused_copy(xpad) if g == 1 and (c >= 4 or c * kh * kw <= _DIRECT_MAX_K) else (None, xpad)
     if kern is not None and c < 4:
-        return _conv_forward_direct(kern, xc, w, b, stride, dil, ho, wo), (xc, stride, dil), ho, wo
+        return _conv_forward_direct(kern, xc, w, b, stride, dil, ho, wo), (kern, xc, stride, dil), ho, wo
     if kern is not None:
         y2, cols = _conv_forward_compiled(kern, xc, w, b, stride, dil, ho, wo)
         return y2, cols, ho, wo
@@ -115,16 +115,16 @@ def _conv_forward_direct(kern, xc, w, b, stride, dil, ho, wo):
 
 def _conv_dweight(dy2, cols, w_shape, g):
     """dW (O, Cg, kh, kw) = dy^T @ cols, per group. cols: the columns _conv_forward kept, or its direct path's
-    (padded input, stride, dilation)."""
+    (kernels, padded input, stride, dilation)."""
     o, cg, kh, kw = w_shape
     m = dy2.shape[0]
     if type(cols) is tuple:
-        xc, stride, dil = cols
+        kern, xc, stride, dil = cols
         n, hp, wp, c = xc.shape
         ho, wo = out_size(hp, 0, 0, kh, stride[0], dil[0]), out_size(wp, 0, 0, kw, stride[1], dil[1])
         dw = B.xp.empty((kh * kw * c, o), xc.dtype)
-        B.kernels.conv_small_dweight(xc, B.xp.ascontiguousarray(dy2, xc.dtype), dw, o, n, hp, wp, c, ho, wo, kh, kw,
-                                     *stride, *dil)
+        kern.conv_small_dweight(xc, B.xp.ascontiguousarray(dy2, xc.dtype), dw, o, n, hp, wp, c, ho, wo, kh, kw,
+                                *stride, *dil)
         return B.xp.ascontiguousarray(dw.reshape(kh, kw, cg, o).transpose(3, 2, 0, 1))
     if g == 1 and o * cols.shape[2] <= _SMALL_DW and m > 2 * _CHUNK_ROWS:
         # NOTE: a tiny dW over very many rows (a first conv: 16 x 9 from 50,176 pixels) ran 2.4x faster as a sum of
