@@ -1,7 +1,9 @@
-"""CPU tuning, separate from the array seam: glibc's malloc settings and level-1 BLAS from NumPy's own OpenBLAS.
+"""CPU tuning, separate from the array seam: glibc's malloc settings, the compiled kernels' thread pool as the
+threading backend of NumPy's own OpenBLAS, and level-1 BLAS from that OpenBLAS.
 
 Nothing in the engine needs this module: redes/__init__.py calls `enable()` at import (set
-REDES_CPU_TUNING=0, or REDES_MALLOC_TUNING=0 for malloc alone, to leave the process as it was), and the
+REDES_CPU_TUNING=0 to leave the process as it was; REDES_MALLOC_TUNING=0 or REDES_THREAD_POOL=0 for one
+part), and the
 optimizers call `axpy`/`axpby`/`scal`, which take BLAS for large contiguous NumPy arrays and run the plain
 array expression on any other array (another device's too).
 """
