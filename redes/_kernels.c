@@ -606,15 +606,14 @@ HOT CONTRACT static void ln_bwd_loop(const float *dy, const float *x, const floa
     }
 }
 
-/* k[1], k[2]: whether dw, db are wanted; each task sums them into its own 2k doubles of acc (3k floats of
- * scratch), added up after */
+/* k[1], k[2]: whether dw, db are wanted (then there is one task: see k_layer_norm_backward), summed into the 2k
+ * doubles of acc; each task has its own 3k floats of scratch */
 static void ln_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
     Job *j = ctx;
     Py_ssize_t k = j->k[0];
-    double *acc = j->acc + 2 * k * task;
     float *sc = j->scratch + 3 * k * task;
     ln_bwd_loop(j->r[0] + lo * k, j->r[1] + lo * k, j->r[2] + 2 * lo, j->r[3] + lo, j->r[4],
-                j->w[0] ? j->w[0] + lo * k : NULL, j->k[1] ? acc : NULL, j->k[2] ? acc + k : NULL, sc, sc + k,
+                j->w[0] ? j->w[0] + lo * k : NULL, j->k[1] ? j->acc : NULL, j->k[2] ? j->acc + k : NULL, sc, sc + k,
                 sc + 2 * k, hi - lo, k);
 }
 
@@ -643,7 +642,7 @@ static PyObject *k_layer_norm_backward(PyObject *self, PyObject *const *args, Py
     /* Only dx splits in ranges: with dw and db summed per range, two threads ran slower than one (2048x128
      * after a GEMM: 195 vs 160 us; dx alone: 82 vs 137), for a reason not found yet. */
     int tasks = dw || db ? 1 : par_tasks(n / k, GRAIN / k + 1);
-    double *acc = calloc(2 * (size_t)k * (size_t)tasks, sizeof(double));      /* dw, db totals in double */
+    double *acc = calloc(2 * (size_t)k, sizeof(double));                      /* dw, db totals in double */
     float *scratch = malloc(3 * (size_t)k * (size_t)tasks * sizeof(float));   /* a row's xhat, the block sums */
     if (!acc || !scratch) {
         free(acc);
@@ -655,13 +654,8 @@ static PyObject *k_layer_norm_backward(PyObject *self, PyObject *const *args, Py
     Py_BEGIN_ALLOW_THREADS
     par_ranges(ln_bwd_range, &job, n / k, tasks);
     for (Py_ssize_t j = 0; j < k; j++) {
-        double sw = 0.0, sb = 0.0;
-        for (int t = 0; t < tasks; t++) {
-            sw += acc[2 * k * t + j];
-            sb += acc[2 * k * t + k + j];
-        }
-        if (dw) dw[j] = (float)sw;
-        if (db) db[j] = (float)sb;
+        if (dw) dw[j] = (float)acc[j];
+        if (db) db[j] = (float)acc[k + j];
     }
     Py_END_ALLOW_THREADS
     free(acc);
@@ -1529,8 +1523,7 @@ static PyObject *k_relu_backward(PyObject *self, PyObject *const *args, Py_ssize
  * z already halved, ops/recurrent.LSTMLayer), replaced by the activations i, f, g, o; then
  * c = f c_prev + i g, tc = tanh(c), h = o tc. */
 HOT static void lstm_fwd_loop(float *a, const float *rec, const float *c_prev, float *c, float *tc, float *h,
-                              Py_ssize_t n, Py_ssize_t hid,
-                              Py_ssize_t j0, Py_ssize_t j1) {
+                              Py_ssize_t n, Py_ssize_t hid, Py_ssize_t j0, Py_ssize_t j1) {
     for (Py_ssize_t r = 0; r < n; r++) {
         float *ai = a + r * 4 * hid, *af = ai + hid, *ag = af + hid, *ao = ag + hid;
         const float *ri = rec ? rec + r * 4 * hid : NULL, *rf = ri ? ri + hid : NULL, *rg = rf ? rf + hid : NULL,
@@ -1645,8 +1638,7 @@ static PyObject *k_lstm_cell_backward(PyObject *self, PyObject *const *args, Py_
  * GEMM's part (its r, z columns halved too, n unscaled); replaced by the activations r, z, n:
  * ghn = rec_n + b_hn (kept for backward), n = tanh(a_n + r ghn), h = n + z (h_prev - n). */
 HOT static void gru_fwd_loop(float *a, const float *rec, const float *b_hn, const float *h_prev, float *ghn, float *h,
-                             Py_ssize_t n, Py_ssize_t hid,
-                              Py_ssize_t j0, Py_ssize_t j1) {
+                             Py_ssize_t n, Py_ssize_t hid, Py_ssize_t j0, Py_ssize_t j1) {
     for (Py_ssize_t r = 0; r < n; r++) {
         float *ar = a + r * 3 * hid, *az = ar + hid, *an = az + hid;
         const float *rr = rec ? rec + r * 3 * hid : NULL, *rz = rr ? rr + hid : NULL, *rn = rz ? rz + hid : NULL;
@@ -1700,7 +1692,7 @@ static PyObject *k_gru_cell_forward(PyObject *self, PyObject *const *args, Py_ss
  * dn~] (the input-side pre-activations), dh_gates = [dr~, dz~, dn~ r] (the hidden side); carry = dh z. */
 HOT static void gru_bwd_loop(const float *dh_out, const float *rec, float *carry, const float *act, const float *ghn,
                              const float *h_prev, float *dxg, float *dhg, Py_ssize_t n, Py_ssize_t hid,
-                              Py_ssize_t j0, Py_ssize_t j1) {
+                             Py_ssize_t j0, Py_ssize_t j1) {
     for (Py_ssize_t r = 0; r < n; r++) {
         const float *ar = act + r * 3 * hid, *az = ar + hid, *an = az + hid, *gn = ghn + r * hid;
         const float *ho = dh_out + r * hid, *rr = rec ? rec + r * hid : NULL;

@@ -45,7 +45,6 @@ from . import backend as B
 from . import random as _random
 from .autograd import ArrayMath, Function, modes
 from .autograd import _modes_get
-from .autograd import wrap as _wrap
 from .ops import elementwise as _ew
 from .ops import linalg as _la
 from .ops import loss as _loss
@@ -147,13 +146,7 @@ class _Replayed(Function):
         prev, m.grad_enabled = m.grad_enabled, False
         try:
             for s, dx in plan.backward(self.v, seed):
-                x = inputs[index[s]]
-                if (x.grad is None and type(dx) is _ndarray and dx.base is None and dx.dtype is x.array.dtype
-                        and id(dx) not in given):
-                    given.add(id(dx))       # leaf_grad's common case: a fresh array of the leaf's dtype, kept as it is
-                    x.grad = _wrap(dx)
-                else:
-                    _ag.leaf_grad(x, dx, given)
+                _ag.leaf_grad(inputs[index[s]], dx, given)
         finally:
             m.grad_enabled = prev
         if not retain_graph:                    # freed as the engine frees a node
@@ -561,11 +554,11 @@ class compile:  # noqa: A001  (named as torch.compile)
         if self.eager_reason is not None or m.anomaly or m.recorder is not None:
             return self.fn(*args)
         if B.multi:                 # a replay runs ops' code outside Function.run: it runs in the arguments' device
-            return B.call_on(_ag._device_of("compile", args, None), self._call, args)
+            return B.call_on(_ag._device_of("compile", args, None), self._call, args, m.grad_enabled)
         return self._call(args, m.grad_enabled)
 
-    def _call(self, args, grad_enabled=None):
-        key = _signature(args, modes().grad_enabled if grad_enabled is None else grad_enabled)
+    def _call(self, args, grad_enabled):
+        key = _signature(args, grad_enabled)
         plan = self.plans.get(key)
         if plan is not None and plan.fresh():
             return plan.run(args)
