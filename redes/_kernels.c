@@ -1946,6 +1946,146 @@ static PyObject *k_adam_many(PyObject *self, PyObject *const *args, Py_ssize_t n
     return PyBool_FromLong(ok);
 }
 
+/* ------------------------------------------------------------------------------------------ linear */
+/* Linear layers' GEMMs through NumPy's own OpenBLAS (numpy.libs' cblas_sgemm, its address handed over by
+ * redes/cpu_tuning.py): each call is the one NumPy's matmul makes for the same product (row-major, the same
+ * transposes and leading dimensions), so the results are NumPy's to the bit (tested); the bias add and the bias
+ * gradient join the GEMM in one call instead of three NumPy calls, which is most of a small layer's time.
+ * They return False for what they do not take, and the op runs its NumPy code: other dtypes or layouts, sizes
+ * that do not match (a bias NumPy would broadcast), and the cases where NumPy takes another route (gemv, syrk,
+ * no BLAS): a dimension below 2, or x is w. */
+typedef void (*Sgemm64)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t, const float *,
+                        int64_t, float, float *, int64_t);
+typedef void (*Sgemm32)(int, int, int, int32_t, int32_t, int32_t, float, const float *, int32_t, const float *,
+                        int32_t, float, float *, int32_t);
+static void *sgemm_fn = NULL;
+static int sgemm_ilp64 = 0;
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+/* c (m, n) = op(a) @ op(b), row-major */
+static void sgemm(int ta, int tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
+                  const float *b, Py_ssize_t ldb, float *c, Py_ssize_t ldc) {
+    if (sgemm_ilp64)
+        ((Sgemm64)sgemm_fn)(ROW_MAJOR, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+    else
+        ((Sgemm32)sgemm_fn)(ROW_MAJOR, ta, tb, (int32_t)m, (int32_t)n, (int32_t)k, 1.0f, a, (int32_t)lda, b,
+                            (int32_t)ldb, 0.0f, c, (int32_t)ldc);
+}
+
+/* set_blas(address, ilp64): the cblas_sgemm to call (0: none, the linear kernels then return False) */
+static PyObject *k_set_blas(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_nargs("set_blas", nargs, 2) < 0) return NULL;
+    void *fn = PyLong_AsVoidPtr(args[0]);
+    int ilp64 = PyObject_IsTrue(args[1]);
+    if ((fn == NULL && PyErr_Occurred()) || ilp64 < 0) return NULL;
+    sgemm_fn = fn;
+    sgemm_ilp64 = ilp64;
+    Py_RETURN_NONE;
+}
+
+/* The data of a C-contiguous float32 buffer, or NULL (no error set) for anything else: the caller then returns
+ * False and the op runs its NumPy code. */
+static float *maybe_f32(Bufs *b, PyObject *obj, int writable) {
+    Py_buffer *v = &b->views[b->held];
+    if (PyObject_GetBuffer(obj, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+    b->held++;
+    if (v->itemsize != 4 || v->format == NULL || strcmp(v->format, "f") != 0) return NULL;
+    return v->buf;
+}
+
+static int linear_dims(const char *kernel, PyObject *const *args, Py_ssize_t *d) {
+    if (ints(kernel, args, 3, d, 0) < 0) return -1;
+    if (!sgemm_ilp64 && (d[0] > INT32_MAX || d[1] > INT32_MAX || d[2] > INT32_MAX)) d[0] = 0;
+    return 0;
+}
+
+static void bias_rows_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Job *j = ctx;
+    Py_ssize_t o = j->k[0];
+    const float *bias = j->r[0];
+    for (Py_ssize_t r = lo; r < hi; r++) {
+        float *y = j->w[0] + r * o;
+        SIMD for (Py_ssize_t c = 0; c < o; c++) y[c] += bias[c];
+    }
+}
+
+/* linear_forward(x, w, b, y, n, i, o) -> True, or False when not handled (see above): y (n, o) = x (n, i) @ w.T
+ * (w: (o, i)), then y += b (b: (o,) or None) */
+static PyObject *k_linear_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "linear_forward"};
+    Py_ssize_t d[3];
+    if (check_nargs(b.kernel, nargs, 7) < 0 || linear_dims(b.kernel, args + 4, d) < 0) return NULL;
+    Py_ssize_t n = d[0], i = d[1], o = d[2];
+    if (!sgemm_fn || n < 2 || i < 2 || o < 2) Py_RETURN_FALSE;
+    const float *x = maybe_f32(&b, args[0], 0);
+    const float *w = x ? maybe_f32(&b, args[1], 0) : NULL;
+    const float *bias = w && args[2] != Py_None ? maybe_f32(&b, args[2], 0) : NULL;
+    float *y = w && (bias || args[2] == Py_None) ? maybe_f32(&b, args[3], 1) : NULL;
+    if (!y || x == w) {
+        release(&b);
+        Py_RETURN_FALSE;
+    }
+    Py_ssize_t want[4] = {n * i, o * i, bias ? o : n * o, n * o};
+    for (int a = 0; a < b.held; a++)
+        if (b.views[a].len != want[a] * 4) {          /* e.g. a bias NumPy would broadcast: its code runs */
+            release(&b);
+            Py_RETURN_FALSE;
+        }
+    Job j = {.w = {y}, .r = {bias}, .k = {o}};
+    RUN(b, {
+        sgemm(NO_TRANS, TRANS, n, o, i, x, i, w, i, y, o);
+        if (bias) par_for(bias_rows_range, &j, n, GRAIN / o + 1);
+    });
+    Py_RETURN_TRUE;
+}
+
+/* linear_backward(dy, x, w, dx, dw, db, n, i, o) -> True, or False when not handled: dx (n, i) = dy @ w,
+ * dw (o, i) = dy.T @ x, db (o,) = dy's rows summed in order (NumPy's add.reduce over axis 0); dx, dw, db: None
+ * when not wanted */
+static PyObject *k_linear_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "linear_backward"};
+    Py_ssize_t d[3];
+    if (check_nargs(b.kernel, nargs, 9) < 0 || linear_dims(b.kernel, args + 6, d) < 0) return NULL;
+    Py_ssize_t n = d[0], i = d[1], o = d[2];
+    if (!sgemm_fn || n < 2 || i < 2 || o < 2) Py_RETURN_FALSE;
+    const float *in[3] = {NULL, NULL, NULL};
+    float *out[3] = {NULL, NULL, NULL};
+    Py_ssize_t want[6] = {n * o, n * i, o * i, n * i, o * i, o}, len[6];
+    int ok = 1;
+    for (int a = 0; a < 6 && ok; a++) {
+        if (a >= 3 && args[a] == Py_None) {
+            len[a] = want[a];
+            continue;
+        }
+        float *p = maybe_f32(&b, args[a], a >= 3);
+        ok = p != NULL;
+        if (a < 3) in[a] = p; else out[a - 3] = p;
+        len[a] = ok ? b.views[b.held - 1].len / 4 : 0;
+    }
+    for (int a = 0; a < 6 && ok; a++) ok = len[a] == want[a];
+    if (!ok || in[1] == in[2]) {
+        release(&b);
+        Py_RETURN_FALSE;
+    }
+    const float *dy = in[0], *x = in[1], *w = in[2];
+    float *dx = out[0], *dw = out[1], *db = out[2];
+    RUN(b, {
+        if (dx) sgemm(NO_TRANS, NO_TRANS, n, i, o, dy, o, w, i, dx, i);
+        if (dw) sgemm(TRANS, NO_TRANS, o, i, n, dy, o, x, i, dw, i);
+        if (db) {
+            memcpy(db, dy, o * sizeof(float));
+            for (Py_ssize_t r = 1; r < n; r++) {
+                const float *row = dy + r * o;
+                SIMD for (Py_ssize_t c = 0; c < o; c++) db[c] += row[c];
+            }
+        }
+    });
+    Py_RETURN_TRUE;
+}
+
 /* ------------------------------------------------------------------------------------------ module */
 /* k_NAME is exported as NAME; arguments are positional (METH_FASTCALL), in the order its docstring gives */
 #define KERNEL(fn, signature) {#fn, (PyCFunction)(void (*)(void))k_##fn, METH_FASTCALL, #fn signature}
@@ -1979,6 +2119,9 @@ static PyMethodDef methods[] = {
     KERNEL(adam_many, "(params, grads, exp_avg, exp_avg_sq, decay, w1, beta2, w2, c2, eps, step)"),
     KERNEL(cross_entropy_forward, "(x, target, p, cols)"),
     KERNEL(cross_entropy_backward, "(p, target, dx, g, cols)"),
+    KERNEL(set_blas, "(address, ilp64)"),
+    KERNEL(linear_forward, "(x, w, b, y, n, i, o)"),
+    KERNEL(linear_backward, "(dy, x, w, dx, dw, db, n, i, o)"),
     {NULL, NULL, 0, NULL},
 };
 
@@ -1988,7 +2131,7 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a kernel is added or its arguments change: redes/backend.py loads only the build it expects
  * (a stale build in a source tree would otherwise fail at the first call of a kernel it lacks). */
-#define KERNELS_API 6
+#define KERNELS_API 7
 
 PyMODINIT_FUNC PyInit__kernels(void) {
 #ifdef REDES_POOL

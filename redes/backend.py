@@ -25,7 +25,7 @@ def _scipy_special():
     return scipy.special
 
 
-KERNELS_API = 6         # the API number of redes/_kernels.c this code calls (KERNELS_API there)
+KERNELS_API = 7         # the API number of redes/_kernels.c this code calls (KERNELS_API there)
 
 
 def _load_kernels():
@@ -40,7 +40,33 @@ def _load_kernels():
         warnings.warn("redes: the compiled kernels are out of date (rebuild: python setup.py build_ext --inplace, "
                       "or pip install -e . again); running the NumPy code", RuntimeWarning, stacklevel=2)
         return None
+    _link_blas(_kernels)
     return _kernels
+
+
+def bundled_openblas():
+    """The OpenBLAS libraries in NumPy's wheel (numpy.libs), loaded: none with another BLAS or platform."""
+    import ctypes
+    import glob
+    folder = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(folder, "lib*openblas*.so*"))):
+        try:
+            yield ctypes.CDLL(path)
+        except OSError:
+            continue
+
+
+def _link_blas(k):
+    """Hand the kernels the cblas_sgemm NumPy's matmul calls (its bundled OpenBLAS), so that the linear kernels
+    make NumPy's own GEMM calls. Without it (NumPy built on another BLAS) they decline and the NumPy code runs."""
+    import ctypes
+    for lib in bundled_openblas():
+        for name, ilp64 in (("scipy_cblas_sgemm64_", True), ("scipy_cblas_sgemm", False)):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                k.set_blas(ctypes.cast(fn, ctypes.c_void_p).value, ilp64)
+                return True
+    return False
 
 
 class Backend:

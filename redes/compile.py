@@ -35,6 +35,7 @@ a function whose ops depend on values (`if x.sum() > 0:`), prints, or list appen
 The check in step 2 catches the first kind when the second call takes another branch.
 """
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -164,6 +165,8 @@ class _Op:
         self.ins, self.in_shapes, self.out, self.routes = [], [], None, ()
         self.readers = []            # the live ops reading this op's output
         self.lowered = False         # runs as specialised array code (not its Function's forward/backward)
+        self.aliases_input = False   # its output is its input's array (a relu run in place)
+        self.grad_in_place = False   # its input's gradient is its output's gradient's array (idem, in backward)
 
 
 class _Plan:
@@ -248,7 +251,7 @@ class _Plan:
         self.grad_inputs = None if any(is_arg for is_arg, _ in self.grad_args) else tuple(
             tensors[s] for s in self.grad_slots)
         self.grad_needs = (True,) * len(self.grad_slots)
-        self.forward, backward, self.steps = [], [], []
+        self.forward, backward, self.steps, self.requests = [], [], [], []
         for op in ops:
             lower = _LOWER.get(op.cls) if B.xp is np else None
             code = lower(op, self, template) if lower is not None else None
@@ -259,6 +262,18 @@ class _Plan:
             if op.routes:
                 backward.append((op.out, code[1]))
         self.backward_code = backward[::-1]
+        # Preallocated buffers: the arrays that never leave a replay, allocated once, in the template; a call takes
+        # them when no earlier call's slots still hold them (its node not yet backpropagated or freed), which the
+        # marker's reference count tells (each slot list made from the template holds it once).
+        self.marker, self.buffer_slots = None, []
+        for s, shape, dtype, private in self.requests:
+            if private():
+                template[s] = np.empty(shape, dtype)
+                self.buffer_slots.append(s)
+        if self.buffer_slots:
+            self.marker = template[self.slot(template)] = []
+            self.marker_free = sys.getrefcount(self.marker) + 1     # + the slot list of the call that checks
+        del self.requests
         self.template = template
         out = producer[self.out]
         # what the engine seeds a scalar output's backward with (direct_backward copies it)
@@ -268,6 +283,27 @@ class _Plan:
         """A new slot (for what an op keeps between its forward and backward)."""
         template.append(value)
         return len(template) - 1
+
+    def buffer(self, template, shape, dtype, private):
+        """A slot that holds a preallocated array of this shape when private() (asked once every op is lowered)
+        says it never leaves the replay, else None: the op's code then allocates its array."""
+        s = self.slot(template)
+        self.requests.append((s, shape, dtype, private))
+        return s
+
+    def private(self, op):
+        """Whether op's output array stays inside the replay: not the output, read only by lowered ops (lowered ops
+        make new arrays from their inputs, except a relu run in place, whose output is then checked the same way)."""
+        return op.out != self.out and all(r.lowered and (not r.aliases_input or self.private(r)) for r in op.readers)
+
+    def grad_private(self, op, i):
+        """Whether the gradient op sends to its input i stays inside the replay: that input is made by a lowered
+        linear (its backward only reads it), or by a relu that passes it on in place to such a linear."""
+        if not any(j == i and not leaf for j, _, leaf in op.routes):
+            return False
+        before = self.producer.get(op.ins[i])
+        return before is not None and before.lowered and (
+            before.cls is _la.LinearOp or (before.grad_in_place and self.grad_private(before, 0)))
 
     def fresh(self):
         """False when a parameter changed shape, dtype or requires_grad, or a module train()/eval(), since recording."""
@@ -294,6 +330,9 @@ class _Plan:
         """Replay the forward on arrays; the output Tensor (with one node when gradients are needed).
         Called right after fresh(), which saw that each leaf still has the array in leaf_arrays."""
         v = self.template[:]
+        if self.marker is not None and sys.getrefcount(self.marker) != self.marker_free:
+            for s in self.buffer_slots:         # an earlier call's node still uses them: allocate this call's
+                v[s] = None
         for i in self.arg_slots:
             v[i] = args[i].array
         v[self.leaf_slots] = self.leaf_arrays
@@ -365,8 +404,11 @@ def _generic(op, template):
 # minus what only depends on shapes (checked once here) and the Python around it. None: not this case.
 
 def _lower_linear(op, plan, template):
-    """LinearOp on a 2-D input: y = x @ w.T (+= b); dx = dy @ w, dw = dy.T @ x, db = sum(dy, 0)."""
-    if op.options or len(op.ins) not in (2, 3) or len(op.in_shapes[0] or ()) != 2:
+    """LinearOp on a 2-D input: y = x @ w.T (+= b); dx = dy @ w, dw = dy.T @ x, db = sum(dy, 0).
+
+    float32 runs eager's kernel calls (linear_forward / linear_backward: NumPy's own GEMMs, bias in the same
+    call), and the NumPy calls where the kernel declines, as eager does."""
+    if op.options or len(op.ins) not in (2, 3) or len(op.in_shapes[0] or ()) != 2 or len(op.in_shapes[1] or ()) != 2:
         return None
     x, w = op.ins[0], op.ins[1]
     b = op.ins[2] if len(op.ins) == 3 and op.in_shapes[2] is not None else None
@@ -377,19 +419,37 @@ def _lower_linear(op, plan, template):
     nx, nw, nb = 0 in need, 1 in need, 2 in need
     # db: ArrayMath.sum's own choice, taken here for the sizes where it is plain add.reduce
     add_reduce, sum_rows = np.add.reduce, ArrayMath.sum
-    small = math.prod(op.shape) < _ag._GEMV_MIN_SIZE
+    n, i = op.in_shapes[0]
+    o = op.in_shapes[1][0]
+    small = n * o < _ag._GEMV_MIN_SIZE
+    empty, f32 = np.empty, op.dtype == np.float32 and op.shape == (n, o)
+    y_buf = plan.buffer(template, (n, o), np.float32, lambda: f32 and plan.private(op))
+    dx_buf = plan.buffer(template, (n, i), np.float32, lambda: f32 and nx and plan.grad_private(op, 0))
 
-    if b is None:
-        def forward(v):
-            v[out] = matmul(v[x], v[w].T)
-    else:
-        def forward(v):
-            y = matmul(v[x], v[w].T)
-            y += v[b]
-            v[out] = y
+    def forward(v):
+        xa, wa, ba = v[x], v[w], None if b is None else v[b]
+        k = B.kernels
+        if f32 and k is not None:
+            y = v[y_buf]
+            if y is None:
+                y = empty((n, o), np.float32)
+            if k.linear_forward(xa, wa, ba, y, n, i, o):
+                v[out] = y
+                return
+        y = matmul(xa, wa.T)
+        if ba is not None:
+            y += ba
+        v[out] = y
 
     def backward(v, g, to_leaves):
-        dy = g[out]
+        dy, k = g[out], B.kernels
+        if f32 and k is not None and type(dy) is _ndarray and dy.dtype == np.float32:
+            dx = (v[dx_buf] if v[dx_buf] is not None else empty((n, i), np.float32)) if nx else None
+            dw = empty((o, i), np.float32) if nw else None
+            db = empty(o, np.float32) if nb and small else None
+            if k.linear_backward(dy, v[x], v[w], dx, dw, db, n, i, o):
+                _send(routes, (dx, dw, sum_rows(dy, 0) if nb and not small else db), g, to_leaves)
+                return
         dx = matmul(dy, v[w]) if nx else None
         dw = matmul(dy.T, v[x]) if nw else None
         db = (add_reduce(dy, axis=0) if small else sum_rows(dy, 0)) if nb else None
@@ -413,8 +473,12 @@ def _lower_relu(op, plan, template):
     after = op.readers[0] if len(op.readers) == 1 else None
     grad_in_place = (after is not None and after.cls is _la.LinearOp and after.ins[0] == out
                      and out not in after.ins[1:] and out != plan.out)
+    op.aliases_input, op.grad_in_place = in_place, grad_in_place
     # a linear's output on 2-D input is C-contiguous: the zeros that match its layout can be taken once
     zeros = _ew._zeros_in_layout(np.empty(op.shape, op.dtype)) if in_place and len(op.shape) == 2 else None
+    # between two linears, y and dy are new C-contiguous arrays made by them (matmul's or the kernels'): the kernel
+    # takes them without eager's check
+    known = in_place and grad_in_place and op.dtype == np.float32
     maximum, multiply = np.maximum, np.multiply
 
     def forward(v):
@@ -426,7 +490,7 @@ def _lower_relu(op, plan, template):
         dy, y = g[out], v[out]
         k = B.kernels
         if k is not None:
-            if B.fused(dy, y) is not None:              # eager's kernel call (in place on a fresh dx when fused)
+            if known or B.fused(dy, y) is not None:     # eager's kernel call (in place on a fresh dx when fused)
                 dx = dy if grad_in_place else B.xp.empty_like(y)
                 k.relu_backward(dy, y, dx)
                 _send(routes, (dx,), g, to_leaves)
@@ -459,7 +523,7 @@ def _lower_cross_entropy(op, plan, template):
     if 0 <= ignore < c or dtype_t is None or dtype_t.kind != "i" or not dtype_t.isnative:
         return None
     if B.kernels is not None and plan.dtype_of.get(op.ins[0]) == np.float32:
-        return _lower_cross_entropy_kernel(op, template, n, c) if dtype_t == np.int64 else None
+        return _lower_cross_entropy_kernel(op, plan, template, n, c) if dtype_t == np.int64 else None
     as_unsigned = np.dtype(f"u{dtype_t.itemsize}")      # a negative target reads as a huge one: one test does
     mean = o.get("reduction", "mean") == "mean"
     x, t, out, routes = op.ins[0], op.ins[1], op.out, op.routes
@@ -498,7 +562,7 @@ def _lower_cross_entropy(op, plan, template):
     return forward, backward
 
 
-def _lower_cross_entropy_kernel(op, template, n, c):
+def _lower_cross_entropy_kernel(op, plan, template, n, c):
     """_lower_cross_entropy for float32 logits with the compiled kernels: the calls eager's CrossEntropy makes
     (softmax, pick and sum in one pass; backward dx = g (p - one_hot)), same bits. Eager's own forward runs
     when the kernels are off or the arrays are not C-contiguous, or a target is outside [0, C) (it handles the
@@ -509,11 +573,15 @@ def _lower_cross_entropy_kernel(op, template, n, c):
     template.append(None)
     eager_forward, eager_backward = _generic(op, template)
     empty_like, asarray, float32 = np.empty_like, np.asarray, np.float32
+    p_buf = plan.buffer(template, (n, c), float32, lambda: True)          # the softmax never leaves the replay
+    dx_buf = plan.buffer(template, (n, c), float32, lambda: plan.grad_private(op, 0))
 
     def forward(v):
         xa, ta, k = v[x], v[t], B.kernels
         if k is not None and xa.flags.c_contiguous and ta.flags.c_contiguous and type(xa) is _ndarray:
-            p = empty_like(xa)
+            p = v[p_buf]
+            if p is None:
+                p = empty_like(xa)
             total = k.cross_entropy_forward(xa, ta, p, c)
             if total is not None:
                 v[out] = asarray(total / n if mean else total, dtype=float32)
@@ -527,7 +595,9 @@ def _lower_cross_entropy_kernel(op, template, n, c):
             eager_backward(v, g, to_leaves)
             return
         k, p = v[keep]
-        dx = empty_like(p)
+        dx = v[dx_buf]
+        if dx is None:
+            dx = empty_like(p)
         k.cross_entropy_backward(p, v[t], dx, float(g[out]) / n if mean else float(g[out]), c)
         _send(routes, (dx, None), g, to_leaves)
     return forward, backward

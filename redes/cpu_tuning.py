@@ -12,6 +12,8 @@ import sys
 
 import numpy
 
+from .backend import bundled_openblas as _bundled_openblas
+
 
 def _numpy_blas():
     """axpy, scal and axpby from NumPy's own OpenBLAS (the library its matmul runs on), or None.
@@ -170,18 +172,6 @@ def _install_pool():
             setter(_compiled.blas_callback())
             return True
     return False
-
-
-def _bundled_openblas():
-    """The OpenBLAS libraries in NumPy's wheel (numpy.libs), loaded: none with another BLAS or platform."""
-    import ctypes
-    import glob
-    folder = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(folder, "lib*openblas*.so*"))):
-        try:
-            yield ctypes.CDLL(path)
-        except OSError:
-            continue
 
 
 def _openblas():

@@ -446,3 +446,111 @@ def test_parameters_replaced_between_replays_are_read_again():
         for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
             _assert_same(p.numpy(), q.numpy(), f"step {i}: {name}")
     assert step.eager_reason is None and len(step.plans) == 2
+
+
+# ----------------------------------------------------------------------------------- preallocated buffers
+def _mlp_step():
+    rd.manual_seed(0)
+    model = rd.nn.Sequential(rd.nn.Linear(6, 8), rd.nn.ReLU(), rd.nn.Linear(8, 3))
+    return model, rd.compile(lambda x, y: F.cross_entropy(model(x), y))
+
+
+def test_a_training_loop_replays_over_the_same_preallocated_buffers():
+    """The hidden activations, the softmax and the inner gradients live in arrays allocated once with the plan;
+    every replay whose node was backpropagated before the next call reuses them."""
+    if rd.backend.kernels is None:
+        pytest.skip("the float32 lowered code without the kernels allocates its arrays")
+    model, f = _mlp_step()
+    batches = _batches(5, (4, 6), 3)
+    for x, y in batches[:3]:
+        f(x, y).backward()
+    plan = _plan(f)
+    buffers = {s: plan.template[s] for s in plan.buffer_slots}
+    # linear 1's output (relu runs in place on it), linear 2's output, its gradient into the relu, the softmax and
+    # the logits' gradient; never the loss, and never a gradient a parameter keeps
+    assert sorted(a.shape for a in buffers.values()) == [(4, 3), (4, 3), (4, 3), (4, 8), (4, 8)]
+    for x, y in batches[3:]:
+        loss = f(x, y)
+        assert all(loss.grad_fn.v[s] is a for s, a in buffers.items())
+        loss.backward()
+        assert all(p.grad.array is not a for p in model.parameters() for a in buffers.values())
+
+
+def test_a_replay_whose_node_is_alive_gets_new_arrays():
+    """Two calls before their backward (gradient accumulation), a retained graph, a call under no_grad: each live
+    replay has arrays of its own, and every gradient is eager's."""
+    model, f = _mlp_step()
+    (x1, y1), (x2, y2) = _batches(2, (4, 6), 3)
+    for _ in range(3):
+        f(x1, y1).backward()
+
+    def grads(first, second, retain):
+        model.zero_grad()
+        a = first(x1, y1)
+        with rd.no_grad():
+            first(x2, y2)
+        b = second(x2, y2)
+        b.backward(retain_graph=retain)
+        if retain:
+            b.backward()
+        a.backward()
+        return [a.item(), b.item()] + [p.grad.numpy().copy() for p in model.parameters()]
+
+    def eager(x, y):
+        return F.cross_entropy(model(x), y)
+    for retain in (False, True):
+        for got, want in zip(grads(f, f, retain), grads(eager, eager, retain)):
+            _assert_same(got, want, f"retain_graph={retain}")
+    (plan,) = [p for key, p in f.plans.items() if key[0]]          # the grad-mode plan (no_grad made another)
+    loss = f(x1, y1)
+    assert all(loss.grad_fn.v[s] is plan.template[s] for s in plan.buffer_slots)   # all returned: reused again
+
+
+@pytest.mark.parametrize("case", ["relu_output", "linear_output", "linear_then_generic"])
+def test_values_the_caller_receives_are_never_buffers(case):
+    """A replay's output (here a relu run in place on a linear's output, a linear's output, or a linear read by an
+    op that is not lowered) is a new array at every call: a kept output keeps its values."""
+    rd.manual_seed(0)
+    lin = rd.nn.Linear(5, 4)
+    fn = {"relu_output": lambda x: F.relu(lin(x)), "linear_output": lambda x: lin(x),
+          "linear_then_generic": lambda x: F.relu(lin(x)) * 2.0}[case]
+    f = rd.compile(fn)
+    xs = [x for x, _ in _batches(5, (3, 5), 2)]
+    kept = [(f(x), fn(x).numpy().copy()) for x in xs]
+    for out, want in kept:
+        _assert_same(out.numpy(), want, "a kept output")
+    assert f.eager_reason is None and _plan(f).buffer_slots == []
+
+
+def test_replays_from_two_threads_do_not_share_buffers():
+    """Two threads replay the same compiled function at once (no_grad: each call's buffers are free again when it
+    returns): a shared buffer would mix their values."""
+    import sys
+    import threading
+    model, f = _mlp_step()
+    data = _batches(2, (4, 6), 3)
+    with rd.no_grad():
+        want = [F.cross_entropy(model(x), y).item() for x, y in data]
+        for x, y in data:
+            for _ in range(3):
+                f(x, y)
+    errors, interval = [], sys.getswitchinterval()
+
+    def worker(k):
+        x, y = data[k]
+        with rd.no_grad():
+            for _ in range(3000):
+                got = f(x, y).item()
+                if got != want[k]:
+                    errors.append((k, got, want[k]))
+                    return
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []

@@ -20,14 +20,16 @@ class _Spy:
     """Stands in for the kernel module and counts the calls of each kernel."""
 
     def __init__(self, module):
-        self.module, self.calls = module, {}
+        self.module, self.calls, self.returned = module, {}, {}
 
     def __getattr__(self, name):
         fn = getattr(self.module, name)
 
         def counted(*args):
             self.calls[name] = self.calls.get(name, 0) + 1
-            return fn(*args)
+            result = fn(*args)
+            self.returned.setdefault(name, []).append(result)
+            return result
         return counted
 
 
@@ -1068,3 +1070,74 @@ def test_a_stale_kernel_build_is_not_used(monkeypatch):
     monkeypatch.setattr(kernels, "API", B.KERNELS_API - 1)
     with pytest.warns(RuntimeWarning, match="compiled kernels are out of date"):
         assert B._load_kernels() is None
+
+
+# --------------------------------------------------------------------------------------------- linear
+LINEAR_SHAPES = [(2, 2, 2), (8, 64, 16), (5, 3, 7), (64, 256, 10), (200, 37, 300), (256, 512, 129)]
+
+
+@pytest.mark.parametrize("n, i, o", LINEAR_SHAPES, ids=[f"{n}x{i}x{o}" for n, i, o in LINEAR_SHAPES])
+def test_linear_kernels_are_numpys_gemms_to_the_bit(n, i, o):
+    """linear_forward / linear_backward make the cblas_sgemm calls NumPy's matmul makes: the same bits, with the
+    bias added after the product and the bias gradient summed row by row as add.reduce does."""
+    K = B._compiled
+    rng = np.random.default_rng(n + i + o)
+    x, w, b, dy = (rng.standard_normal(s).astype(F32) for s in ((n, i), (o, i), (o,), (n, o)))
+    y = np.empty((n, o), F32)
+    assert K.linear_forward(x, w, b, y, n, i, o) is True
+    _assert_bits(y, np.matmul(x, w.T) + b)
+    assert K.linear_forward(x, w, None, y, n, i, o) is True
+    _assert_bits(y, np.matmul(x, w.T))
+    dx, dw, db = np.empty((n, i), F32), np.empty((o, i), F32), np.empty(o, F32)
+    assert K.linear_backward(dy, x, w, dx, dw, db, n, i, o) is True
+    _assert_bits(dx, np.matmul(dy, w))
+    _assert_bits(dw, np.matmul(dy.T, x))
+    _assert_bits(db, np.add.reduce(dy, axis=0))
+    dw2 = np.empty((o, i), F32)
+    assert K.linear_backward(dy, x, w, None, dw2, None, n, i, o) is True          # only what is asked for
+    _assert_bits(dw2, dw)
+
+
+def _assert_bits(a, b):
+    assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def test_linear_kernels_decline_what_numpy_computes_otherwise():
+    """False (the op then runs its NumPy code) for other dtypes and layouts, a bias NumPy would broadcast, and the
+    shapes where NumPy's matmul leaves gemm (a dimension of 1, x @ x.T)."""
+    K = B._compiled
+    x, w = np.ones((4, 3), F32), np.ones((5, 3), F32)
+    y = np.empty((4, 5), F32)
+    assert K.linear_forward(x.astype(np.float64), w, None, y, 4, 3, 5) is False
+    assert K.linear_forward(np.ones((3, 4), F32).T, w, None, y, 4, 3, 5) is False
+    assert K.linear_forward(x, w, np.ones(1, F32), y, 4, 3, 5) is False
+    assert K.linear_forward(x, w, None, y.T.copy().T, 4, 3, 5) is False
+    assert K.linear_forward(x[:1], w, None, y[:1], 1, 3, 5) is False
+    assert K.linear_forward(x, x, None, np.empty((4, 4), F32), 4, 3, 4) is False
+    assert K.linear_forward(x, w, None, y, 4, 3, 6) is False                       # sizes that do not match
+    assert K.linear_backward(np.ones((4, 5)), x, w, None, None, None, 4, 3, 5) is False
+    assert K.linear_backward(y, x, w, np.empty((4, 3)), None, None, 4, 3, 5) is False
+    with pytest.raises(TypeError, match="linear_forward takes 7 arguments, got 3"):
+        K.linear_forward(x, w, None)
+    with pytest.raises(ValueError, match=r"linear_backward: integer argument 0 must be >= 0"):
+        K.linear_backward(y, x, w, None, None, None, -1, 3, 5)
+
+
+@pytest.mark.parametrize("shape", [(8, 64, 16), (64, 256, 256), (1, 5, 3), (6, 4, 1), (3, 1, 4)], ids=str)
+def test_linear_layer_with_the_kernels_equals_its_numpy_path_and_torch(spy, shape):
+    """nn.Linear in float32: the kernel path gives the NumPy path's bits (both GEMMs are NumPy's) and torch's
+    values; a dimension of 1 goes to NumPy, as its matmul takes another route there."""
+    n, i, o = shape
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((n, i)).astype(F32)
+
+    def run():
+        rd.manual_seed(0)
+        layer = rd.nn.Linear(i, o)
+        return _grads(layer, x) + [layer.weight.grad.numpy(), layer.bias.grad.numpy()]
+    compare_with_torch(rd.nn.Linear(i, o), torch.nn.Linear(i, o), (n, i), dtype=F32, rtol=1e-5, atol=1e-5)
+    used = min(shape) >= 2                          # (the kernels return False where they decline)
+    assert spy.returned["linear_forward"] == [used] and spy.returned["linear_backward"] == [used]
+    on, off = _both_paths(run)                      # (sets the kernels: after the spy's count)
+    for a, b in zip(on, off):
+        _assert_bits(a, b)

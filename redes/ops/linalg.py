@@ -1,8 +1,11 @@
 """Matrix products: matmul (batched, with PyTorch's 1-D rules) and the fused affine map of nn.Linear."""
 import math
 
+from numpy import empty as _empty
+from numpy import ndarray as _ndarray
+
 from .. import backend as B
-from ..autograd import ArrayMath, Function, unbroadcast
+from ..autograd import _GEMV_MIN_SIZE, ArrayMath, Function, unbroadcast
 
 
 def _check_matmul(a, b, op="matmul"):
@@ -52,6 +55,12 @@ class LinearOp(Function):
 
     def forward(self, x, w, b=None):
         if x.ndim == 2 and x.shape[1] == w.shape[-1] and x.dtype == w.dtype:     # the common case in one test
+            k = B.kernels
+            if k is not None and type(x) is _ndarray and x.dtype.char == "f" and w.ndim == 2:
+                n, o = x.shape[0], w.shape[0]
+                y = _empty((n, o), x.dtype)
+                if k.linear_forward(x, w, b, y, n, x.shape[1], o):     # NumPy's GEMM and bias add, one call
+                    return y
             y = B.xp.matmul(x, w.T)
             if b is not None:
                 y += b
@@ -71,6 +80,11 @@ class LinearOp(Function):
     def backward(self, m, dy, y, x, w, b=None):
         n = self.needs
         if m is ArrayMath and x.ndim == 2:      # plain backward, 2-D input: the same products, without m's calls
+            k = B.kernels
+            if k is not None and type(dy) is _ndarray and dy.dtype.char == "f" and dy.ndim == 2 and w.ndim == 2:
+                grads = _linear_backward_kernel(k, n, dy, x, w)
+                if grads is not None:
+                    return grads
             matmul = B.xp.matmul
             return (matmul(dy, w) if n[0] else None, matmul(dy.T, x) if n[1] else None,
                     m.sum(dy, 0) if len(n) > 2 and n[2] else None)
@@ -83,6 +97,21 @@ class LinearOp(Function):
         if len(n) > 2 and n[2]:
             db = m.sum(dy2, 0)
         return dx, dw, db
+
+
+def _linear_backward_kernel(k, needs, dy, x, w):
+    """LinearOp's 2-D float32 backward in one kernel call (NumPy's own GEMMs, same bits), or None where the kernel
+    declines. A large bias gradient stays ArrayMath.sum's GEMV (the kernel's sum is add.reduce's)."""
+    n, i = x.shape
+    o = dy.shape[1]
+    nb = len(needs) > 2 and needs[2]
+    small = n * o < _GEMV_MIN_SIZE
+    dx = _empty((n, i), dy.dtype) if needs[0] else None
+    dw = _empty((o, i), dy.dtype) if needs[1] else None
+    db = _empty(o, dy.dtype) if nb and small else None
+    if not k.linear_backward(dy, x, w, dx, dw, db, n, i, o):
+        return None
+    return dx, dw, (ArrayMath.sum(dy, 0) if nb and not small else db)
 
 
 OPS = {"matmul": MatMul, "linear": LinearOp}
