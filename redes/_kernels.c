@@ -279,12 +279,52 @@ static void par_for(RangeFn fn, void *ctx, Py_ssize_t n, Py_ssize_t grain) {
 
 /* OpenBLAS's threads callback (openblas_set_threads_callback_function): run dojob on each of numjobs job records,
  * all at once. Always synchronous. */
+typedef struct {
+    BlasJob job;
+    void *data;
+    int thread, arg;
+} NestedJob;
+
+static void *nested_job(void *ctx) {
+    NestedJob *j = ctx;
+    j->job(j->thread, j->data, j->arg);
+    return NULL;
+}
+
+/* A GEMM threaded from inside one of the pool's tasks (the attention kernel's products are kept below OpenBLAS's
+ * threshold, so this is a safety net): the pool is taken by that task, and OpenBLAS's jobs wait on one another, so
+ * they get threads of their own for this call. */
+static pthread_mutex_t nested_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void blas_nested(BlasJob dojob, int numjobs, size_t jsize, void *jobdata, int arg) {
+    pthread_t t[POOL_MAX];
+    NestedJob jobs[POOL_MAX];
+    int started = 0;
+    if (numjobs > POOL_MAX) abort();
+    /* one at a time: OpenBLAS gives each job the buffers of its thread number, which another task's threaded
+     * GEMM would be using too */
+    pthread_mutex_lock(&nested_mu);
+    for (int i = 1; i < numjobs; i++) {
+        jobs[i] = (NestedJob){dojob, (char *)jobdata + (size_t)i * jsize, i, arg};
+        if (pthread_create(&t[i], NULL, nested_job, &jobs[i])) {
+            fprintf(stderr, "redes: could not start %d threads for OpenBLAS\n", numjobs - 1);
+            abort();                       /* its jobs wait on each other: fewer threads would hang */
+        }
+        started = i;
+    }
+    dojob(0, jobdata, arg);
+    for (int i = 1; i <= started; i++) pthread_join(t[i], NULL);
+    pthread_mutex_unlock(&nested_mu);
+}
+
 static void pool_blas(int sync, BlasJob dojob, int numjobs, size_t jsize, void *jobdata, int arg) {
     (void)sync;
-    /* One job runs here. (in_task, a BLAS call from inside one of the pool's tasks, cannot happen: redes' tasks
-     * call no BLAS, and OpenBLAS's jobs do not call it again.) */
-    if (numjobs <= 1 || in_task) {
-        for (int i = 0; i < numjobs; i++) dojob(0, (char *)jobdata + (size_t)i * jsize, arg);
+    if (numjobs <= 1) {
+        if (numjobs == 1) dojob(0, jobdata, arg);
+        return;
+    }
+    if (in_task) {
+        blas_nested(dojob, numjobs, jsize, jobdata, arg);
         return;
     }
     pthread_mutex_lock(&pool.busy);
@@ -2086,6 +2126,153 @@ static PyObject *k_linear_backward(PyObject *self, PyObject *const *args, Py_ssi
     Py_RETURN_TRUE;
 }
 
+/* ------------------------------------------------------------------------------------------ attention */
+/* Multi-head attention on the packed projections, one (batch, head) pair at a time: its scores (L x S) stay in
+ * cache from q k^T through the softmax to p v, and the pairs run on the pool's threads (NumPy's batched matmul
+ * runs them one after another on one core: each product is below OpenBLAS's threading threshold). The GEMMs are
+ * OpenBLAS's (see linear), the softmax rows the softmax kernel's; backward as _attend_backward's, per pair.
+ * A head's view: element (b, h, l, d) of q, k, v, the output or a gradient is base[off + b sb + h sh + l sl + d]
+ * (geometry rows of 4 int64: off, sb, sh, sl). Python keeps each product small enough for OpenBLAS to run it on
+ * the calling thread; a larger one would still be right (pool_blas gives a nested call threads of its own). */
+typedef struct {
+    float *base;
+    Py_ssize_t off, sb, sh, sl;
+} HeadView;
+
+typedef struct {
+    HeadView q, k, v, o, dq, dk, dv;        /* o: the output (forward) or its gradient dy (backward) */
+    float *p, *scratch;
+    const float *bias;
+    Py_ssize_t H, L, S, Dh, Dv, brows;
+    float scale;
+} Attn;
+
+static inline float *head_at(const HeadView *v, Py_ssize_t t, Py_ssize_t H) {
+    return v->base + v->off + (t / H) * v->sb + (t % H) * v->sh;
+}
+
+/* The view of obj (float32, C-contiguous; None: absent when optional) at geometry g; every element it reaches
+ * for N x H heads of rows x cols must lie inside the buffer. */
+static int head_view(Bufs *b, HeadView *v, PyObject *obj, const int64_t *g, Py_ssize_t N, Py_ssize_t H,
+                     Py_ssize_t rows, Py_ssize_t cols, int writable, int optional, const char *name) {
+    Py_ssize_t len;
+    v->base = take(b, obj, 'f', writable, optional, name, &len);
+    if (!v->base) return PyErr_Occurred() ? -1 : 0;
+    v->off = g[0], v->sb = g[1], v->sh = g[2], v->sl = g[3];
+    if (v->off < 0 || v->sb < 0 || v->sh < 0 || v->sl < cols ||
+        v->off + (N - 1) * v->sb + (H - 1) * v->sh + (rows - 1) * v->sl + cols > len) {
+        PyErr_Format(PyExc_ValueError, "%s: the heads of %s reach outside its %zd elements", b->kernel, name, len);
+        return -1;
+    }
+    return 0;
+}
+
+static void attn_fwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Attn *a = ctx;
+    Py_ssize_t H = a->H, L = a->L, S = a->S;
+    for (Py_ssize_t t = lo; t < hi; t++) {
+        float *s = a->p + t * L * S;
+        sgemm(NO_TRANS, TRANS, L, S, a->Dh, head_at(&a->q, t, H), a->q.sl, head_at(&a->k, t, H), a->k.sl, s, S);
+        softmax_loop(s, a->bias, L, S, a->brows, a->scale, t * L);
+        sgemm(NO_TRANS, NO_TRANS, L, a->Dv, S, s, S, head_at(&a->v, t, H), a->v.sl, head_at(&a->o, t, H), a->o.sl);
+    }
+}
+
+static void attn_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
+    Attn *a = ctx;
+    Py_ssize_t H = a->H, L = a->L, S = a->S;
+    float *ds = a->scratch + (Py_ssize_t)task * L * S;
+    for (Py_ssize_t t = lo; t < hi; t++) {
+        const float *p = a->p + t * L * S, *dy = head_at(&a->o, t, H);
+        if (a->dv.base)
+            sgemm(TRANS, NO_TRANS, S, a->Dv, L, p, S, dy, a->o.sl, head_at(&a->dv, t, H), a->dv.sl);
+        if (!a->dq.base && !a->dk.base) continue;
+        sgemm(NO_TRANS, TRANS, L, S, a->Dv, dy, a->o.sl, head_at(&a->v, t, H), a->v.sl, ds, S);
+        softmax_bwd_loop(ds, p, L, S, a->scale);          /* dS, times the scale the forward folded in */
+        if (a->dq.base)
+            sgemm(NO_TRANS, NO_TRANS, L, a->Dh, S, ds, S, head_at(&a->k, t, H), a->k.sl, head_at(&a->dq, t, H),
+                  a->dq.sl);
+        if (a->dk.base)
+            sgemm(TRANS, NO_TRANS, S, a->Dh, L, ds, S, head_at(&a->q, t, H), a->q.sl, head_at(&a->dk, t, H),
+                  a->dk.sl);
+    }
+}
+
+/* dims: N, H, L, S, Dh, Dv; checks the geometry array and p; False when BLAS was not found */
+static int attn_setup(Bufs *b, Attn *a, PyObject *const *args, int nviews, Py_ssize_t *N, const int64_t **g) {
+    Py_ssize_t d[6], ng, np_;
+    if (ints(b->kernel, args + nviews + 2, 6, d, 1) < 0) return -1;
+    double scale = PyFloat_AsDouble(args[nviews + 8]);
+    if (scale == -1.0 && PyErr_Occurred()) return -1;
+    *N = d[0];
+    a->H = d[1], a->L = d[2], a->S = d[3], a->Dh = d[4], a->Dv = d[5], a->scale = (float)scale;
+    *g = take(b, args[nviews], 'q', 0, 0, "geometry", &ng);
+    if (!*g || check_len(b, "geometry", ng, 4 * nviews)) return -1;
+    a->p = take(b, args[nviews + 1], 'f', 1, 0, "p", &np_);
+    if (!a->p || check_len(b, "p", np_, d[0] * d[1] * d[2] * d[3])) return -1;
+    return 0;
+}
+
+/* attention_forward(q, k, v, out, geometry, p, N, H, L, S, Dh, Dv, scale, bias) -> True (False: no BLAS):
+ * p (N, H, L, S) = softmax(q k^T * scale + bias) per head, out = p v. bias: None, or rows of S repeating over
+ * p's rows (e.g. the (L, S) causal mask). geometry: int64 (4, 4), the views of q, k, v, out. */
+static PyObject *k_attention_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "attention_forward"};
+    Attn a = {0};
+    Py_ssize_t N, nb;
+    const int64_t *g;
+    if (check_nargs(b.kernel, nargs, 14) < 0 || attn_setup(&b, &a, args, 4, &N, &g) < 0) return fail(&b);
+    if (!sgemm_fn) {
+        release(&b);
+        Py_RETURN_FALSE;
+    }
+    if (head_view(&b, &a.q, args[0], g, N, a.H, a.L, a.Dh, 0, 0, "q") || head_view(&b, &a.k, args[1], g + 4, N, a.H,
+        a.S, a.Dh, 0, 0, "k") || head_view(&b, &a.v, args[2], g + 8, N, a.H, a.S, a.Dv, 0, 0, "v") ||
+        head_view(&b, &a.o, args[3], g + 12, N, a.H, a.L, a.Dv, 1, 0, "out"))
+        return fail(&b);
+    a.bias = take(&b, args[13], 'f', 0, 1, "bias", &nb);
+    if (PyErr_Occurred()) return fail(&b);
+    if (a.bias && (nb == 0 || nb % a.S || (N * a.H * a.L) % (nb / a.S))) {
+        PyErr_Format(PyExc_ValueError, "%s: bias (%zd elements) is not rows of %zd repeating over the scores", b.kernel,
+                     nb, a.S);
+        return fail(&b);
+    }
+    a.brows = a.bias ? nb / a.S : 1;
+    RUN(b, par_for(attn_fwd_range, &a, N * a.H, 1));
+    Py_RETURN_TRUE;
+}
+
+/* attention_backward(q, k, v, dy, dq, dk, dv, geometry, p, N, H, L, S, Dh, Dv, scale) -> True (False: no BLAS):
+ * the gradients of attention_forward (its p) into the views of dq, dk, dv (None: not wanted). geometry: int64
+ * (7, 4), the views of q, k, v, dy, dq, dk, dv. */
+static PyObject *k_attention_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "attention_backward"};
+    Attn a = {0};
+    Py_ssize_t N;
+    const int64_t *g;
+    if (check_nargs(b.kernel, nargs, 16) < 0 || attn_setup(&b, &a, args, 7, &N, &g) < 0) return fail(&b);
+    if (!sgemm_fn) {
+        release(&b);
+        Py_RETURN_FALSE;
+    }
+    if (head_view(&b, &a.q, args[0], g, N, a.H, a.L, a.Dh, 0, 0, "q") || head_view(&b, &a.k, args[1], g + 4, N, a.H,
+        a.S, a.Dh, 0, 0, "k") || head_view(&b, &a.v, args[2], g + 8, N, a.H, a.S, a.Dv, 0, 0, "v") ||
+        head_view(&b, &a.o, args[3], g + 12, N, a.H, a.L, a.Dv, 0, 0, "dy") ||
+        head_view(&b, &a.dq, args[4], g + 16, N, a.H, a.L, a.Dh, 1, 1, "dq") ||
+        head_view(&b, &a.dk, args[5], g + 20, N, a.H, a.S, a.Dh, 1, 1, "dk") ||
+        head_view(&b, &a.dv, args[6], g + 24, N, a.H, a.S, a.Dv, 1, 1, "dv"))
+        return fail(&b);
+    int tasks = par_tasks(N * a.H, 1);
+    a.scratch = malloc(sizeof(float) * (size_t)tasks * a.L * a.S);
+    if (!a.scratch) {
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    RUN(b, par_ranges(attn_bwd_range, &a, N * a.H, tasks));
+    free(a.scratch);
+    Py_RETURN_TRUE;
+}
+
 /* ------------------------------------------------------------------------------------------ module */
 /* k_NAME is exported as NAME; arguments are positional (METH_FASTCALL), in the order its docstring gives */
 #define KERNEL(fn, signature) {#fn, (PyCFunction)(void (*)(void))k_##fn, METH_FASTCALL, #fn signature}
@@ -2122,6 +2309,8 @@ static PyMethodDef methods[] = {
     KERNEL(set_blas, "(address, ilp64)"),
     KERNEL(linear_forward, "(x, w, b, y, n, i, o)"),
     KERNEL(linear_backward, "(dy, x, w, dx, dw, db, n, i, o)"),
+    KERNEL(attention_forward, "(q, k, v, out, geometry, p, N, H, L, S, Dh, Dv, scale, bias)"),
+    KERNEL(attention_backward, "(q, k, v, dy, dq, dk, dv, geometry, p, N, H, L, S, Dh, Dv, scale)"),
     {NULL, NULL, 0, NULL},
 };
 
@@ -2131,7 +2320,7 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a kernel is added or its arguments change: redes/backend.py loads only the build it expects
  * (a stale build in a source tree would otherwise fail at the first call of a kernel it lacks). */
-#define KERNELS_API 7
+#define KERNELS_API 8
 
 PyMODINIT_FUNC PyInit__kernels(void) {
 #ifdef REDES_POOL

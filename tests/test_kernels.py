@@ -423,6 +423,7 @@ def test_multihead_attention_in_two_halves_equals_one_thread(monkeypatch):
     """The benchmark's attention shape, split over two threads or not: the same products per head, the same bits."""
     from redes.ops import attention
     monkeypatch.setattr(attention, "_SPLIT_MIN_WORK", 1 << 22)
+    monkeypatch.setattr(attention, "_KERNEL_HEAD_MAX", 0)          # the NumPy path (the kernel: tests below)
     rd.manual_seed(4)
     mha = rd.nn.MultiheadAttention(128, 4, batch_first=True)
     rng = np.random.default_rng(22)
@@ -517,7 +518,9 @@ def test_transformer_layer_float32_matches_torch(spy):
     mask = np.triu(np.full((6, 6), -np.inf, F32), 1)
     compare_with_torch(rd.nn.TransformerEncoderLayer(**kw), torch.nn.TransformerEncoderLayer(**kw),
                        inputs=[np.random.default_rng(5).standard_normal((3, 6, 16)), mask], dtype=F32)
-    assert {"gelu", "layer_norm_forward", "layer_norm_backward", "softmax_rows", "softmax_backward_rows"} <= set(spy.calls)
+    # the mask is an input that needs its gradient here: backward after the attention kernel is the NumPy path's
+    assert {"gelu", "layer_norm_forward", "layer_norm_backward", "attention_forward", "softmax_backward_rows"} <= set(
+        spy.calls) and "attention_backward" not in spy.calls
 
 
 # ---------------------------------------------------------------------------------- max pool, conv, ReLU
@@ -1141,3 +1144,143 @@ def test_linear_layer_with_the_kernels_equals_its_numpy_path_and_torch(spy, shap
     on, off = _both_paths(run)                      # (sets the kernels: after the spy's count)
     for a, b in zip(on, off):
         _assert_bits(a, b)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_linear_on_a_3d_input_takes_the_kernels_on_its_folded_rows(spy, layout):
+    """(batch, time, features) inputs are folded to rows for one GEMM: the kernels take the rows (a transposed
+    input is copied first, as NumPy's reshape does), same bits as the NumPy path, torch's values."""
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((4, 7, 12) if layout == "contiguous" else (7, 4, 12)).astype(F32)
+
+    def fn(layer):
+        return (lambda a: layer(a)) if layout == "contiguous" else (lambda a: layer(a.transpose(0, 1)))
+
+    def run():
+        rd.manual_seed(0)
+        layer = rd.nn.Linear(12, 9)
+        return _grads(fn(layer), x) + [layer.weight.grad.numpy(), layer.bias.grad.numpy()]
+    rd.manual_seed(0)
+    layer = rd.nn.Linear(12, 9)
+    t_layer = torch.nn.Linear(12, 9)
+    with torch.no_grad():
+        t_layer.weight.copy_(torch.tensor(layer.weight.numpy()))
+        t_layer.bias.copy_(torch.tensor(layer.bias.numpy()))
+    got = _grads(fn(layer), x)
+    assert spy.returned["linear_forward"] == [True] and spy.returned["linear_backward"] == [True]
+    xt = torch.tensor(x, requires_grad=True)
+    yt = t_layer(xt if layout == "contiguous" else xt.transpose(0, 1))
+    (yt * torch.tensor(np.random.default_rng(9).standard_normal(yt.shape).astype(F32))).sum().backward()
+    for a, b in zip(got + [layer.weight.grad.numpy(), layer.bias.grad.numpy()],
+                    [yt.detach().numpy(), xt.grad.numpy(), t_layer.weight.grad.numpy(), t_layer.bias.grad.numpy()]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    on, off = _both_paths(run)
+    for a, b in zip(on, off):
+        _assert_bits(a, b)
+
+
+# ------------------------------------------------------------------------------------------ attention
+ATTN_CASES = [dict(batch_first=True, mask="causal"), dict(batch_first=False, mask=None),
+              dict(batch_first=True, mask="per_head"), dict(batch_first=True, mask=None, cross=True),
+              dict(batch_first=False, mask="causal", kdim=12, vdim=20)]
+
+
+def _mha_twins(batch_first, kdim=None, vdim=None, **_):
+    rd.manual_seed(5)
+    mha = rd.nn.MultiheadAttention(32, 4, batch_first=batch_first, kdim=kdim, vdim=vdim)
+    tmha = torch.nn.MultiheadAttention(32, 4, batch_first=batch_first, kdim=kdim, vdim=vdim)
+    tmha.load_state_dict({k: torch.tensor(v.numpy()) for k, v in mha.state_dict().items()})
+    return mha, tmha
+
+
+def _mha_inputs(case, rng, n=3, length=10):
+    source = 7 if case.get("cross") or case.get("kdim") else length
+    shape = (lambda t, e: (n, t, e)) if case["batch_first"] else (lambda t, e: (t, n, e))
+    q = rng.standard_normal(shape(length, 32)).astype(F32)
+    k = rng.standard_normal(shape(source, case.get("kdim") or 32)).astype(F32) if source != length else q
+    v = rng.standard_normal(shape(source, case.get("vdim") or 32)).astype(F32) if source != length else q
+    if case.get("cross"):
+        v = k
+    mask = None
+    if case["mask"] == "causal":
+        mask = np.triu(np.full((length, source), -np.inf, F32), 1)
+    elif case["mask"] == "per_head":
+        mask = rng.standard_normal((n * 4, length, source)).astype(F32)
+    return q, k, v, mask
+
+
+def _mha_run(mha, q, k, v, mask, lib):
+    tensors = [lib.tensor(a, requires_grad=True) for a in {id(a): a for a in (q, k, v)}.values()]
+    by_id = dict(zip({id(a): a for a in (q, k, v)}, tensors))
+    y, _ = mha(by_id[id(q)], by_id[id(k)], by_id[id(v)], attn_mask=None if mask is None else lib.tensor(mask),
+               need_weights=False)
+    g = np.random.default_rng(30).standard_normal(tuple(y.shape)).astype(F32)
+    (y * lib.tensor(g)).sum().backward()
+    return [y.detach().numpy() if lib is torch else y.numpy()] + [t.grad.numpy() for t in tensors] + [
+        p.grad.numpy() for p in mha.parameters()]
+
+
+@pytest.mark.parametrize("case", ATTN_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_attention_kernel_matches_torch_and_the_numpy_path(spy, case, monkeypatch):
+    """MultiheadAttention's core by the attention kernel (each batch and head in cache, heads on the pool): torch's
+    outputs and gradients, and the NumPy path's, for both layouts, causal / per-head / no masks, cross-attention
+    and separate key and value sizes."""
+    from redes.ops import attention
+    q, k, v, mask = _mha_inputs(case, np.random.default_rng(31))
+    mha, tmha = _mha_twins(**case)
+    got = _mha_run(mha, q, k, v, mask, rd)
+    assert spy.returned["attention_forward"] == [True] and spy.returned["attention_backward"] == [True]
+    for a, b in zip(got, _mha_run(tmha, q, k, v, mask, torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
+    monkeypatch.setattr(attention, "_KERNEL_HEAD_MAX", 0)
+    mha.zero_grad()
+    for a, b in zip(got, _mha_run(mha, q, k, v, mask, rd)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_attention_cases_the_kernel_does_not_take(spy):
+    """Dropout, a key padding mask (not rows repeating over the scores) and a mask that needs its gradient run the
+    NumPy path; so does backward when the mask needs a gradient."""
+    rng = np.random.default_rng(32)
+    x = rd.tensor(rng.standard_normal((2, 6, 32)).astype(F32))
+    rd.manual_seed(6)
+    mha = rd.nn.MultiheadAttention(32, 4, batch_first=True, dropout=0.5)
+    mha(x, x, x, need_weights=False)
+    mha.eval()
+    pad = rd.tensor(np.array([[False] * 5 + [True]] * 2))
+    mha(x, x, x, key_padding_mask=pad, need_weights=False)
+    assert "attention_forward" not in spy.calls
+    mask = rd.tensor(rng.standard_normal((6, 6)).astype(F32), requires_grad=True)
+    y, _ = mha(x, x, x, attn_mask=mask, need_weights=False)
+    y.sum().backward()
+    assert mask.grad is not None and "attention_backward" not in spy.calls
+
+
+def test_attention_kernel_gives_the_same_bits_on_one_thread_and_many():
+    q, k, v, mask = _mha_inputs(ATTN_CASES[0], np.random.default_rng(33), n=8, length=16)
+    mha, _ = _mha_twins(**ATTN_CASES[0])
+    was = B._compiled.set_threads(1)
+    try:
+        one = _mha_run(mha, q, k, v, mask, rd)
+        B._compiled.set_threads(4)
+        mha.zero_grad()
+        many = _mha_run(mha, q, k, v, mask, rd)
+    finally:
+        B._compiled.set_threads(was)
+    for a, b in zip(one, many):
+        _assert_bits(a, b)
+
+
+def test_attention_kernel_checks_its_views():
+    K = B._compiled
+    qkv, out, p = np.zeros((2, 5, 24), F32), np.zeros((2, 5, 8), F32), np.zeros((2, 2, 5, 5), F32)
+    g = np.array([[0, 120, 4, 24], [8, 120, 4, 24], [16, 120, 4, 24], [0, 40, 4, 8]], np.int64)
+    assert K.attention_forward(qkv, qkv, qkv, out, g, p, 2, 2, 5, 5, 4, 4, 0.5, None) is True
+    bad = g.copy()
+    bad[2, 0] = 17                                  # v's last head would end past the array
+    with pytest.raises(ValueError, match="attention_forward: the heads of v reach outside its 240 elements"):
+        K.attention_forward(qkv, qkv, qkv, out, bad, p, 2, 2, 5, 5, 4, 4, 0.5, None)
+    with pytest.raises(ValueError, match="bias .3 elements. is not rows of 5"):
+        K.attention_forward(qkv, qkv, qkv, out, g, p, 2, 2, 5, 5, 4, 4, 0.5, np.zeros(3, F32))
+    with pytest.raises(ValueError, match="attention_backward: geometry has 16 elements, expected 28"):
+        K.attention_backward(qkv, qkv, qkv, out, None, None, None, g, p, 2, 2, 5, 5, 4, 4, 0.5)

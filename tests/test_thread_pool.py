@@ -246,3 +246,30 @@ def test_set_blas_threads_moves_the_kernels_too():
 def test_thread_count_is_checked():
     with pytest.raises(ValueError, match="set_threads: need at least 1 thread, got 0"):
         K.set_threads(0)
+
+
+def test_a_gemm_threaded_from_inside_a_task_runs_on_threads_of_its_own():
+    """The attention kernel calls OpenBLAS from the pool's tasks. Its heads are kept below OpenBLAS's threading
+    threshold; past it (forced here), OpenBLAS threads the product and its jobs, which wait on one another, get
+    threads of their own (the pool is taken by the task): the results are still right, nothing hangs."""
+    print(_run("""
+        import numpy as np, redes as rd
+        from redes.ops import attention
+        rd.manual_seed(0)
+        mha = rd.nn.MultiheadAttention(256, 2, batch_first=True)           # heads of 128 x 128 x 128
+        x = rd.tensor(np.random.default_rng(0).standard_normal((4, 128, 256)).astype(np.float32), requires_grad=True)
+        def run():
+            y, _ = mha(x, x, x, need_weights=False)
+            y.sum().backward()
+            out = [y.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in mha.parameters()]
+            x.grad = None
+            mha.zero_grad()
+            return out
+        numpy_path = run()
+        attention._KERNEL_HEAD_MAX = 1 << 40
+        for _ in range(3):
+            kernel_path = run()
+            for a, b in zip(kernel_path, numpy_path):
+                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max())
+        print("ok")
+    """, timeout=180))

@@ -311,7 +311,11 @@ class MHACore(Function):
         q, k, v = (_heads(srcs[i], heads, batch_first, o, embed_dim) for i, o in where)
         src_q = srcs[where[0][0]]
         out = B.xp.empty(src_q.shape[:2] + (embed_dim,), src_q.dtype)
-        _attend(self, q, k, v, bias, scale, dropout_p, out=_heads(out, heads, batch_first))
+        out_heads = _heads(out, heads, batch_first)
+        self.geometry = None
+        if dropout_p == 0.0 and _attention_kernel(self, srcs, q, k, v, bias, out, out_heads, scale):
+            return out
+        _attend(self, q, k, v, bias, scale, dropout_p, out=out_heads)
         return out
 
     def backward(self, m, dy, y, bias, *srcs):
@@ -322,12 +326,54 @@ class MHACore(Function):
             if need_src[i]:
                 covered = sum(E for j, _ in self.where if j == i)
                 grads[i] = (xp.empty if covered == src.shape[-1] else xp.zeros)(src.shape, src.dtype)
+        if self.geometry is not None and not self.needs[0] and B.fused(dy) is not None:
+            (iq, _), (ik, _), (iv, _) = self.where
+            p, g = self.p, self.geometry
+            N, H_, L, S = p.shape
+            if B.kernels.attention_backward(srcs[iq], srcs[ik], srcs[iv], dy, grads[iq], grads[ik], grads[iv],
+                                            g[[0, 1, 2, 3, 0, 1, 2]], p, N, H_, L, S, g[4, 0], g[4, 1],
+                                            float(self.scale)):
+                return (None, *grads)
         views = [_heads(grads[i], H, bf, o, E) if grads[i] is not None else None for i, o in self.where]
         k, v = (_heads(srcs[i], H, bf, o, E) for i, o in self.where[1:])
         _, _, _, gb = _attend_backward(self, _heads(dy, H, bf), k, v, None if bias is None else bias.shape,
                                        views[0] is not None, views[1] is not None, views[2] is not None,
                                        self.needs[0], dq=views[0], dk=views[1], dv=views[2])
         return (gb, *grads)
+
+
+# One head's products (q k^T, p v and backward's) up to this many multiply-adds run on the calling thread in
+# OpenBLAS (its threading threshold, 65536 x GEMM_MULTITHREAD_THRESHOLD 4): the attention kernel's heads can then
+# run on the pool's threads. Larger heads keep NumPy's batched products, which OpenBLAS threads itself.
+_KERNEL_HEAD_MAX = 1 << 18
+
+
+def _attention_kernel(self, srcs, q, k, v, bias, out, out_heads, scale):
+    """MHACore's forward by the attention kernel (float32 NumPy, no dropout), keeping what `_attend` keeps for
+    backward plus the heads' geometry; False where it does not apply (the NumPy path then runs)."""
+    kern = B.fused(bias, *srcs)
+    N, H, L, Dh = q.shape
+    S, Dv = k.shape[2], v.shape[3]
+    if kern is None or 0 in q.shape or S == 0 or L * S * max(Dh, Dv) > _KERNEL_HEAD_MAX:
+        return False
+    if bias is not None:                        # rows of S repeating over the scores' rows, as _compiled_softmax
+        lead = 0
+        while lead < bias.ndim - 2 and bias.shape[lead] == 1:
+            lead += 1
+        if bias.ndim - lead > 4 or bias.shape[lead:] != (N, H, L, S)[4 - bias.ndim + lead:]:
+            return False
+    # each view's (offset, batch, head, row) strides in elements of its source, then (Dh, Dv)
+    rows = [(o, *(st // 4 for st in view.strides[:3])) for view, (_, o) in zip((q, k, v), self.where)]
+    rows += [(0, *(st // 4 for st in out_heads.strides[:3])), (Dh, Dv, 0, 0)]
+    geometry = np.array(rows, np.int64)         # host-side: the kernel's arguments (NumPy arrays only, B.fused)
+    p = np.empty((N, H, L, S), np.float32)      # host-side
+    (iq, _), (ik, _), (iv, _) = self.where
+    if not kern.attention_forward(srcs[iq], srcs[ik], srcs[iv], out, geometry[:4], p, N, H, L, S, Dh, Dv,
+                                  float(scale), bias):
+        return False
+    self.qs, self.scale, self.folded, self.split, self.p, self.drop, self.pd = q, scale, True, False, p, None, p
+    self.geometry = geometry
+    return True
 
 
 OPS = {"scaled_dot_product_attention": SDPA, "multi_head_attention": MHACore}

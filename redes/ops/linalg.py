@@ -57,9 +57,8 @@ class LinearOp(Function):
         if x.ndim == 2 and x.shape[1] == w.shape[-1] and x.dtype == w.dtype:     # the common case in one test
             k = B.kernels
             if k is not None and type(x) is _ndarray and x.dtype.char == "f" and w.ndim == 2:
-                n, o = x.shape[0], w.shape[0]
-                y = _empty((n, o), x.dtype)
-                if k.linear_forward(x, w, b, y, n, x.shape[1], o):     # NumPy's GEMM and bias add, one call
+                y = _linear_forward_kernel(k, x, w, b)
+                if y is not None:
                     return y
             y = B.xp.matmul(x, w.T)
             if b is not None:
@@ -72,6 +71,11 @@ class LinearOp(Function):
             raise RuntimeError(f"linear: input is {x.dtype} but weight is {w.dtype}; convert one with .to(dtype)")
         # NOTE: a 3-D x @ w.T would be one small GEMM per batch row in NumPy (5x slower): fold the rows into one
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) if x.ndim > 2 else x
+        k = B.kernels
+        if k is not None and type(x2) is _ndarray and x2.dtype.char == "f" and w.ndim == 2 and x.ndim > 1:
+            y = _linear_forward_kernel(k, x2, w, b)
+            if y is not None:
+                return y.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim > 2 else y
         y = B.xp.matmul(x2, w.T)
         if b is not None:
             y += b
@@ -89,6 +93,11 @@ class LinearOp(Function):
             return (matmul(dy, w) if n[0] else None, matmul(dy.T, x) if n[1] else None,
                     m.sum(dy, 0) if len(n) > 2 and n[2] else None)
         dy2 = m.reshape(dy, (math.prod(dy.shape[:-1]), dy.shape[-1])) if dy.ndim != 2 else dy    # (rows, out)
+        if m is ArrayMath and x.ndim > 2 and B.kernels is not None and type(dy2) is _ndarray \
+                and dy2.dtype.char == "f" and w.ndim == 2:
+            grads = _linear_backward_kernel(B.kernels, n, dy2, x.reshape(dy2.shape[0], x.shape[-1]), w)
+            if grads is not None:
+                return (None if grads[0] is None else grads[0].reshape(x.shape),) + grads[1:]
         dx = (m.reshape(m.matmul(dy2, w), x.shape) if x.ndim != 2 else m.matmul(dy2, w)) if n[0] else None
         dw = db = None
         if n[1]:
@@ -97,6 +106,14 @@ class LinearOp(Function):
         if len(n) > 2 and n[2]:
             db = m.sum(dy2, 0)
         return dx, dw, db
+
+
+def _linear_forward_kernel(k, x, w, b):
+    """x @ w.T (+ b) for a 2-D float32 x in one kernel call (NumPy's own GEMM, same bits), or None where the kernel
+    declines."""
+    n, o = x.shape[0], w.shape[0]
+    y = _empty((n, o), x.dtype)
+    return y if k.linear_forward(x, w, b, y, n, x.shape[1], o) else None
 
 
 def _linear_backward_kernel(k, needs, dy, x, w):
