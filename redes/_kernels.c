@@ -2036,10 +2036,12 @@ static float *maybe_f32(Bufs *b, PyObject *obj, int writable) {
     return v->buf;
 }
 
-static int linear_dims(const char *kernel, PyObject *const *args, Py_ssize_t *d) {
-    if (ints(kernel, args, 3, d, 0) < 0) return -1;
-    if (!sgemm_ilp64 && (d[0] > INT32_MAX || d[1] > INT32_MAX || d[2] > INT32_MAX)) d[0] = 0;
-    return 0;
+/* The argument count and the sizes n, i, o from args[first]: -1 error set; 1 a case the kernels decline (no BLAS, a
+ * dimension below 2, or one too large for a 32-bit BLAS); 0 go on. */
+static int linear_dims(const char *kernel, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, Py_ssize_t *d) {
+    if (check_nargs(kernel, nargs, want) < 0 || ints(kernel, args + want - 3, 3, d, 0) < 0) return -1;
+    if (!sgemm_fn || d[0] < 2 || d[1] < 2 || d[2] < 2) return 1;
+    return !sgemm_ilp64 && (d[0] > INT32_MAX || d[1] > INT32_MAX || d[2] > INT32_MAX);
 }
 
 static void bias_rows_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
@@ -2057,9 +2059,9 @@ static void bias_rows_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
 static PyObject *k_linear_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "linear_forward"};
     Py_ssize_t d[3];
-    if (check_nargs(b.kernel, nargs, 7) < 0 || linear_dims(b.kernel, args + 4, d) < 0) return NULL;
+    int status = linear_dims(b.kernel, args, nargs, 7, d);
+    if (status) return status < 0 ? NULL : Py_NewRef(Py_False);
     Py_ssize_t n = d[0], i = d[1], o = d[2];
-    if (!sgemm_fn || n < 2 || i < 2 || o < 2) Py_RETURN_FALSE;
     const float *x = maybe_f32(&b, args[0], 0);
     const float *w = x ? maybe_f32(&b, args[1], 0) : NULL;
     const float *bias = w && args[2] != Py_None ? maybe_f32(&b, args[2], 0) : NULL;
@@ -2088,9 +2090,9 @@ static PyObject *k_linear_forward(PyObject *self, PyObject *const *args, Py_ssiz
 static PyObject *k_linear_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "linear_backward"};
     Py_ssize_t d[3];
-    if (check_nargs(b.kernel, nargs, 9) < 0 || linear_dims(b.kernel, args + 6, d) < 0) return NULL;
+    int status = linear_dims(b.kernel, args, nargs, 9, d);
+    if (status) return status < 0 ? NULL : Py_NewRef(Py_False);
     Py_ssize_t n = d[0], i = d[1], o = d[2];
-    if (!sgemm_fn || n < 2 || i < 2 || o < 2) Py_RETURN_FALSE;
     const float *in[3] = {NULL, NULL, NULL};
     float *out[3] = {NULL, NULL, NULL};
     Py_ssize_t want[6] = {n * o, n * i, o * i, n * i, o * i, o}, len[6];
@@ -2198,18 +2200,26 @@ static void attn_bwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
     }
 }
 
-/* dims: N, H, L, S, Dh, Dv; checks the geometry array and p; False when BLAS was not found */
-static int attn_setup(Bufs *b, Attn *a, PyObject *const *args, int nviews, Py_ssize_t *N, const int64_t **g) {
+/* The arguments both kernels share: q, k, v, then the output (forward, writable) or dy (backward), the geometry
+ * array (4 int64 per view), p, N, H, L, S, Dh, Dv, scale. -1: error set; 1: no BLAS (the kernel returns False). */
+static int attn_setup(Bufs *b, Attn *a, PyObject *const *args, int nviews, Py_ssize_t *N, const int64_t **g,
+                      int forward) {
     Py_ssize_t d[6], ng, np_;
     if (ints(b->kernel, args + nviews + 2, 6, d, 1) < 0) return -1;
     double scale = PyFloat_AsDouble(args[nviews + 8]);
     if (scale == -1.0 && PyErr_Occurred()) return -1;
     *N = d[0];
     a->H = d[1], a->L = d[2], a->S = d[3], a->Dh = d[4], a->Dv = d[5], a->scale = (float)scale;
+    if (!sgemm_fn) return 1;
     *g = take(b, args[nviews], 'q', 0, 0, "geometry", &ng);
     if (!*g || check_len(b, "geometry", ng, 4 * nviews)) return -1;
     a->p = take(b, args[nviews + 1], 'f', 1, 0, "p", &np_);
     if (!a->p || check_len(b, "p", np_, d[0] * d[1] * d[2] * d[3])) return -1;
+    if (head_view(b, &a->q, args[0], *g, *N, a->H, a->L, a->Dh, 0, 0, "q") ||
+        head_view(b, &a->k, args[1], *g + 4, *N, a->H, a->S, a->Dh, 0, 0, "k") ||
+        head_view(b, &a->v, args[2], *g + 8, *N, a->H, a->S, a->Dv, 0, 0, "v") ||
+        head_view(b, &a->o, args[3], *g + 12, *N, a->H, a->L, a->Dv, forward, 0, forward ? "out" : "dy"))
+        return -1;
     return 0;
 }
 
@@ -2221,15 +2231,12 @@ static PyObject *k_attention_forward(PyObject *self, PyObject *const *args, Py_s
     Attn a = {0};
     Py_ssize_t N, nb;
     const int64_t *g;
-    if (check_nargs(b.kernel, nargs, 14) < 0 || attn_setup(&b, &a, args, 4, &N, &g) < 0) return fail(&b);
-    if (!sgemm_fn) {
+    int status = check_nargs(b.kernel, nargs, 14) < 0 ? -1 : attn_setup(&b, &a, args, 4, &N, &g, 1);
+    if (status) {
+        if (status < 0) return fail(&b);
         release(&b);
         Py_RETURN_FALSE;
     }
-    if (head_view(&b, &a.q, args[0], g, N, a.H, a.L, a.Dh, 0, 0, "q") || head_view(&b, &a.k, args[1], g + 4, N, a.H,
-        a.S, a.Dh, 0, 0, "k") || head_view(&b, &a.v, args[2], g + 8, N, a.H, a.S, a.Dv, 0, 0, "v") ||
-        head_view(&b, &a.o, args[3], g + 12, N, a.H, a.L, a.Dv, 1, 0, "out"))
-        return fail(&b);
     a.bias = take(&b, args[13], 'f', 0, 1, "bias", &nb);
     if (PyErr_Occurred()) return fail(&b);
     if (a.bias && (nb == 0 || nb % a.S || (N * a.H * a.L) % (nb / a.S))) {
@@ -2250,15 +2257,13 @@ static PyObject *k_attention_backward(PyObject *self, PyObject *const *args, Py_
     Attn a = {0};
     Py_ssize_t N;
     const int64_t *g;
-    if (check_nargs(b.kernel, nargs, 16) < 0 || attn_setup(&b, &a, args, 7, &N, &g) < 0) return fail(&b);
-    if (!sgemm_fn) {
+    int status = check_nargs(b.kernel, nargs, 16) < 0 ? -1 : attn_setup(&b, &a, args, 7, &N, &g, 0);
+    if (status) {
+        if (status < 0) return fail(&b);
         release(&b);
         Py_RETURN_FALSE;
     }
-    if (head_view(&b, &a.q, args[0], g, N, a.H, a.L, a.Dh, 0, 0, "q") || head_view(&b, &a.k, args[1], g + 4, N, a.H,
-        a.S, a.Dh, 0, 0, "k") || head_view(&b, &a.v, args[2], g + 8, N, a.H, a.S, a.Dv, 0, 0, "v") ||
-        head_view(&b, &a.o, args[3], g + 12, N, a.H, a.L, a.Dv, 0, 0, "dy") ||
-        head_view(&b, &a.dq, args[4], g + 16, N, a.H, a.L, a.Dh, 1, 1, "dq") ||
+    if (head_view(&b, &a.dq, args[4], g + 16, N, a.H, a.L, a.Dh, 1, 1, "dq") ||
         head_view(&b, &a.dk, args[5], g + 20, N, a.H, a.S, a.Dh, 1, 1, "dk") ||
         head_view(&b, &a.dv, args[6], g + 24, N, a.H, a.S, a.Dv, 1, 1, "dv"))
         return fail(&b);

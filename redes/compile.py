@@ -9,9 +9,10 @@
 Eager redes pays, per op, for the Python around the arithmetic: the Module call, argument checks, a Tensor
 and a graph node per result, the backward walk. On small models that is most of a step. A compiled function
 replays a plan made from the recording (_Plan): a flat list of closures over one list of slots, no Tensor,
-no graph node and no option parsing inside. Linear, relu and cross-entropy run as their NumPy calls with what
-depends only on shapes decided once (relu fused in place with the linear next to it); any other op runs its
-own forward(). The output gets ONE graph node, whose backward runs the plan's backward code in reverse order;
+no graph node and no option parsing inside. Linear, relu and cross-entropy run as their NumPy calls (or
+eager's kernel calls) with what depends only on shapes decided once (relu fused in place with the linear next
+to it), writing into buffers allocated once with the plan where the array never leaves the replay; any other
+op runs its own forward(). The output gets ONE graph node, whose backward runs the plan's backward code in reverse order;
 `out.backward()` on it fills the leaves' .grad directly, in eager's order (accumulation rounds as eagerly),
 and any other use (rd.grad, a further op on the output) goes through the engine's walk. So .grad,
 accumulation and optimizers behave as without it, and the values are those of eager, bit for bit.
