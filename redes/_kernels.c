@@ -1562,17 +1562,21 @@ static PyObject *k_relu_backward(PyObject *self, PyObject *const *args, Py_ssize
 /* One forward step: a (N, 4, H) input projections plus rec, the recurrent GEMM's part (the sigmoid gates'
  * z already halved, ops/recurrent.LSTMLayer), replaced by the activations i, f, g, o; then
  * c = f c_prev + i g, tc = tanh(c), h = o tc. */
-HOT static void lstm_fwd_loop(float *a, const float *rec, const float *c_prev, float *c, float *tc, float *h,
-                              Py_ssize_t n, Py_ssize_t hid, Py_ssize_t j0, Py_ssize_t j1) {
+HOT static void lstm_fwd_loop(float *a, const float *rec, const float *bias, const float *c_prev, float *c, float *tc,
+                              float *h, Py_ssize_t n, Py_ssize_t hid, Py_ssize_t j0, Py_ssize_t j1) {
     for (Py_ssize_t r = 0; r < n; r++) {
         float *ai = a + r * 4 * hid, *af = ai + hid, *ag = af + hid, *ao = ag + hid;
         const float *ri = rec ? rec + r * 4 * hid : NULL, *rf = ri ? ri + hid : NULL, *rg = rf ? rf + hid : NULL,
                     *ro = rg ? rg + hid : NULL;
+        const float *bi = bias, *bf = bi ? bi + hid : NULL, *bg = bf ? bf + hid : NULL, *bo = bg ? bg + hid : NULL;
         float *cr = c + r * hid, *tr = tc + r * hid, *hr = h + r * hid;
         const float *pr = c_prev ? c_prev + r * hid : NULL;
         SIMD for (Py_ssize_t j = j0; j < j1; j++) {
-            float zi = ri ? ai[j] + ri[j] : ai[j], zf = rf ? af[j] + rf[j] : af[j];
-            float zg = rg ? ag[j] + rg[j] : ag[j], zo = ro ? ao[j] + ro[j] : ao[j];
+            /* (a + bias) + rec: the order of the path that adds the bias to a beforehand */
+            float zi = bi ? ai[j] + bi[j] : ai[j], zf = bf ? af[j] + bf[j] : af[j];
+            float zg = bg ? ag[j] + bg[j] : ag[j], zo = bo ? ao[j] + bo[j] : ao[j];
+            zi = ri ? zi + ri[j] : zi, zf = rf ? zf + rf[j] : zf;
+            zg = rg ? zg + rg[j] : zg, zo = ro ? zo + ro[j] : zo;
             float i = sigmoid_f32(2.0f * zi), f = sigmoid_f32(2.0f * zf);          /* the z were halved */
             float gg = tanh_f32(zg), o = sigmoid_f32(2.0f * zo);
             ai[j] = i;
@@ -1588,10 +1592,11 @@ HOT static void lstm_fwd_loop(float *a, const float *rec, const float *c_prev, f
     }
 }
 
-/* The cell over hidden units [lo, hi) of every row: k[0] rows of k[1] units. */
+/* The cell over hidden units [lo, hi) of every row: k[0] rows of k[1] units (r: rec, c_prev, and a bias row of
+ * 4 k[1] values added to every row, or NULL). */
 static void lstm_fwd_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi, int task) {
     Job *j = ctx;
-    lstm_fwd_loop(j->w[0], j->r[0], j->r[1], j->w[1], j->w[2], j->w[3], j->k[0], j->k[1], lo, hi);
+    lstm_fwd_loop(j->w[0], j->r[0], j->r[2], j->r[1], j->w[1], j->w[2], j->w[3], j->k[0], j->k[1], lo, hi);
 }
 
 /* lstm_cell_forward(a (N, 4H), rec (N, 4H)|None, c_prev (N, H)|None, c, tc, h (N, H), H): rec (the recurrent
@@ -2128,6 +2133,148 @@ static PyObject *k_linear_backward(PyObject *self, PyObject *const *args, Py_ssi
     Py_RETURN_TRUE;
 }
 
+/* ------------------------------------------------------------------------------------------ LSTM sequence */
+/* The feature-major LSTM's time loops (ops/recurrent.LSTMLayer._forward_fm / _backward_fm) in one call each: per
+ * step the recurrent GEMM (OpenBLAS's, the call NumPy's matmul makes) and the cell kernel's loop, with no Python
+ * between steps. Arrays: act, dz (T, 4H, N) and (4H, T, N); cs, tcs, hs (T, H, N); h0, c0, dc, dh0 (H, N). */
+typedef struct {
+    Py_ssize_t T, H, N;
+    int reverse;
+} Seq;
+
+static int seq_dims(const char *kernel, PyObject *const *args, Seq *q) {
+    Py_ssize_t d[4];
+    if (ints(kernel, args, 4, d, 0) < 0) return -1;
+    if (d[0] < 1 || d[1] < 1 || d[2] < 1) {
+        PyErr_Format(PyExc_ValueError, "%s: T, H and N must be >= 1", kernel);
+        return -1;
+    }
+    *q = (Seq){d[0], d[1], d[2], d[3] != 0};
+    return 0;
+}
+
+/* Every present array (ptrs[i] not NULL) of its expected size. */
+static int seq_sizes(Bufs *b, const void *const *ptrs, const Py_ssize_t *len, const Py_ssize_t *want,
+                     const char *const *names, int count) {
+    for (int i = 0; i < count; i++)
+        if (ptrs[i] && check_len(b, names[i], len[i], want[i]) < 0) return -1;
+    return 0;
+}
+
+typedef struct {
+    float *act, *cs, *tcs, *hs, *dc, *dz, *dh0, *rec;
+    const float *w, *h0, *c0, *dhs, *bias;
+} SeqArrays;
+
+static void lstm_seq_forward(const Seq *q, SeqArrays *a) {
+    Py_ssize_t T = q->T, H = q->H, N = q->N, G = 4 * H, HN = H * N;
+    const float *h = a->h0, *c = a->c0;
+    for (Py_ssize_t s = 0; s < T; s++) {
+        Py_ssize_t t = q->reverse ? T - 1 - s : s;
+        if (h) sgemm(NO_TRANS, NO_TRANS, G, N, H, a->w, H, h, N, a->rec, N);
+        Job j = {.w = {a->act + t * G * N, a->cs + t * HN, a->tcs + t * HN, a->hs + t * HN},
+                 .r = {h ? a->rec : NULL, c, a->bias}, .k = {1, HN}};
+        par_for(lstm_fwd_range, &j, HN, GRAIN_CELL + 1);
+        h = a->hs + t * HN;
+        c = a->cs + t * HN;
+    }
+}
+
+/* rec: scratch of 2 HN + G N floats */
+static void lstm_seq_backward(const Seq *q, SeqArrays *a) {
+    Py_ssize_t T = q->T, H = q->H, N = q->N, G = 4 * H, HN = H * N;
+    float *dho = a->rec, *rec = a->rec + HN, *dzt = a->rec + 2 * HN;
+    Py_ssize_t first = q->reverse ? T - 1 : 0;
+    const float *dh_rec = NULL;
+    for (Py_ssize_t s = 0; s < T; s++) {
+        Py_ssize_t t = q->reverse ? s : T - 1 - s;
+        const float *d = a->dhs + t * HN;                               /* (N, H) -> (H, N) */
+        for (Py_ssize_t n = 0; n < N; n++)
+            for (Py_ssize_t h = 0; h < H; h++) dho[h * N + n] = d[n * H + h];
+        const float *c_prev = t == first ? a->c0 : a->cs + (q->reverse ? t + 1 : t - 1) * HN;
+        Job j = {.w = {a->dc, dzt}, .r = {dho, dh_rec, a->act + t * G * N, c_prev, a->tcs + t * HN}, .k = {1, HN}};
+        par_for(lstm_bwd_range, &j, HN, GRAIN + 1);
+        for (Py_ssize_t g = 0; g < G; g++) memcpy(a->dz + (g * T + t) * N, dzt + g * N, sizeof(float) * N);
+        if (t != first) {
+            sgemm(NO_TRANS, NO_TRANS, H, N, G, a->w, G, dzt, N, rec, N);
+            dh_rec = rec;
+        } else if (a->dh0) {
+            sgemm(NO_TRANS, NO_TRANS, H, N, G, a->w, G, dzt, N, a->dh0, N);
+        }
+    }
+}
+
+/* lstm_forward_fm(act, w, h0, c0, cs, tcs, hs, bias, T, H, N, reverse) -> True (False: no BLAS): act holds the
+ * input projections and becomes the activations; w (4H, H) the scaled W_hh; h0, c0 None for zeros; bias (4H, N)
+ * (the scaled biases, repeated over the batch) or None, added to each step's projections. */
+static PyObject *k_lstm_forward_fm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "lstm_forward_fm"};
+    Seq q;
+    if (check_nargs(b.kernel, nargs, 12) < 0 || seq_dims(b.kernel, args + 8, &q) < 0) return NULL;
+    if (!sgemm_fn) Py_RETURN_FALSE;
+    Py_ssize_t T = q.T, H = q.H, N = q.N, G = 4 * H, HN = H * N;
+    Py_ssize_t len[8];
+    float *act = take(&b, args[0], 'f', 1, 0, "act", &len[0]);
+    const float *w = act ? take(&b, args[1], 'f', 0, 0, "w", &len[1]) : NULL;
+    const float *h0 = w ? take(&b, args[2], 'f', 0, 1, "h0", &len[2]) : NULL;
+    const float *c0 = !PyErr_Occurred() ? take(&b, args[3], 'f', 0, 1, "c0", &len[3]) : NULL;
+    float *cs = !PyErr_Occurred() ? take(&b, args[4], 'f', 1, 0, "cs", &len[4]) : NULL;
+    float *tcs = cs ? take(&b, args[5], 'f', 1, 0, "tcs", &len[5]) : NULL;
+    float *hs = tcs ? take(&b, args[6], 'f', 1, 0, "hs", &len[6]) : NULL;
+    const float *bias = hs ? take(&b, args[7], 'f', 0, 1, "bias", &len[7]) : NULL;
+    const void *ptrs[8] = {act, w, h0, c0, cs, tcs, hs, bias};
+    const char *names[8] = {"act", "w", "h0", "c0", "cs", "tcs", "hs", "bias"};
+    if (!hs || PyErr_Occurred() ||
+        seq_sizes(&b, ptrs, len, (Py_ssize_t[]){T * G * N, G * H, HN, HN, T * HN, T * HN, T * HN, G * N}, names, 8))
+        return fail(&b);
+    float *rec = malloc(sizeof(float) * G * N);
+    if (!rec) {
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    SeqArrays a = {.act = act, .w = w, .h0 = h0, .c0 = c0, .cs = cs, .tcs = tcs, .hs = hs, .rec = rec, .bias = bias};
+    RUN(b, lstm_seq_forward(&q, &a));
+    free(rec);
+    Py_RETURN_TRUE;
+}
+
+/* lstm_backward_fm(act, cs, tcs, c0, w_t, dhs, dc, dz, dh0, T, H, N, reverse) -> True (False: no BLAS): BPTT
+ * from forward's activations; w_t (H, 4H) = W_hh^T scaled as forward's; dhs (T, N, H) the outputs' gradients
+ * (batch-major, as the op's output); dc the last cell's gradient, left as c0's; dz every step's pre-activation
+ * gradient; dh0 (None: not wanted) h0's. */
+static PyObject *k_lstm_backward_fm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Bufs b = {.held = 0, .kernel = "lstm_backward_fm"};
+    Seq q;
+    if (check_nargs(b.kernel, nargs, 13) < 0 || seq_dims(b.kernel, args + 9, &q) < 0) return NULL;
+    if (!sgemm_fn) Py_RETURN_FALSE;
+    Py_ssize_t T = q.T, H = q.H, N = q.N, G = 4 * H, HN = H * N;
+    Py_ssize_t len[9];
+    const float *act = take(&b, args[0], 'f', 0, 0, "act", &len[0]);
+    const float *cs = act ? take(&b, args[1], 'f', 0, 0, "cs", &len[1]) : NULL;
+    const float *tcs = cs ? take(&b, args[2], 'f', 0, 0, "tcs", &len[2]) : NULL;
+    const float *c0 = tcs ? take(&b, args[3], 'f', 0, 1, "c0", &len[3]) : NULL;
+    const float *wt = !PyErr_Occurred() ? take(&b, args[4], 'f', 0, 0, "w_t", &len[4]) : NULL;
+    const float *dhs = wt ? take(&b, args[5], 'f', 0, 0, "dhs", &len[5]) : NULL;
+    float *dc = dhs ? take(&b, args[6], 'f', 1, 0, "dc", &len[6]) : NULL;
+    float *dz = dc ? take(&b, args[7], 'f', 1, 0, "dz", &len[7]) : NULL;
+    float *dh0 = dz ? take(&b, args[8], 'f', 1, 1, "dh0", &len[8]) : NULL;
+    const void *ptrs[9] = {act, cs, tcs, c0, wt, dhs, dc, dz, dh0};
+    const char *names[9] = {"act", "cs", "tcs", "c0", "w_t", "dhs", "dc", "dz", "dh0"};
+    if (!dz || PyErr_Occurred() || seq_sizes(&b, ptrs, len, (Py_ssize_t[]){T * G * N, T * HN, T * HN, HN, H * G,
+                                                                            T * HN, HN, G * T * N, HN}, names, 9))
+        return fail(&b);
+    float *scratch = malloc(sizeof(float) * (2 * HN + G * N));
+    if (!scratch) {
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    SeqArrays a = {.act = (float *)act, .w = wt, .c0 = c0, .cs = (float *)cs, .tcs = (float *)tcs, .dhs = dhs, .dc = dc,
+                   .dz = dz, .dh0 = dh0, .rec = scratch};
+    RUN(b, lstm_seq_backward(&q, &a));
+    free(scratch);
+    Py_RETURN_TRUE;
+}
+
 /* ------------------------------------------------------------------------------------------ attention */
 /* Multi-head attention on the packed projections, one (batch, head) pair at a time: its scores (L x S) stay in
  * cache from q k^T through the softmax to p v, and the pairs run on the pool's threads (NumPy's batched matmul
@@ -2314,6 +2461,8 @@ static PyMethodDef methods[] = {
     KERNEL(set_blas, "(address, ilp64)"),
     KERNEL(linear_forward, "(x, w, b, y, n, i, o)"),
     KERNEL(linear_backward, "(dy, x, w, dx, dw, db, n, i, o)"),
+    KERNEL(lstm_forward_fm, "(act, w, h0, c0, cs, tcs, hs, bias, T, H, N, reverse)"),
+    KERNEL(lstm_backward_fm, "(act, cs, tcs, c0, w_t, dhs, dc, dz, dh0, T, H, N, reverse)"),
     KERNEL(attention_forward, "(q, k, v, out, geometry, p, N, H, L, S, Dh, Dv, scale, bias)"),
     KERNEL(attention_backward, "(q, k, v, dy, dq, dk, dv, geometry, p, N, H, L, S, Dh, Dv, scale)"),
     {NULL, NULL, 0, NULL},
@@ -2325,7 +2474,7 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a kernel is added or its arguments change: redes/backend.py loads only the build it expects
  * (a stale build in a source tree would otherwise fail at the first call of a kernel it lacks). */
-#define KERNELS_API 8
+#define KERNELS_API 9
 
 PyMODINIT_FUNC PyInit__kernels(void) {
 #ifdef REDES_POOL

@@ -25,7 +25,7 @@ def _scipy_special():
     return scipy.special
 
 
-KERNELS_API = 8         # the API number of redes/_kernels.c this code calls (KERNELS_API there)
+KERNELS_API = 9         # the API number of redes/_kernels.c this code calls (KERNELS_API there)
 
 
 def _load_kernels():

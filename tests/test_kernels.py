@@ -157,7 +157,7 @@ FD_CASES = [
      lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1), [(2, 3, 5, 6), (4, 3, 3, 2), (4,)]),
     ("conv_relu_pool", ["im2col", "col2im", "relu_backward", "maxpool2d_backward"], _conv_relu_pool,
      [(2, 4, 30, 35)]),
-    ("lstm", ["lstm_cell_forward", "lstm_cell_backward"], _lstm_out, [(3, 2, 3)]),
+    ("lstm", ["lstm_forward_fm", "lstm_backward_fm"], _lstm_out, [(3, 2, 3)]),
     ("gru", ["gru_cell_forward", "gru_cell_backward"], _gru_out, [(3, 2, 3), (1, 2, 4)]),
     ("batch_norm", ["batch_norm_forward", "batch_norm_backward"],
      lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(3, 4, 2, 5), (4,), (4,)]),
@@ -709,7 +709,59 @@ def test_lstm_float32_matches_torch(spy, kwargs, with_state):
             out, (h, c) = self.m(x, tuple(state) if state else None)
             return out, h, c
     compare_with_torch(Wrap(ours), Wrap(ref), inputs=inputs, dtype=F32)
-    assert spy.calls["lstm_cell_forward"] == spy.calls["lstm_cell_backward"] == steps * d * layers
+    # each layer and direction: its whole time loop (GEMMs and cells) in one call
+    assert spy.returned["lstm_forward_fm"] == spy.returned["lstm_backward_fm"] == [True] * d * layers
+    assert "lstm_cell_forward" not in spy.calls and steps > 1
+
+
+class _NoSequenceKernels(_Spy):
+    """The kernels, with the LSTM's whole-sequence loops declining (as without BLAS): the per-step path runs."""
+
+    def __getattr__(self, name):
+        if name in ("lstm_forward_fm", "lstm_backward_fm"):
+            return lambda *args: False
+        return super().__getattr__(name)
+
+
+@pytest.mark.parametrize("kwargs, with_state, steps", [(dict(), False, 4), (dict(bidirectional=True), True, 4),
+                                                       (dict(batch_first=True), True, 1), (dict(bias=False), True, 3)])
+def test_lstm_sequence_kernels_equal_the_per_step_path(monkeypatch, kwargs, with_state, steps):
+    """lstm_forward_fm / lstm_backward_fm run the GEMMs and cell loops the per-step path calls, in the same order:
+    the same bits, in both directions, with and without (h0, c0), for one step too."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, steps, 5) if kwargs.get("batch_first") else (steps, 3, 5)).astype(F32)
+    d = 2 if kwargs.get("bidirectional") else 1
+    state = [rng.standard_normal((d, 3, 7)).astype(F32) for _ in range(2)] if with_state else []
+
+    def run():
+        rd.manual_seed(3)
+        lstm = rd.nn.LSTM(5, 7, **kwargs)
+        ts = [rd.tensor(a, requires_grad=True) for a in [x] + state]
+        out, (h, c) = lstm(ts[0], tuple(ts[1:]) if state else None)
+        (out * 1.5).sum().backward(retain_graph=True)
+        (h.sum() + (c * c).sum()).backward()
+        return [out.numpy(), h.numpy(), c.numpy()] + [t.grad.numpy() for t in ts] + [
+            p.grad.numpy() for p in lstm.parameters()]
+    spy = _Spy(B._compiled)
+    monkeypatch.setattr(B, "kernels", spy)
+    whole = run()
+    assert spy.returned["lstm_forward_fm"] == [True] * d
+    monkeypatch.setattr(B, "kernels", _NoSequenceKernels(B._compiled))
+    for a, b in zip(whole, run()):
+        _assert_bits(a, b)
+
+
+def test_lstm_sequence_kernels_check_their_arrays():
+    K = B._compiled
+    act, w = np.zeros((2, 8, 3), F32), np.zeros((8, 2), F32)
+    cs = tcs = hs = np.zeros((2, 2, 3), F32)
+    assert K.lstm_forward_fm(act, w, None, None, cs, tcs, hs, None, 2, 2, 3, 0) is True
+    with pytest.raises(ValueError, match=r"lstm_forward_fm: hs has 6 elements, expected 12"):
+        K.lstm_forward_fm(act, w, None, None, cs, tcs, hs[:1], None, 2, 2, 3, 0)
+    with pytest.raises(ValueError, match=r"lstm_forward_fm: bias has 8 elements, expected 24"):
+        K.lstm_forward_fm(act, w, None, None, cs, tcs, hs, np.zeros(8, F32), 2, 2, 3, 0)
+    with pytest.raises(ValueError, match=r"lstm_backward_fm: T, H and N must be >= 1"):
+        K.lstm_backward_fm(act, cs, tcs, None, w.T.copy(), hs, hs[0], act, None, 0, 2, 3, 0)
 
 
 def test_lstm_kernel_saturated_gates_match_the_numpy_path():
@@ -812,8 +864,10 @@ def test_cells_float32_match_torch(spy, make):
         def __call__(self, x, *s):
             return self.m(x, tuple(s) if lstm else s[0])
     compare_with_torch(Flat(ours), Flat(ref), inputs=[rng.standard_normal((3, 5))] + state, dtype=F32)
-    kind = "lstm" if lstm else "gru"
-    assert spy.calls[f"{kind}_cell_forward"] == spy.calls[f"{kind}_cell_backward"] == 1
+    if lstm:                                        # the sequence kernels, over one step
+        assert spy.returned["lstm_forward_fm"] == spy.returned["lstm_backward_fm"] == [True]
+    else:
+        assert spy.calls["gru_cell_forward"] == spy.calls["gru_cell_backward"] == 1
 
 
 def test_gru_kernel_saturated_gates_match_the_numpy_path():

@@ -168,7 +168,8 @@ class LSTMLayer(_RecurrentLayer):
         kern = B.fused(w_hh)              # float32 NumPy (_check: all inputs share x's dtype); x may be a view
         self.fm, self.kern = kern is not None and w_hr is None, kern
         if self.fm:
-            return self._forward_fm(kern, x, w_hh, scale, self._project_fm(x, w_ih, scale, bias), h0, c0, reverse)
+            return self._forward_fm(kern, x, w_hh, scale, self._project_fm(x, w_ih, scale, None), bias, h0, c0,
+                                    reverse)
         act = self._project(x, w_ih, scale, bias).reshape(T, N, 4, H)   # pre-activations, then activations
         w_hh_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)    # C order: a faster GEMM than the .T view
         w_hr_t = None if w_hr is None else xp.ascontiguousarray(w_hr.T)
@@ -210,19 +211,26 @@ class LSTMLayer(_RecurrentLayer):
         self.act, self.cs, self.tcs, self.raw, self.reverse = act, cs, tcs, raw, reverse
         return out
 
-    def _forward_fm(self, kern, x, w_hh, scale, act, h0, c0, reverse):
-        """forward with the compiled cell, feature-major: act (T, 4H, N) holds the input projections."""
+    def _forward_fm(self, kern, x, w_hh, scale, act, bias, h0, c0, reverse):
+        """forward with the compiled cell, feature-major: act (T, 4H, N) holds the input projections, without the
+        (scaled) bias: the sequence kernel adds it in the cell, the per-step path beforehand, in the same order."""
         xp = B.xp
         T, N, H = x.shape[0], x.shape[1], w_hh.shape[1]
         w_hh_s = w_hh * scale[:, None]                              # (4H, H): rec^T = W_hh h^T in one GEMM
         cs, tcs, hs_t = (xp.empty((T, H, N), x.dtype) for _ in range(3))
-        rec = xp.empty((4 * H, N), x.dtype)
         h = None if h0 is None else xp.ascontiguousarray(h0.T)
         c = None if c0 is None else xp.ascontiguousarray(c0.T)
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            kern.lstm_cell_forward(act[t], None if h is None else xp.matmul(w_hh_s, h, out=rec), c, cs[t], tcs[t],
-                                   hs_t[t], H * N)                  # the cell sees one row of 4 blocks of H*N
-            h, c = hs_t[t], cs[t]
+        block = None if bias is None else xp.repeat(bias.astype(x.dtype, copy=False), N).reshape(4 * H, N)
+        # the whole time loop in one call (each step's GEMM and cell, no Python between), where BLAS was found
+        if not kern.lstm_forward_fm(act, w_hh_s, h, c, cs, tcs, hs_t, block, T, H, N, reverse):
+            if block is not None:
+                act += block
+            rec = xp.empty((4 * H, N), x.dtype)
+            for t in (range(T - 1, -1, -1) if reverse else range(T)):
+                kern.lstm_cell_forward(act[t], None if h is None else xp.matmul(w_hh_s, h, out=rec), c, cs[t], tcs[t],
+                                       hs_t[t], H * N)              # the cell sees one row of 4 blocks of H*N
+                h, c = hs_t[t], cs[t]
+        c = cs[0 if reverse else T - 1]                             # the last step's cell
         out = xp.empty(T * N * H + N * H, x.dtype)
         out[:T * N * H].reshape(T, N, H)[...] = hs_t.transpose(0, 2, 1)
         out[T * N * H:].reshape(N, H)[...] = c.T
@@ -238,21 +246,26 @@ class LSTMLayer(_RecurrentLayer):
         dt = act.dtype
         dhs = dy[:T * N * H].reshape(T, N, H)
         dc = xp.ascontiguousarray(dy[T * N * H:].reshape(N, H).T, dtype=dt)     # (H, N), updated in place below
-        upstream = xp.any(dhs.reshape(T, -1), axis=1).tolist()     # steps whose output gets a gradient (host)
         first = T - 1 if reverse else 0
         need_h0 = h0 is not None and self.need[5]
         c0t = None if c0 is None else xp.ascontiguousarray(self.c0t)
         w_hh_t = xp.ascontiguousarray(w_hh.T)                       # (H, 4H)
         dz = xp.empty((G, T, N), dt)
-        dz_t, rec, buf, zeros = xp.empty((G, N), dt), xp.empty((H, N), dt), xp.empty((H, N), dt), xp.zeros((H, N), dt)
-        dh_rec = None
-        for t in (range(T) if reverse else range(T - 1, -1, -1)):
-            c_prev = c0t if t == first else cs[t + 1 if reverse else t - 1]
-            kern.lstm_cell_backward(self._step_grad(dhs, t, upstream, buf, zeros), dh_rec, dc, act[t], c_prev, tcs[t],
-                                    dz_t, H * N)
-            dz[:, t] = dz_t
-            if t != first or need_h0:
-                dh_rec = xp.matmul(w_hh_t, dz_t, out=rec)
+        dh_rec = xp.empty((H, N), dt) if need_h0 else None          # h0's gradient, (H, N)
+        # the whole time loop in one call where BLAS was found (dhs: the outputs' gradients, contiguous)
+        flat_dhs = xp.ascontiguousarray(dy[:T * N * H], dtype=dt)
+        if not kern.lstm_backward_fm(act, cs, tcs, c0t, w_hh_t, flat_dhs, dc, dz, dh_rec, T, H, N, reverse):
+            upstream = xp.any(dhs.reshape(T, -1), axis=1).tolist()     # steps whose output gets a gradient (host)
+            dz_t, rec, buf, zeros = (xp.empty((G, N), dt), xp.empty((H, N), dt), xp.empty((H, N), dt),
+                                     xp.zeros((H, N), dt))
+            dh_rec = None
+            for t in (range(T) if reverse else range(T - 1, -1, -1)):
+                c_prev = c0t if t == first else cs[t + 1 if reverse else t - 1]
+                kern.lstm_cell_backward(self._step_grad(dhs, t, upstream, buf, zeros), dh_rec, dc, act[t], c_prev,
+                                        tcs[t], dz_t, H * N)
+                dz[:, t] = dz_t
+                if t != first or need_h0:
+                    dh_rec = xp.matmul(w_hh_t, dz_t, out=rec)
         n = self.need
         dx, dw_ih, db = self._input_grads_fm(dz.reshape(G, T * N), x, w_ih)
         hs = y[:T * N * H].reshape(T, N, H)
