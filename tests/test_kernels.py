@@ -723,19 +723,22 @@ class _NoSequenceKernels(_Spy):
         return super().__getattr__(name)
 
 
-@pytest.mark.parametrize("kwargs, with_state, steps", [(dict(), False, 4), (dict(bidirectional=True), True, 4),
-                                                       (dict(batch_first=True), True, 1), (dict(bias=False), True, 3)])
-def test_lstm_sequence_kernels_equal_the_per_step_path(monkeypatch, kwargs, with_state, steps):
+@pytest.mark.parametrize("kwargs, with_state, steps, hidden, batch", [
+    (dict(), False, 4, 7, 3), (dict(bidirectional=True), True, 4, 7, 3), (dict(batch_first=True), True, 1, 7, 3),
+    (dict(bias=False), True, 3, 7, 3), (dict(), True, 3, 64, 64)], ids=["plain", "bidirectional", "one_step",
+                                                                     "no_bias", "cell_split_on_the_pool"])
+def test_lstm_sequence_kernels_equal_the_per_step_path(monkeypatch, kwargs, with_state, steps, hidden, batch):
     """lstm_forward_fm / lstm_backward_fm run the GEMMs and cell loops the per-step path calls, in the same order:
-    the same bits, in both directions, with and without (h0, c0), for one step too."""
+    the same bits, in both directions, with and without (h0, c0), for one step too, and with the forward cell
+    split over the pool's threads (4096 values a step)."""
     rng = np.random.default_rng(11)
-    x = rng.standard_normal((3, steps, 5) if kwargs.get("batch_first") else (steps, 3, 5)).astype(F32)
+    x = rng.standard_normal((batch, steps, 5) if kwargs.get("batch_first") else (steps, batch, 5)).astype(F32)
     d = 2 if kwargs.get("bidirectional") else 1
-    state = [rng.standard_normal((d, 3, 7)).astype(F32) for _ in range(2)] if with_state else []
+    state = [rng.standard_normal((d, batch, hidden)).astype(F32) for _ in range(2)] if with_state else []
 
     def run():
         rd.manual_seed(3)
-        lstm = rd.nn.LSTM(5, 7, **kwargs)
+        lstm = rd.nn.LSTM(5, hidden, **kwargs)
         ts = [rd.tensor(a, requires_grad=True) for a in [x] + state]
         out, (h, c) = lstm(ts[0], tuple(ts[1:]) if state else None)
         (out * 1.5).sum().backward(retain_graph=True)
