@@ -2145,15 +2145,17 @@ typedef struct {
     int reverse;
 } Seq;
 
-static int seq_dims(const char *kernel, PyObject *const *args, Seq *q) {
+/* The argument count and T, H, N, reverse (the last four arguments): -1 error set; 1 no BLAS (the kernel returns
+ * False); 0 go on. */
+static int seq_dims(const char *kernel, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, Seq *q) {
     Py_ssize_t d[4];
-    if (ints(kernel, args, 4, d, 0) < 0) return -1;
+    if (check_nargs(kernel, nargs, want) < 0 || ints(kernel, args + want - 4, 4, d, 0) < 0) return -1;
     if (d[0] < 1 || d[1] < 1 || d[2] < 1) {
         PyErr_Format(PyExc_ValueError, "%s: T, H and N must be >= 1", kernel);
         return -1;
     }
     *q = (Seq){d[0], d[1], d[2], d[3] != 0};
-    return 0;
+    return !sgemm_fn;
 }
 
 /* Every present array (ptrs[i] not NULL) of its expected size. */
@@ -2213,8 +2215,8 @@ static void lstm_seq_backward(const Seq *q, SeqArrays *a) {
 static PyObject *k_lstm_forward_fm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "lstm_forward_fm"};
     Seq q;
-    if (check_nargs(b.kernel, nargs, 12) < 0 || seq_dims(b.kernel, args + 8, &q) < 0) return NULL;
-    if (!sgemm_fn) Py_RETURN_FALSE;
+    int status = seq_dims(b.kernel, args, nargs, 12, &q);
+    if (status) return status < 0 ? NULL : Py_NewRef(Py_False);
     Py_ssize_t T = q.T, H = q.H, N = q.N, G = 4 * H, HN = H * N;
     Py_ssize_t len[8];
     float *act = take(&b, args[0], 'f', 1, 0, "act", &len[0]);
@@ -2248,8 +2250,8 @@ static PyObject *k_lstm_forward_fm(PyObject *self, PyObject *const *args, Py_ssi
 static PyObject *k_lstm_backward_fm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Bufs b = {.held = 0, .kernel = "lstm_backward_fm"};
     Seq q;
-    if (check_nargs(b.kernel, nargs, 13) < 0 || seq_dims(b.kernel, args + 9, &q) < 0) return NULL;
-    if (!sgemm_fn) Py_RETURN_FALSE;
+    int status = seq_dims(b.kernel, args, nargs, 13, &q);
+    if (status) return status < 0 ? NULL : Py_NewRef(Py_False);
     Py_ssize_t T = q.T, H = q.H, N = q.N, G = 4 * H, HN = H * N;
     Py_ssize_t len[9];
     const float *act = take(&b, args[0], 'f', 0, 0, "act", &len[0]);
