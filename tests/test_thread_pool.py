@@ -273,3 +273,50 @@ def test_a_gemm_threaded_from_inside_a_task_runs_on_threads_of_its_own():
                 np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max())
         print("ok")
     """, timeout=180))
+
+
+def test_python_threads_train_layers_whose_kernels_call_blas():
+    """Three Python threads at once run the kernels that call OpenBLAS from inside (attention on the pool's tasks,
+    the LSTM's time loop, linear layers) next to a thread of large GEMMs: each thread's outputs and gradients are
+    those it gets alone, and nothing hangs."""
+    print(_run("""
+        import threading, numpy as np, redes as rd
+        rng = np.random.default_rng(0)
+        rd.manual_seed(0)
+        mha = rd.nn.MultiheadAttention(64, 4, batch_first=True)
+        lstm = rd.nn.LSTM(16, 64, batch_first=True)
+        lin = rd.nn.Linear(64, 32)
+        xs = {"mha": rng.standard_normal((8, 32, 64)).astype(np.float32),
+              "lstm": rng.standard_normal((16, 20, 16)).astype(np.float32),
+              "lin": rng.standard_normal((256, 64)).astype(np.float32)}
+        mask = rd.tensor(np.triu(np.full((32, 32), -np.inf, np.float32), 1))
+        def run(name):
+            x = rd.tensor(xs[name], requires_grad=True)
+            if name == "mha":
+                y = mha(x, x, x, attn_mask=mask, need_weights=False)[0]
+            elif name == "lstm":
+                y = lstm(x)[0]
+            else:
+                y = lin(x)
+            (y * y).sum().backward()
+            return y.numpy().copy(), x.grad.numpy().copy()
+        want = {name: run(name) for name in xs}
+        a, b = rng.standard_normal((600, 500), dtype=np.float32), rng.standard_normal((500, 700), dtype=np.float32)
+        ref = a @ b
+        bad = []
+        def work(name):
+            for _ in range(100):
+                got = run(name)
+                if not all(np.array_equal(g, w) for g, w in zip(got, want[name])):
+                    bad.append(name)
+                    return
+        def gemms():
+            for _ in range(150):
+                if not np.allclose(a @ b, ref, rtol=1e-5, atol=1e-3):
+                    bad.append("gemm")
+        ts = [threading.Thread(target=work, args=(name,)) for name in xs] + [threading.Thread(target=gemms)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        assert not bad, bad
+        print("ok")
+    """, timeout=240))
