@@ -344,6 +344,7 @@ static void pool_blas(int sync, BlasJob dojob, int numjobs, size_t jsize, void *
 
 /* A forked child has none of the parent's workers: start afresh (a dispatch cannot be running in the child). */
 static void pool_after_fork(void) {
+    pthread_mutex_init(&nested_mu, NULL);
     pthread_mutex_init(&pool.busy, NULL);
     pthread_mutex_init(&pool.sleep_mu, NULL);
     pthread_cond_init(&pool.wake, NULL);
