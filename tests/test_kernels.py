@@ -110,6 +110,8 @@ def _fd_check(spy, kernels, fn, shapes, eps=1e-2, seed=14, samples=40):
     w = rng.uniform(0.5, 1.5, out.shape)
     (out * rd.tensor(w.astype(F32))).sum().backward()
     assert set(kernels) <= set(spy.calls), f"kernels not run: {set(kernels) - set(spy.calls)}"
+    declined = {k for k in kernels if False in spy.returned[k]}       # (kernels that may decline return False)
+    assert not declined, f"kernels declined: {declined}"
 
     def loss(values):
         with rd.no_grad():
@@ -129,6 +131,12 @@ def _fd_check(spy, kernels, fn, shapes, eps=1e-2, seed=14, samples=40):
 def _lstm_out(x):
     rd.manual_seed(2)
     return rd.nn.LSTM(3, 4)(x)[0]
+
+
+def _mha_out(q, kv):
+    rd.manual_seed(4)
+    mask = rd.tensor(np.triu(np.full((3, 4), -np.inf, F32), 1))
+    return rd.nn.MultiheadAttention(8, 2, batch_first=True)(q, kv, kv, attn_mask=mask, need_weights=False)[0]
 
 
 def _gru_out(x, h0):
@@ -158,6 +166,9 @@ FD_CASES = [
     ("conv_relu_pool", ["im2col", "col2im", "relu_backward", "maxpool2d_backward"], _conv_relu_pool,
      [(2, 4, 30, 35)]),
     ("lstm", ["lstm_forward_fm", "lstm_backward_fm"], _lstm_out, [(3, 2, 3)]),
+    ("linear", ["linear_forward", "linear_backward"], F.linear, [(4, 6), (5, 6), (5,)]),
+    ("linear_3d", ["linear_forward", "linear_backward"], F.linear, [(2, 3, 6), (5, 6), (5,)]),
+    ("multihead_attention", ["attention_forward", "attention_backward"], _mha_out, [(2, 3, 8), (2, 4, 8)]),
     ("gru", ["gru_cell_forward", "gru_cell_backward"], _gru_out, [(3, 2, 3), (1, 2, 4)]),
     ("batch_norm", ["batch_norm_forward", "batch_norm_backward"],
      lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(3, 4, 2, 5), (4,), (4,)]),
